@@ -1,0 +1,99 @@
+/**
+ * Error classes, one per kind of failure, each with a stable `code` a script can match on.
+ * Expected failures (an unparsable rating, an invalid row) are values, not these: exceptions are for
+ * bad input that stops a command, infrastructure failures and bugs.
+ */
+
+/** Base class: every error this toolkit throws on purpose carries a stable machine-readable code. */
+export class StableAlignmentError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A configuration file or flag is invalid; `field` names the offending key, `file` the source. */
+export class ConfigError extends StableAlignmentError {
+  readonly field: string | undefined;
+  readonly file: string | undefined;
+  constructor(message: string, details: { field?: string; file?: string; cause?: unknown } = {}) {
+    super("CONFIG_INVALID", message, { cause: details.cause });
+    this.field = details.field;
+    this.file = details.file;
+  }
+}
+
+/** A model spec string (`openai:gpt-4o-mini`, `gguf:./m.gguf`, ...) is malformed or unusable. */
+export class ModelSpecError extends StableAlignmentError {
+  readonly spec: string;
+  constructor(spec: string, message: string, options?: { cause?: unknown }) {
+    super("MODEL_SPEC_INVALID", message, options);
+    this.spec = spec;
+  }
+}
+
+/** An input file (questions, prior, records, data rows) is missing or malformed at `file`:`line`. */
+export class InputError extends StableAlignmentError {
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  constructor(message: string, details: { file?: string; line?: number; cause?: unknown } = {}) {
+    const where = details.file ? `${details.file}${details.line ? `:${details.line}` : ""}: ` : "";
+    super("INPUT_INVALID", `${where}${message}`, { cause: details.cause });
+    this.file = details.file;
+    this.line = details.line;
+  }
+}
+
+/**
+ * A language-model or embedding endpoint failed. `retryable` says whether the same request may succeed
+ * later (429, 5xx, timeouts, connection resets); `retryAfterMs` carries a server's Retry-After.
+ */
+export class ProviderError extends StableAlignmentError {
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly requestId: string | undefined;
+  readonly endpoint: string | undefined;
+  constructor(
+    message: string,
+    details: {
+      code?: string;
+      status?: number;
+      retryable: boolean;
+      retryAfterMs?: number;
+      requestId?: string;
+      endpoint?: string;
+      cause?: unknown;
+    },
+  ) {
+    super(details.code ?? "PROVIDER_ERROR", message, { cause: details.cause });
+    this.status = details.status;
+    this.retryable = details.retryable;
+    this.retryAfterMs = details.retryAfterMs;
+    this.requestId = details.requestId;
+    this.endpoint = details.endpoint;
+  }
+}
+
+/** The configured spending cap (US dollars) or token cap was reached; work stops cleanly. */
+export class BudgetExceededError extends StableAlignmentError {
+  readonly spentUsd: number;
+  readonly budgetUsd: number;
+  constructor(spentUsd: number, budgetUsd: number) {
+    super(
+      "BUDGET_EXCEEDED",
+      `budget of $${budgetUsd.toFixed(4)} reached (spent $${spentUsd.toFixed(4)}); raise --budget to continue`,
+    );
+    this.spentUsd = spentUsd;
+    this.budgetUsd = budgetUsd;
+  }
+}
+
+/** Work was cancelled through an AbortSignal (Ctrl-C, a budget stop elsewhere). */
+export class CancelledError extends StableAlignmentError {
+  constructor(message = "cancelled") {
+    super("CANCELLED", message);
+  }
+}

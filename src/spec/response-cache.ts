@@ -1,0 +1,22 @@
+import type { GenerateResult } from "./language-model.js";
+
+/**
+ * Storage for the LM response cache middleware. The store layer implements it on SQLite; the CLI
+ * passes the implementation in, so `src/llm` never imports `src/store`.
+ */
+export interface ResponseCacheStore {
+  /** The stored result for a key, or undefined. */
+  get(key: string): GenerateResult | undefined;
+  /** Stores a result; the first result stored for a key wins. */
+  put(entry: { key: string; modelId: string; callIdentity: string | undefined; result: GenerateResult }): void;
+}
+
+/** Usage of one call, for the usage ledger (cost accounting, resume statistics). */
+export interface UsageEntry {
+  modelId: string;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  cached: boolean;
+  latencyMs: number;
+}
