@@ -1,0 +1,12 @@
+import { CORE_SCHEMA_SQL } from "./core-schema.js";
+
+/** One schema change. Versions are applied in increasing order, each inside one transaction. */
+export interface Migration {
+  /** Unique, increasing from 1; recorded in SQLite's `user_version`. */
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in order. Append only: never edit one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "core", sql: CORE_SCHEMA_SQL }];

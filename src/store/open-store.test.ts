@@ -1,0 +1,77 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openStore } from "./open-store.js";
+
+describe("openStore", () => {
+  it("applies migrations once and keeps cached responses across reopen", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "sa-store-")), "run.sqlite");
+    const store = openStore({ path });
+    expect(store.database.pragma("journal_mode", { simple: true })).toBe("wal");
+    store.responseCache.put({
+      key: "k1",
+      modelId: "m",
+      callIdentity: "run/1",
+      result: {
+        text: "hello",
+        finishReason: "stop",
+        usage: { promptTokens: 3, completionTokens: 1 },
+        modelId: "m-served",
+      },
+    });
+    // The first stored answer wins: a second put for the same key is ignored.
+    store.responseCache.put({
+      key: "k1",
+      modelId: "m",
+      callIdentity: "run/1",
+      result: { text: "other", finishReason: "stop", usage: { promptTokens: 3, completionTokens: 1 }, modelId: "m" },
+    });
+    store.close();
+
+    const reopened = openStore({ path });
+    expect(reopened.database.pragma("user_version", { simple: true })).toBeGreaterThanOrEqual(1);
+    expect(reopened.responseCache.get("k1")).toEqual({
+      text: "hello",
+      finishReason: "stop",
+      usage: { promptTokens: 3, completionTokens: 1 },
+      modelId: "m-served",
+    });
+    expect(reopened.responseCache.get("missing")).toBeUndefined();
+    reopened.close();
+  });
+
+  it("sums usage per model", () => {
+    const store = openStore({ path: ":memory:" });
+    store.recordUsage({
+      modelId: "a",
+      promptTokens: 10,
+      completionTokens: 5,
+      costUsd: 0.5,
+      cached: false,
+      latencyMs: 3,
+    });
+    store.recordUsage({ modelId: "a", promptTokens: 1, completionTokens: 1, costUsd: 0, cached: true, latencyMs: 0 });
+    store.recordUsage({
+      modelId: "b",
+      promptTokens: 2,
+      completionTokens: 2,
+      costUsd: 0.25,
+      cached: false,
+      latencyMs: 1,
+    });
+    expect(store.usageTotals()).toEqual([
+      { modelId: "a", calls: 2, cachedCalls: 1, promptTokens: 11, completionTokens: 6, costUsd: 0.5 },
+      { modelId: "b", calls: 1, cachedCalls: 0, promptTokens: 2, completionTokens: 2, costUsd: 0.25 },
+    ]);
+    store.close();
+  });
+
+  it("refuses a store written by a newer version", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "sa-store-")), "run.sqlite");
+    const store = openStore({ path });
+    store.database.pragma("user_version = 999");
+    store.close();
+    expect(() => openStore({ path })).toThrow(/schema version 999.*upgrade/);
+  });
+});

@@ -1,0 +1,168 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { StableAlignmentError } from "../spec/errors.js";
+import type { GenerateResult } from "../spec/language-model.js";
+import type { ResponseCacheStore, UsageEntry } from "../spec/response-cache.js";
+import { MIGRATIONS, type Migration } from "./migrations.js";
+
+/** An open SQLite store: the database plus the repositories the LM layer needs. */
+export interface Store {
+  readonly path: string;
+  readonly database: Database.Database;
+  /** Implements the response cache storage for the LM cache middleware. */
+  readonly responseCache: ResponseCacheStore;
+  /** Appends one row per LM call (made or cached) to the usage ledger. */
+  recordUsage(entry: UsageEntry): void;
+  /** Sums of the usage ledger, per model. */
+  usageTotals(): {
+    modelId: string;
+    calls: number;
+    cachedCalls: number;
+    promptTokens: number;
+    completionTokens: number;
+    costUsd: number;
+  }[];
+  close(): void;
+}
+
+/**
+ * Opens (creating when absent) a SQLite store at `path` (`:memory:` for tests), in WAL mode with
+ * `synchronous = NORMAL` (a committed step survives a killed process; only an OS crash may lose the
+ * last transactions), and applies pending migrations.
+ */
+export function openStore({
+  path,
+  migrations = MIGRATIONS,
+}: {
+  path: string;
+  migrations?: readonly Migration[];
+}): Store {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  let database: Database.Database;
+  try {
+    database = new Database(path);
+  } catch (cause) {
+    throw new StableAlignmentError("STORE_OPEN_FAILED", `cannot open SQLite store ${path}: ${String(cause)}`, {
+      cause,
+    });
+  }
+  database.pragma("journal_mode = WAL");
+  database.pragma("synchronous = NORMAL");
+  database.pragma("foreign_keys = ON");
+  database.pragma("busy_timeout = 5000");
+  applyMigrations(database, migrations, path);
+
+  const selectResponse = database.prepare<[string], ResponseRow>(
+    "SELECT text, finish_reason, prompt_tokens, completion_tokens, answered_by FROM lm_responses WHERE cache_key = ?",
+  );
+  const insertResponse = database.prepare(
+    `INSERT OR IGNORE INTO lm_responses
+       (cache_key, model_id, call_identity, text, finish_reason, prompt_tokens, completion_tokens, answered_by, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertUsage = database.prepare(
+    "INSERT INTO lm_usage (model_id, prompt_tokens, completion_tokens, cost_usd, cached, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  const selectTotals = database.prepare<[], TotalsRow>(
+    `SELECT model_id, COUNT(*) AS calls, SUM(cached) AS cached_calls, SUM(prompt_tokens) AS prompt_tokens,
+            SUM(completion_tokens) AS completion_tokens, SUM(cost_usd) AS cost_usd
+     FROM lm_usage GROUP BY model_id ORDER BY model_id`,
+  );
+
+  const responseCache: ResponseCacheStore = {
+    get(key: string): GenerateResult | undefined {
+      const row = selectResponse.get(key);
+      if (row === undefined) return undefined;
+      return {
+        text: row.text,
+        finishReason: row.finish_reason as GenerateResult["finishReason"],
+        usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
+        modelId: row.answered_by,
+      };
+    },
+    put({ key, modelId, callIdentity, result }) {
+      insertResponse.run(
+        key,
+        modelId,
+        callIdentity ?? null,
+        result.text,
+        result.finishReason,
+        result.usage.promptTokens,
+        result.usage.completionTokens,
+        result.modelId,
+        Date.now(),
+      );
+    },
+  };
+
+  let closed = false;
+  return {
+    path,
+    database,
+    responseCache,
+    recordUsage(entry) {
+      insertUsage.run(
+        entry.modelId,
+        entry.promptTokens,
+        entry.completionTokens,
+        entry.costUsd,
+        entry.cached ? 1 : 0,
+        entry.latencyMs,
+        Date.now(),
+      );
+    },
+    usageTotals() {
+      return selectTotals.all().map((row) => ({
+        modelId: row.model_id,
+        calls: row.calls,
+        cachedCalls: row.cached_calls,
+        promptTokens: row.prompt_tokens,
+        completionTokens: row.completion_tokens,
+        costUsd: row.cost_usd,
+      }));
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      database.close();
+    },
+  };
+}
+
+interface ResponseRow {
+  text: string;
+  finish_reason: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  answered_by: string;
+}
+
+interface TotalsRow {
+  model_id: string;
+  calls: number;
+  cached_calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+}
+
+function applyMigrations(database: Database.Database, migrations: readonly Migration[], path: string): void {
+  const current = database.pragma("user_version", { simple: true }) as number;
+  const newest = migrations.reduce((highest, migration) => Math.max(highest, migration.version), 0);
+  if (current > newest) {
+    throw new StableAlignmentError(
+      "STORE_TOO_NEW",
+      `${path} has schema version ${current}, newer than this stable-alignment understands (${newest}); upgrade stable-alignment`,
+    );
+  }
+  const pending = [...migrations]
+    .filter((migration) => migration.version > current)
+    .sort((a, b) => a.version - b.version);
+  for (const migration of pending) {
+    database.transaction(() => {
+      database.exec(migration.sql);
+      database.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+}
