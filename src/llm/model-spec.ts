@@ -1,0 +1,109 @@
+import { ModelSpecError } from "../spec/errors.js";
+
+/**
+ * A parsed model spec string. Every command takes models as such strings:
+ * - `openai:<model>`: OpenAI (OPENAI_API_KEY, optional OPENAI_BASE_URL);
+ * - `openai:<model>@<baseURL>[,<baseURL>...]`: any OpenAI-compatible server; several URLs are
+ *   load-balanced replicas; no key needed;
+ * - `gguf:<path>`: a local GGUF file run in process by llama.cpp;
+ * - `hf:<owner>/<repo>/<file>.gguf`: a GGUF on Hugging Face, downloaded once into the cache;
+ * - `local:<dir>`: a checkpoint trained by this toolkit;
+ * - `scripted:<text>`: a test double answering `<text>`, accepted only when tests enable it.
+ */
+export type ModelSpec =
+  | { provider: "openai"; model: string; baseURLs: string[] | undefined; spec: string }
+  | { provider: "gguf"; path: string; spec: string }
+  | { provider: "hf"; uri: string; owner: string; repository: string; file: string; spec: string }
+  | { provider: "local"; directory: string; spec: string }
+  | { provider: "scripted"; answer: string; spec: string };
+
+const PROVIDERS = ["openai", "gguf", "hf", "local"] as const;
+const EXAMPLES =
+  "openai:gpt-4o-mini, openai:llama3@http://127.0.0.1:8000/v1, gguf:./model.gguf, hf:owner/repo/file.gguf, local:./checkpoint";
+
+/** Parses a model spec string; throws ModelSpecError naming the problem and the accepted forms. */
+export function parseModelSpec(spec: string): ModelSpec {
+  const colon = spec.indexOf(":");
+  if (colon <= 0) {
+    throw new ModelSpecError(spec, `model spec "${spec}" has no provider prefix; use one of: ${EXAMPLES}`);
+  }
+  const provider = spec.slice(0, colon);
+  const rest = spec.slice(colon + 1).trim();
+  if (rest === "") throw new ModelSpecError(spec, `model spec "${spec}" names no model after "${provider}:"`);
+  switch (provider) {
+    case "openai":
+      return parseOpenAISpec(spec, rest);
+    case "gguf":
+      return { provider, path: rest, spec };
+    case "hf":
+      return parseHuggingFaceSpec(spec, rest);
+    case "local":
+      return { provider, directory: rest, spec };
+    case "scripted":
+      return { provider, answer: rest, spec };
+    default:
+      throw new ModelSpecError(
+        spec,
+        `unknown model provider "${provider}" in "${spec}"; known providers: ${PROVIDERS.join(", ")} (e.g. ${EXAMPLES})`,
+      );
+  }
+}
+
+function parseOpenAISpec(spec: string, rest: string): ModelSpec {
+  const at = rest.indexOf("@");
+  if (at < 0) return { provider: "openai", model: rest, baseURLs: undefined, spec };
+  const model = rest.slice(0, at).trim();
+  if (model === "") throw new ModelSpecError(spec, `model spec "${spec}" names no model before "@"`);
+  const baseURLs = rest
+    .slice(at + 1)
+    .split(",")
+    .map((url) => url.trim());
+  for (const url of baseURLs) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ModelSpecError(
+        spec,
+        `"${url}" in model spec "${spec}" is not a URL; write e.g. http://127.0.0.1:8000/v1`,
+      );
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      throw new ModelSpecError(spec, `"${url}" in model spec "${spec}" must start with http:// or https://`);
+    }
+    if (parsed.username !== "" || parsed.password !== "") {
+      throw new ModelSpecError(spec, `model spec "${spec}" must not carry credentials in the URL; set OPENAI_API_KEY`);
+    }
+  }
+  return { provider: "openai", model, baseURLs: baseURLs.map((url) => url.replace(/\/+$/, "")), spec };
+}
+
+function parseHuggingFaceSpec(spec: string, rest: string): ModelSpec {
+  const parts = rest.split("/");
+  const [owner, repository, ...fileParts] = parts;
+  const file = fileParts.join("/");
+  if (owner === undefined || repository === undefined || owner === "" || repository === "" || file === "") {
+    throw new ModelSpecError(spec, `model spec "${spec}" must look like hf:<owner>/<repo>/<file>.gguf`);
+  }
+  if (!file.toLowerCase().endsWith(".gguf")) {
+    throw new ModelSpecError(spec, `model spec "${spec}" must name a .gguf file inside the repository`);
+  }
+  return { provider: "hf", uri: `hf:${rest}`, owner, repository, file, spec };
+}
+
+/** A parsed embedding spec: `lexical` (built in, offline), `openai:<model>[@url]`, or `gguf:<path>`. */
+export type EmbeddingSpec =
+  | { provider: "lexical"; spec: string }
+  | { provider: "openai"; model: string; baseURLs: string[] | undefined; spec: string }
+  | { provider: "gguf"; path: string; spec: string };
+
+/** Parses an embedding spec string; throws ModelSpecError on anything else. */
+export function parseEmbeddingSpec(spec: string): EmbeddingSpec {
+  if (spec === "lexical") return { provider: "lexical", spec };
+  const parsed = parseModelSpec(spec);
+  if (parsed.provider === "openai" || parsed.provider === "gguf") return parsed;
+  throw new ModelSpecError(
+    spec,
+    `embedder "${spec}" is not supported; use lexical, openai:<model>[@url] or gguf:<path>`,
+  );
+}
