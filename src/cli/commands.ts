@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import { registerDoctorCommand } from "./doctor-command.js";
 
 /** Registers every command on the program. Each command's file exports one `register*` function. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerDoctorCommand(program);
 }

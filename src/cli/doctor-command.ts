@@ -1,0 +1,151 @@
+import { accessSync, constants, mkdirSync } from "node:fs";
+import type { Command } from "commander";
+import { describeLlamaCppBackend } from "../llm/llama-cpp-backend.js";
+import { parseModelSpec } from "../llm/model-spec.js";
+import { type CliContext, createCliContext } from "./cli-context.js";
+import { DEFAULT_AGENT_MODEL } from "./default-models.js";
+
+/** One line of the doctor's report. */
+export interface DoctorCheck {
+  name: string;
+  status: "ok" | "warn" | "fail";
+  detail: string;
+}
+
+/** `stable-alignment doctor`: Node, BLAS, llama.cpp, configured endpoints, cache location. */
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command("doctor")
+    .description("check this machine: Node.js, BLAS, llama.cpp backend, configured endpoints, cache location")
+    .option("--json", "print the checks as one JSON object")
+    .option("--timeout-ms <ms>", "how long to wait for each endpoint", (value) => Number.parseInt(value, 10), 3000)
+    .action(async (options: { json?: boolean; timeoutMs: number }, command: Command) => {
+      const context = createCliContext(command);
+      const checks = await runDoctorChecks({ context, timeoutMs: options.timeoutMs });
+      if (options.json) {
+        context.stdout.write(`${JSON.stringify({ checks })}\n`);
+      } else {
+        const width = Math.max(...checks.map((check) => check.name.length));
+        for (const check of checks) {
+          context.stdout.write(`${check.status.padEnd(4)}  ${check.name.padEnd(width)}  ${check.detail}\n`);
+        }
+      }
+      if (checks.some((check) => check.status === "fail")) process.exitCode = 1;
+    });
+}
+
+/** Runs every check; never throws (a failing check is a `fail` line). */
+export async function runDoctorChecks({
+  context,
+  timeoutMs = 3000,
+  fetch = globalThis.fetch,
+}: {
+  context: CliContext;
+  timeoutMs?: number;
+  fetch?: typeof globalThis.fetch;
+}): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  const major = Number.parseInt(process.versions.node.split(".")[0] ?? "0", 10);
+  checks.push({
+    name: "node",
+    status: major >= 20 ? "ok" : "fail",
+    detail: major >= 20 ? `v${process.versions.node}` : `v${process.versions.node}: Node.js 20 or newer is required`,
+  });
+  checks.push({
+    name: "config",
+    status: "ok",
+    detail: context.configFile ?? "none (stable-alignment.config.yaml not found; using defaults)",
+  });
+  checks.push(checkCacheDirectory(context.cacheDirectory));
+
+  const llama = await describeLlamaCppBackend();
+  checks.push(
+    llama.available
+      ? {
+          name: "llama.cpp",
+          status: "ok",
+          detail: `node-llama-cpp ${llama.version}, llama.cpp ${llama.release}, ${llama.gpu === false ? "CPU" : llama.gpu}, ${llama.buildType} binary, ${llama.cpuMathCores} math cores`,
+        }
+      : { name: "llama.cpp", status: "fail", detail: `backend did not load: ${llama.problem}` },
+  );
+
+  const environment = context.environment;
+  checks.push({
+    name: "OPENAI_API_KEY",
+    status: environment.OPENAI_API_KEY ? "ok" : "warn",
+    // Never echo the key itself.
+    detail: environment.OPENAI_API_KEY ? "set" : "not set (needed only for openai:<model> without @<url>)",
+  });
+
+  const specs = new Set(
+    [context.config.models?.agent, context.config.models?.observer].filter((spec) => spec !== undefined),
+  );
+  if (specs.size === 0) {
+    checks.push({
+      name: "models",
+      status: "ok",
+      detail: `none configured; default agent and observer: ${DEFAULT_AGENT_MODEL}`,
+    });
+  }
+  for (const spec of specs) checks.push(...(await checkModelSpec({ spec, context, timeoutMs, fetch })));
+  return checks;
+}
+
+function checkCacheDirectory(directory: string): DoctorCheck {
+  try {
+    mkdirSync(directory, { recursive: true });
+    accessSync(directory, constants.W_OK);
+    return { name: "cache", status: "ok", detail: directory };
+  } catch (error) {
+    return {
+      name: "cache",
+      status: "fail",
+      detail: `${directory} is not writable (${error instanceof Error ? error.message : String(error)}); set STABLE_ALIGNMENT_CACHE`,
+    };
+  }
+}
+
+async function checkModelSpec({
+  spec,
+  context,
+  timeoutMs,
+  fetch,
+}: {
+  spec: string;
+  context: CliContext;
+  timeoutMs: number;
+  fetch: typeof globalThis.fetch;
+}): Promise<DoctorCheck[]> {
+  let parsed: ReturnType<typeof parseModelSpec>;
+  try {
+    parsed = parseModelSpec(spec);
+  } catch (error) {
+    return [{ name: `model ${spec}`, status: "fail", detail: error instanceof Error ? error.message : String(error) }];
+  }
+  if (parsed.provider !== "openai")
+    return [{ name: `model ${spec}`, status: "ok", detail: `${parsed.provider} model` }];
+  const urls = parsed.baseURLs ?? [context.environment.OPENAI_BASE_URL ?? "https://api.openai.com/v1"];
+  return Promise.all(
+    urls.map(async (url): Promise<DoctorCheck> => {
+      const name = `endpoint ${url}`;
+      try {
+        const headers: Record<string, string> = {};
+        if (parsed.baseURLs === undefined && context.environment.OPENAI_API_KEY) {
+          headers.authorization = `Bearer ${context.environment.OPENAI_API_KEY}`;
+        }
+        const response = await fetch(`${url.replace(/\/+$/, "")}/models`, {
+          headers,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        if (!response.ok) return { name, status: "fail", detail: `answered HTTP ${response.status} to GET /models` };
+        return { name, status: "ok", detail: `reachable (GET /models: HTTP ${response.status})` };
+      } catch (error) {
+        const reason =
+          error instanceof Error && error.name === "TimeoutError"
+            ? `no answer within ${timeoutMs} ms`
+            : String(error instanceof Error ? (error.cause ?? error.message) : error);
+        return { name, status: "fail", detail: `unreachable: ${reason}` };
+      }
+    }),
+  );
+}
