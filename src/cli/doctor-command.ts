@@ -4,6 +4,7 @@ import { describeLlamaCppBackend } from "../llm/llama-cpp-backend.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import { type CliContext, createCliContext } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL } from "./default-models.js";
+import { integerOption } from "./option-parsers.js";
 
 /** One line of the doctor's report. */
 export interface DoctorCheck {
@@ -18,7 +19,7 @@ export function registerDoctorCommand(program: Command): void {
     .command("doctor")
     .description("check this machine: Node.js, BLAS, llama.cpp backend, configured endpoints, cache location")
     .option("--json", "print the checks as one JSON object")
-    .option("--timeout-ms <ms>", "how long to wait for each endpoint", (value) => Number.parseInt(value, 10), 3000)
+    .option("--timeout-ms <ms>", "how long to wait for each endpoint", integerOption("--timeout-ms", { min: 1 }), 3000)
     .action(async (options: { json?: boolean; timeoutMs: number }, command: Command) => {
       const context = createCliContext(command);
       const checks = await runDoctorChecks({ context, timeoutMs: options.timeoutMs });
