@@ -15,7 +15,7 @@ export type TemplateScope = { readonly [name: string]: TemplateValue };
 type Node =
   | { kind: "text"; text: string }
   | { kind: "value"; name: string; line: number }
-  | { kind: "if"; name: string; line: number; then: Node[]; otherwise: Node[] }
+  | { kind: "if"; name: string; line: number; present: Node[]; otherwise: Node[] }
   | { kind: "each"; name: string; line: number; body: Node[] };
 
 /** A parsed template. */
@@ -37,7 +37,7 @@ export function parseTemplate(text: string, { source = "template" }: { source?: 
   const current = (): Node[] => {
     const top = stack[stack.length - 1];
     if (top === undefined) return root;
-    if (top.node.kind === "if") return top.inElse ? top.node.otherwise : top.node.then;
+    if (top.node.kind === "if") return top.inElse ? top.node.otherwise : top.node.present;
     if (top.node.kind === "each") return top.node.body;
     return root;
   };
@@ -72,7 +72,7 @@ export function parseTemplate(text: string, { source = "template" }: { source?: 
       if (name === undefined) fail(`${keyword} needs a name`, line);
       const node: Node =
         keyword === "#if"
-          ? { kind: "if", name: name as string, line, then: [], otherwise: [] }
+          ? { kind: "if", name: name as string, line, present: [], otherwise: [] }
           : { kind: "each", name: name as string, line, body: [] };
       current().push(node);
       stack.push({ node, line, inElse: false });
@@ -97,7 +97,7 @@ export function parseTemplate(text: string, { source = "template" }: { source?: 
       names.add(node.name);
       // Names inside an each block may be the item's fields, so they are not top-level names.
       if (node.kind === "if") {
-        collect(node.then);
+        collect(node.present);
         collect(node.otherwise);
       }
     }
@@ -141,7 +141,7 @@ function renderNodes(nodes: readonly Node[], scopes: readonly TemplateScope[], s
       output += value === undefined || value === null ? "" : String(value);
     } else if (node.kind === "if") {
       const value = lookup(node.name, scopes, source, node.line);
-      output += renderNodes(isPresent(value) ? node.then : node.otherwise, scopes, source);
+      output += renderNodes(isPresent(value) ? node.present : node.otherwise, scopes, source);
     } else {
       const value = lookup(node.name, scopes, source, node.line);
       if (!Array.isArray(value)) {
