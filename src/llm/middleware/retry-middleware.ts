@@ -1,0 +1,78 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { CancelledError, ProviderError } from "../../spec/errors.js";
+import type { GenerateRequest, GenerateResult, LanguageModel, LanguageModelMiddleware } from "../../spec/language-model.js";
+import { withGenerate } from "./wrap-language-model.js";
+
+/** What `onRetry` reports before each wait. */
+export interface RetryEvent {
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  /** Milliseconds about to be waited. */
+  delayMs: number;
+  error: ProviderError;
+}
+
+/** Options of {@link createRetryMiddleware}. */
+export interface RetryOptions {
+  /** Most attempts per call, the first included. Default 5. */
+  maxAttempts?: number;
+  /** No retry starts once this many milliseconds would have passed since the call began. Default 300 000. */
+  maxElapsedMs?: number;
+  /** Backoff ceiling of the first retry in milliseconds; doubles each retry. Default 500. */
+  baseDelayMs?: number;
+  /** Largest backoff ceiling in milliseconds. Default 30 000. */
+  maxDelayMs?: number;
+  /** Waits `milliseconds`, rejecting when `signal` aborts. Default: a timer. Tests inject a fake. */
+  sleep?: (milliseconds: number, signal: AbortSignal | undefined) => Promise<void>;
+  /** Uniform in [0, 1). Default `Math.random`. */
+  random?: () => number;
+  /** Milliseconds clock. Default `performance.now`. */
+  now?: () => number;
+  /** Told before each wait (for logs and progress). */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+const defaultSleep = (milliseconds: number, signal: AbortSignal | undefined): Promise<void> =>
+  delay(milliseconds, undefined, signal === undefined ? undefined : { signal });
+
+/**
+ * Retries retryable ProviderErrors (429, 5xx, timeouts, connection failures) with exponential backoff
+ * and full jitter: the wait before retry n is uniform in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))),
+ * and never shorter than the server's Retry-After. Other errors pass through at once; the last error
+ * is rethrown when attempts or time run out. An aborted signal ends the wait with a CancelledError.
+ */
+export function createRetryMiddleware({
+  maxAttempts = 5,
+  maxElapsedMs = 300_000,
+  baseDelayMs = 500,
+  maxDelayMs = 30_000,
+  sleep = defaultSleep,
+  random = Math.random,
+  now = () => performance.now(),
+  onRetry,
+}: RetryOptions = {}): LanguageModelMiddleware {
+  return (model: LanguageModel): LanguageModel => {
+    async function generate(request: GenerateRequest): Promise<GenerateResult> {
+      const startedAt = now();
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await model.generate(request);
+        } catch (error) {
+          if (!(error instanceof ProviderError) || !error.retryable || attempt >= maxAttempts) throw error;
+          if (request.signal?.aborted) throw new CancelledError("cancelled before retrying");
+          const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+          const delayMs = Math.max(error.retryAfterMs ?? 0, random() * ceiling);
+          if (now() - startedAt + delayMs > maxElapsedMs) throw error;
+          onRetry?.({ attempt, delayMs, error });
+          try {
+            await sleep(delayMs, request.signal);
+          } catch (sleepError) {
+            if (request.signal?.aborted) throw new CancelledError("cancelled while waiting to retry");
+            throw sleepError;
+          }
+        }
+      }
+    }
+    return withGenerate(model, generate);
+  };
+}
