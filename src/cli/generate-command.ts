@@ -2,6 +2,7 @@ import { type Command, Option } from "commander";
 import { ConfigError } from "../spec/errors.js";
 import type { GenerateRequest, SamplingOptions } from "../spec/language-model.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
+import { createDownloadProgressReporter } from "./download-progress.js";
 import { createModelFactory } from "./model-factory.js";
 import { integerOption, numberOption } from "./option-parsers.js";
 
@@ -48,7 +49,11 @@ export function registerGenerateCommand(program: Command): void {
           field: "--system",
         });
       }
-      const factory = createModelFactory({ context, allowTestModels: options.allowTestModels === true });
+      const factory = createModelFactory({
+        context,
+        allowTestModels: options.allowTestModels === true,
+        onDownloadProgress: createDownloadProgressReporter(context.stderr),
+      });
       try {
         const model = await factory.languageModel(options.model);
         const sampling: SamplingOptions = {
