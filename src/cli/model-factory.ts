@@ -81,7 +81,9 @@ export function createModelFactory({
         cacheDirectory: context.cacheDirectory,
         ...(environment.HF_ENDPOINT ? { endpoint: environment.HF_ENDPOINT } : {}),
         ...(environment.HF_TOKEN ? { accessToken: environment.HF_TOKEN } : {}),
-        ...(onDownloadProgress ? { onProgress: (progress) => onDownloadProgress({ file: parsed.uri, ...progress }) } : {}),
+        ...(onDownloadProgress
+          ? { onProgress: (progress) => onDownloadProgress({ file: parsed.uri, ...progress }) }
+          : {}),
       });
     }
     throw new ModelSpecError(spec, `"${spec}" is not a GGUF model`);
