@@ -1,0 +1,30 @@
+/**
+ * The stable-alignment library. Pure types first, then the LM layer (providers, middleware, ratings,
+ * embedders), then storage. Commands are in `src/cli`; test doubles in `stable-alignment/test`.
+ */
+
+export { resolveHuggingFaceModelFile } from "./llm/hugging-face-model-file.js";
+
+export {
+  cosineDistance,
+  createLexicalEmbedding,
+  fitLexicalStatistics,
+  LEXICAL_DISTANCE_THRESHOLD,
+} from "./llm/lexical-embedding.js";
+export { createLlamaCppEmbedding, type LlamaCppEmbeddingOptions } from "./llm/llama-cpp-embedding.js";
+export { createLlamaCppModel, type LlamaCppModel, type LlamaCppModelOptions } from "./llm/llama-cpp-model.js";
+export { type ConcurrencyLimiter, createConcurrencyLimiter } from "./llm/middleware/concurrency-limiter.js";
+export { createLoadBalancer, type LoadBalancer } from "./llm/middleware/load-balancer.js";
+export { createMemoryResponseCacheStore } from "./llm/middleware/memory-response-cache-store.js";
+export { defaultPriceTable, type PriceTable, type TokenPrice } from "./llm/middleware/price-table.js";
+export { createResponseCacheMiddleware, responseCacheKey } from "./llm/middleware/response-cache-middleware.js";
+export { createRetryMiddleware, type RetryOptions } from "./llm/middleware/retry-middleware.js";
+export { createUsageMeter, type UsageMeter, type UsageTotals } from "./llm/middleware/usage-meter.js";
+export { wrapLanguageModel } from "./llm/middleware/wrap-language-model.js";
+export { type EmbeddingSpec, type ModelSpec, parseEmbeddingSpec, parseModelSpec } from "./llm/model-spec.js";
+export { createModelStack, type ModelStack, type ModelStackOptions } from "./llm/model-stack.js";
+export { createOpenAICompatible, type OpenAICompatibleOptions } from "./llm/openai-compatible.js";
+export { createOpenAICompatibleEmbedding } from "./llm/openai-compatible-embedding.js";
+export { parseRating, type RatingResult, requestRating } from "./llm/ratings.js";
+export * from "./spec/index.js";
+export { openStore, type Store } from "./store/open-store.js";
