@@ -48,13 +48,9 @@ export function createModelStack({
   retry = {},
   maxConcurrency = 16,
 }: ModelStackOptions): ModelStack {
-  const replicaList: readonly LanguageModel[] = Array.isArray(replicas)
-    ? replicas
-    : [replicas as LanguageModel];
+  const replicaList: readonly LanguageModel[] = Array.isArray(replicas) ? replicas : [replicas as LanguageModel];
   const limiters = replicaList.map(() => createConcurrencyLimiter({ maxConcurrency }));
-  const limited = replicaList.map((replica, index) =>
-    (limiters[index] as ConcurrencyLimiter).middleware(replica),
-  );
+  const limited = replicaList.map((replica, index) => (limiters[index] as ConcurrencyLimiter).middleware(replica));
   const balancer = createLoadBalancer({ replicas: limited, ...(modelId === undefined ? {} : { modelId }) });
   const layers = [
     ...(cacheStore === undefined

@@ -53,7 +53,7 @@ describe("startFakeLlmServer", () => {
     expect(again.data[0].embedding).toEqual(first.data[0].embedding);
     expect(first.data[1].embedding).not.toEqual(first.data[0].embedding);
     expect(Math.hypot(...first.data[0].embedding)).toBeCloseTo(1, 6);
-    const models = await (await fetch(`${server.url}/v1/models`)).json();
+    const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: { id: string }[] };
     expect(models.data.map((model: { id: string }) => model.id)).toEqual(["a", "b"]);
   });
 

@@ -396,7 +396,9 @@ export async function spawnFakeLlmServer({
         reject(error);
       }
     });
-    child.once("exit", (code) => reject(new Error(`fake LLM server process exited with code ${code} before listening`)));
+    child.once("exit", (code) =>
+      reject(new Error(`fake LLM server process exited with code ${code} before listening`)),
+    );
     child.once("error", reject);
   });
   return {

@@ -1,12 +1,17 @@
 import { CancelledError, ProviderError } from "../../spec/errors.js";
-import type { GenerateRequest, GenerateResult, LanguageModel, LanguageModelMiddleware } from "../../spec/language-model.js";
+import type {
+  GenerateRequest,
+  GenerateResult,
+  LanguageModel,
+  LanguageModelMiddleware,
+} from "../../spec/language-model.js";
 import { withGenerate } from "./wrap-language-model.js";
 
 /** Options of {@link createConcurrencyLimiter}. */
 export interface ConcurrencyLimiterOptions {
   /** Most calls in flight, and the limit it starts at and recovers to. Default 16. */
   maxConcurrency?: number;
-  /** Told whenever the whole-number limit changes. */
+  /** Told whenever the limit changes. */
   onLimitChange?: (limit: number) => void;
 }
 
@@ -31,9 +36,8 @@ interface Waiter {
 }
 
 /**
- * Additive-increase, multiplicative-decrease limiter: the limit halves (not below 1) when a call fails
- * with HTTP 429 and grows by 1/limit per success (about one per limit's worth of successes) back to
- * `maxConcurrency`. Only a 429 from a call started under the current limit halves it, so one burst of
+ * Additive-increase, multiplicative-decrease limiter: the limit halves (rounded down, not below 1) when a
+ * call fails with HTTP 429, and grows by 1 after each `limit` successes in a row back to `maxConcurrency`. Only a 429 from a call started under the current limit halves it, so one burst of
  * rejections counts once. Waiting callers start in FIFO order.
  */
 export function createConcurrencyLimiter({
@@ -43,18 +47,17 @@ export function createConcurrencyLimiter({
   if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
     throw new RangeError(`maxConcurrency must be a whole number >= 1, got ${maxConcurrency}`);
   }
-  let limitValue = maxConcurrency;
+  let limit = maxConcurrency;
+  let successes = 0;
   let active = 0;
   let generation = 0;
   const waiters: Waiter[] = [];
   let head = 0;
   let waiting = 0;
 
-  const wholeLimit = (): number => Math.floor(limitValue);
-
   function acquire(signal: AbortSignal | undefined): Promise<number> | number {
     if (signal?.aborted) throw new CancelledError("cancelled while waiting for a concurrency slot");
-    if (waiting === 0 && active < wholeLimit()) {
+    if (waiting === 0 && active < limit) {
       active += 1;
       return generation;
     }
@@ -80,19 +83,26 @@ export function createConcurrencyLimiter({
 
   function release(startedGeneration: number, error: unknown): void {
     active -= 1;
-    const before = wholeLimit();
+    const before = limit;
     if (error === undefined) {
-      if (limitValue < maxConcurrency) limitValue = Math.min(maxConcurrency, limitValue + 1 / limitValue);
+      if (limit < maxConcurrency) {
+        successes += 1;
+        if (successes >= limit) {
+          limit += 1;
+          successes = 0;
+        }
+      }
     } else if (error instanceof ProviderError && error.status === 429 && startedGeneration === generation) {
-      limitValue = Math.max(1, limitValue / 2);
+      limit = Math.max(1, Math.floor(limit / 2));
+      successes = 0;
       generation += 1;
     }
-    if (wholeLimit() !== before) onLimitChange?.(wholeLimit());
+    if (limit !== before) onLimitChange?.(limit);
     drain();
   }
 
   function drain(): void {
-    while (waiting > 0 && active < wholeLimit()) {
+    while (waiting > 0 && active < limit) {
       const waiter = waiters[head];
       head += 1;
       if (waiter === undefined || waiter.cancelled) continue;
@@ -124,13 +134,14 @@ export function createConcurrencyLimiter({
   }
 
   const middleware: LanguageModelMiddleware = (model: LanguageModel): LanguageModel =>
-    withGenerate(model, (request: GenerateRequest): Promise<GenerateResult> =>
-      run(() => model.generate(request), request.signal),
+    withGenerate(
+      model,
+      (request: GenerateRequest): Promise<GenerateResult> => run(() => model.generate(request), request.signal),
     );
 
   return {
     middleware,
-    limit: wholeLimit,
+    limit: () => limit,
     inFlight: () => active,
     queued: () => waiting,
     run,

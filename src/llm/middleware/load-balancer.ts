@@ -1,9 +1,4 @@
-import type {
-  GenerateRequest,
-  GenerateResult,
-  LanguageModel,
-  ModelCapabilities,
-} from "../../spec/language-model.js";
+import type { GenerateRequest, GenerateResult, LanguageModel, ModelCapabilities } from "../../spec/language-model.js";
 
 /** Options of {@link createLoadBalancer}. */
 export interface LoadBalancerOptions {

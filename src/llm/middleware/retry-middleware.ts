@@ -1,6 +1,11 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { CancelledError, ProviderError } from "../../spec/errors.js";
-import type { GenerateRequest, GenerateResult, LanguageModel, LanguageModelMiddleware } from "../../spec/language-model.js";
+import type {
+  GenerateRequest,
+  GenerateResult,
+  LanguageModel,
+  LanguageModelMiddleware,
+} from "../../spec/language-model.js";
 import { withGenerate } from "./wrap-language-model.js";
 
 /** What `onRetry` reports before each wait. */

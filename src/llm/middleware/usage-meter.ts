@@ -1,5 +1,10 @@
 import { BudgetExceededError } from "../../spec/errors.js";
-import type { GenerateRequest, GenerateResult, LanguageModel, LanguageModelMiddleware } from "../../spec/language-model.js";
+import type {
+  GenerateRequest,
+  GenerateResult,
+  LanguageModel,
+  LanguageModelMiddleware,
+} from "../../spec/language-model.js";
 import type { UsageEntry } from "../../spec/response-cache.js";
 import { defaultPriceTable, lookupPrice, type PriceTable, type TokenPrice } from "./price-table.js";
 import type { CacheHit } from "./response-cache-middleware.js";

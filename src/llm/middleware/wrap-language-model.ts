@@ -1,4 +1,9 @@
-import type { GenerateRequest, GenerateResult, LanguageModel, LanguageModelMiddleware } from "../../spec/language-model.js";
+import type {
+  GenerateRequest,
+  GenerateResult,
+  LanguageModel,
+  LanguageModelMiddleware,
+} from "../../spec/language-model.js";
 
 /**
  * Applies middleware to a model. With an array, the first entry is the outermost layer: it sees each

@@ -1,0 +1,178 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { BudgetExceededError, ProviderError } from "../spec/errors.js";
+import type { ChatMessage } from "../spec/language-model.js";
+import { type FakeLlmServer, startFakeLlmServer } from "../test-kit/fake-llm-server.js";
+import { createMemoryResponseCacheStore } from "./middleware/memory-response-cache-store.js";
+import type { RetryEvent } from "./middleware/retry-middleware.js";
+import { createUsageMeter } from "./middleware/usage-meter.js";
+import { createModelStack } from "./model-stack.js";
+import { createOpenAICompatible } from "./openai-compatible.js";
+
+const apiKey = "sk-stack-test-9876543210";
+const servers: FakeLlmServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function server(options: Parameters<typeof startFakeLlmServer>[0] = {}): Promise<FakeLlmServer> {
+  const started = await startFakeLlmServer(options);
+  servers.push(started);
+  return started;
+}
+
+function provider(url: string, options: { timeoutMs?: number; price?: { prompt: number; completion: number } } = {}) {
+  return createOpenAICompatible({
+    baseURL: url,
+    apiKey,
+    model: "fake-model",
+    timeoutMs: options.timeoutMs ?? 120_000,
+    pricePerMillionTokens: options.price ?? { prompt: 0, completion: 0 },
+  });
+}
+
+/** Retry options whose waits are recorded and skipped, so tests never sleep. */
+function instantRetry(): { waits: number[]; events: RetryEvent[]; options: object } {
+  const waits: number[] = [];
+  const events: RetryEvent[] = [];
+  return {
+    waits,
+    events,
+    options: {
+      sleep: async (milliseconds: number) => {
+        waits.push(milliseconds);
+      },
+      onRetry: (event: RetryEvent) => events.push(event),
+    },
+  };
+}
+
+const ask = (content: string): { messages: ChatMessage[] } => ({ messages: [{ role: "user", content }] });
+
+describe("createModelStack against the fake server", () => {
+  it("waits out a 429's Retry-After, then succeeds", async () => {
+    const fake = await server({ respond: () => "after the wait" });
+    fake.injectFaults([{ type: "rate-limit", retryAfter: "2" }]);
+    const retry = instantRetry();
+    const stack = createModelStack({ replicas: provider(fake.url), retry: retry.options });
+    const result = await stack.model.generate(ask("q"));
+    expect(result.text).toBe("after the wait");
+    expect(retry.waits).toHaveLength(1);
+    expect(retry.waits[0]).toBeGreaterThanOrEqual(2000);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it("times out a hung request and retries it", async () => {
+    const fake = await server({ respond: () => "second try" });
+    fake.injectFaults([{ type: "hang" }]);
+    const retry = instantRetry();
+    const stack = createModelStack({ replicas: provider(fake.url, { timeoutMs: 200 }), retry: retry.options });
+    expect((await stack.model.generate(ask("q"))).text).toBe("second try");
+    expect(retry.events.map((event) => event.error.code)).toEqual(["PROVIDER_TIMEOUT"]);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it("surfaces a malformed body as a ProviderError with context, without retrying it", async () => {
+    const fake = await server();
+    fake.injectFaults([{ type: "malformed", body: "Bad Gateway from the proxy" }]);
+    const stack = createModelStack({ replicas: provider(fake.url), retry: instantRetry().options });
+    const error = await stack.model.generate(ask("q")).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).message).toContain(`${fake.url}/v1/chat/completions answered HTTP 200`);
+    expect((error as ProviderError).message).toContain("Bad Gateway from the proxy");
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it("stops at the budget cap: in-flight calls finish, later ones send nothing", async () => {
+    const fake = await server({ respond: () => "" });
+    // One prompt token ("abcd") at $1 per token: every call costs $1.
+    const stack = createModelStack({
+      replicas: provider(fake.url, { price: { prompt: 1_000_000, completion: 0 } }),
+      usageMeter: createUsageMeter({ budgetUsd: 2 }),
+    });
+    await Promise.all([1, 2, 3].map(() => stack.model.generate(ask("abcd"))));
+    expect(stack.usageMeter.totals().costUsd).toBe(3);
+    const sent = fake.requests.length;
+    const refused = await stack.model.generate(ask("abcd")).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(BudgetExceededError);
+    expect(fake.requests).toHaveLength(sent);
+    expect(sent).toBe(3);
+  });
+
+  it("sends more calls to a fast replica than to a slow one", async () => {
+    const slow = await server({ latencyMs: 80 });
+    const fast = await server({ latencyMs: 5 });
+    const stack = createModelStack({ replicas: [provider(slow.url), provider(fast.url)] });
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < 40) {
+        next += 1;
+        await stack.model.generate({ ...ask(`question ${next}`), sampling: { temperature: 0 } });
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    expect(slow.requests.length + fast.requests.length).toBe(40);
+    // The first eight calls start together and split evenly; after that the fast replica drains first.
+    expect(slow.requests.length).toBeGreaterThanOrEqual(4);
+    expect(fast.requests.length).toBeGreaterThan(slow.requests.length);
+    expect(fast.requests.length).toBeGreaterThanOrEqual(24);
+    expect(stack.balancer.served()).toEqual([slow.requests.length, fast.requests.length]);
+  });
+
+  it("replays a cached run with zero HTTP calls and identical text", async () => {
+    const fake = await server();
+    const store = createMemoryResponseCacheStore();
+    const requests = [1, 2, 3, 4].map((index) => ({
+      ...ask(`question ${index}`),
+      sampling: { temperature: 1 },
+      callIdentity: `run:a/agent:${index}`,
+    }));
+    const first = createModelStack({ replicas: provider(fake.url), cacheStore: store });
+    const original = await Promise.all(requests.map((request) => first.model.generate(request)));
+    expect(fake.requests).toHaveLength(4);
+    const rerun = createModelStack({ replicas: provider(fake.url), cacheStore: store });
+    const replayed = await Promise.all(requests.map((request) => rerun.model.generate(request)));
+    expect(fake.requests).toHaveLength(4);
+    expect(replayed.map((result) => result.text)).toEqual(original.map((result) => result.text));
+    expect(replayed.every((result) => result.cached === true)).toBe(true);
+    expect(rerun.usageMeter.totals()).toMatchObject({ calls: 4, cachedCalls: 4, promptTokens: 0 });
+  });
+
+  it("caches two samples of one prompt at temperature 1 separately, with independent answers", async () => {
+    const fake = await server();
+    const store = createMemoryResponseCacheStore();
+    const stack = createModelStack({ replicas: provider(fake.url), cacheStore: store });
+    const sample = (identity: string) =>
+      stack.model.generate({ ...ask("Is lying ever fine?"), sampling: { temperature: 1 }, callIdentity: identity });
+    const [one, two] = await Promise.all([sample("sample:1"), sample("sample:2")]);
+    expect(fake.requests).toHaveLength(2);
+    expect(store.size).toBe(2);
+    expect(one?.text).not.toBe(two?.text);
+    expect((await sample("sample:2")).text).toBe(two?.text);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it("halves an endpoint's concurrency on a 429 and recovers after successes", async () => {
+    const fake = await server();
+    const stack = createModelStack({ replicas: provider(fake.url), maxConcurrency: 8, retry: instantRetry().options });
+    fake.injectFaults([{ type: "rate-limit", retryAfter: "0" }]);
+    await stack.model.generate(ask("first"));
+    const limiter = stack.limiters[0];
+    expect(limiter?.limit()).toBe(4);
+    const limits: number[] = [];
+    for (let index = 0; index < 30; index += 1) {
+      await stack.model.generate(ask(`next ${index}`));
+      limits.push(limiter?.limit() ?? 0);
+    }
+    expect(limits.slice(0, 3)).toEqual([4, 4, 5]);
+    expect(limits.at(-1)).toBe(8);
+  });
+
+  it("keeps the API key out of errors that pass through the whole stack", async () => {
+    const fake = await server();
+    fake.injectFaults([{ type: "unauthorized" }]);
+    const stack = createModelStack({ replicas: provider(fake.url), retry: instantRetry().options });
+    const error = (await stack.model.generate(ask("q")).catch((caught: unknown) => caught)) as ProviderError;
+    expect(error.status).toBe(401);
+    expect(`${error.message} ${JSON.stringify(error)} ${String(error.stack)}`).not.toContain(apiKey);
+  });
+});
