@@ -86,9 +86,9 @@ describe("writeGguf", () => {
     const file = await readFile(path);
     const [a, b, c] = tensors;
     const aOffset = Number(a?.fileOffset);
-    expect(Array.from(new Float32Array(file.buffer.slice(file.byteOffset + aOffset, file.byteOffset + aOffset + 24)))).toEqual([
-      1, 2, 3, 4, 5, 6,
-    ]);
+    expect(
+      Array.from(new Float32Array(file.buffer.slice(file.byteOffset + aOffset, file.byteOffset + aOffset + 24))),
+    ).toEqual([1, 2, 3, 4, 5, 6]);
     const bOffset = Number(b?.fileOffset);
     const halves = Array.from({ length: 5 }, (_, index) => file.readUInt16LE(bOffset + index * 2));
     expect(halves).toEqual([0x3800, 0xbc00, 0x4000, 0x7bff, 0x2e66]);
@@ -105,7 +105,10 @@ describe("writeGguf", () => {
 
   it("rejects data that does not match the shape, naming the tensor", () => {
     expect(() =>
-      writeGguf({ metadata: {}, tensors: [{ name: "x.weight", shape: [2, 2], type: "f32", data: new Float32Array(3) }] }),
+      writeGguf({
+        metadata: {},
+        tensors: [{ name: "x.weight", shape: [2, 2], type: "f32", data: new Float32Array(3) }],
+      }),
     ).toThrow(/x\.weight.*\[2, 2\].*3 values/);
   });
 

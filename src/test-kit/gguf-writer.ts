@@ -212,7 +212,8 @@ function encodeTensorData(tensor: GgufTensor): Uint8Array {
     return littleEndianBytes(copy);
   }
   const halves = new Uint16Array(tensor.data.length);
-  for (let index = 0; index < tensor.data.length; index++) halves[index] = float32ToFloat16Bits(tensor.data[index] ?? 0);
+  for (let index = 0; index < tensor.data.length; index++)
+    halves[index] = float32ToFloat16Bits(tensor.data[index] ?? 0);
   return littleEndianBytes(halves);
 }
 

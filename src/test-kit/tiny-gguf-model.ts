@@ -29,15 +29,16 @@ const HEAD_COUNT = 4;
 const FEED_FORWARD_LENGTH = 32;
 
 /**
- * The tiny model's default chat template (Jinja): `role: content` lines, then `assistant:`. A chat
- * reply therefore always continues from `:`; see `expectedGreedyChatReply`.
+ * The tiny model's default chat template (Jinja): `<|role|>content<eos>` per message, then
+ * `<|assistant|>`. Messages end with the EOS token, as in real templates, so no plain-text stop
+ * string can cut a reply short. A reply always continues from `>`; see `expectedGreedyChatReply`.
  */
 export const TINY_MODEL_CHAT_TEMPLATE =
-  "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}" +
-  "{% if add_generation_prompt %}assistant:{% endif %}";
+  "{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}{{ eos_token }}{% endfor %}" +
+  "{% if add_generation_prompt %}<|assistant|>{% endif %}";
 
 /** The text that ends every chat prompt rendered by `TINY_MODEL_CHAT_TEMPLATE`. */
-export const TINY_MODEL_GENERATION_PROMPT = "assistant:";
+export const TINY_MODEL_GENERATION_PROMPT = "<|assistant|>";
 
 /**
  * The next byte the tiny model predicts after `byte`, or `undefined` for EOS.
@@ -169,9 +170,10 @@ function vocabularyTokens(): string[] {
   const tokens: string[] = [];
   let shifted = 0;
   for (let byte = 0; byte < BYTE_TOKENS; byte++) {
-    const printable = (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
+    const printable =
+      (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
     tokens.push(String.fromCodePoint(printable ? byte : 0x100 + shifted++));
   }
-  tokens.push("<s>", "</s>");
+  tokens.push("<bos>", "<eos>");
   return tokens;
 }
