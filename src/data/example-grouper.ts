@@ -7,7 +7,7 @@
  * finished examples are appended to one file. Only a compact index (kind, first appearance, offset,
  * length) stays in memory, which is what the mixing step samples from.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
 import { readLines } from "./line-reader.js";
@@ -95,6 +95,7 @@ export function createExampleGrouper({
   maxBucketBytes?: number;
 }): ExampleGrouper {
   const count = Math.max(1, Math.min(256, Math.floor(bucketCount)));
+  mkdirSync(temporaryParent, { recursive: true });
   const workDirectory = mkdtempSync(join(temporaryParent, ".stable-alignment-group-"));
   let disposed = false;
   const dispose = (): void => {

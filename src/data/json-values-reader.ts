@@ -47,15 +47,22 @@ async function startsWithBracket(path: string): Promise<boolean> {
  * JSON Lines (gzip read directly). Elements of an array must be objects. Throws InputError with the
  * file and line for malformed JSON or a truncated array.
  */
-export async function* readJsonValues({ path }: { path: string }): AsyncGenerator<LocatedValue> {
+export async function* readJsonValues({
+  path,
+  chunkBytes = 1 << 20,
+}: {
+  path: string;
+  /** Read size in bytes; default 1 MiB. */
+  chunkBytes?: number;
+}): AsyncGenerator<LocatedValue> {
   if (!(await startsWithBracket(path))) {
-    for await (const { text, line } of readLines({ path })) {
+    for await (const { text, line } of readLines({ path, chunkBytes })) {
       if (text.trim() === "") continue;
       yield { value: parseJson(text, path, line), line };
     }
     return;
   }
-  yield* readJsonArray(path);
+  yield* readJsonArray(path, chunkBytes);
 }
 
 function parseJson(text: string, file: string, line: number): unknown {
@@ -71,8 +78,8 @@ function parseJson(text: string, file: string, line: number): unknown {
  * array element starts and ends; strings are skipped with native `indexOf`, which keeps the scan fast
  * on text-heavy rows. Each element is then handed to JSON.parse.
  */
-async function* readJsonArray(file: string): AsyncGenerator<LocatedValue> {
-  const stream = openContentStream({ path: file });
+async function* readJsonArray(file: string, chunkBytes: number): AsyncGenerator<LocatedValue> {
+  const stream = openContentStream({ path: file, chunkBytes });
   let line = 1;
   let depth = 0; // 0: before the array; 1: inside it, between elements; 2+: inside an element
   let inString = false;
