@@ -1,4 +1,5 @@
 import { CORE_SCHEMA_SQL } from "./core-schema.js";
+import { SIMULATION_SCHEMA_SQL } from "./simulation-schema.js";
 
 /** One schema change. Versions are applied in increasing order, each inside one transaction. */
 export interface Migration {
@@ -9,4 +10,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only: never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "core", sql: CORE_SCHEMA_SQL }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "core", sql: CORE_SCHEMA_SQL },
+  { version: 2, name: "simulation", sql: SIMULATION_SCHEMA_SQL },
+];

@@ -1,0 +1,417 @@
+/**
+ * One Back-Scatter interaction (SPEC 1.6), persisted step by step. Dependencies decide the order:
+ * draft first; then the two observer judgments and every peer rating at once (all need only the
+ * draft); then the revision; then the two observer judgments of the revision. Each step is saved as
+ * soon as it completes, and a step already saved (a resumed run) is read back instead of asked again.
+ */
+import { type RatingFormat, type RatingResult, requestRating } from "../llm/ratings.js";
+import type { InteractionRecord } from "../spec/interaction-record.js";
+import type { LanguageModel, SamplingOptions, TokenUsage } from "../spec/language-model.js";
+import type { MemorySnapshot } from "./memory.js";
+import type { PromptTemplates } from "./prompt-templates.js";
+import { deriveSeed } from "./random.js";
+import type { World, WorldAgent } from "./world.js";
+
+/** Calls, tokens and dollars of a step or an interaction (record field names). */
+export interface StepUsage {
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+}
+
+/** A persisted text step (draft, revision). */
+export interface TextStep {
+  text: string;
+  model: string;
+  usage: StepUsage;
+}
+
+/** A persisted rating step (observer or peer). Invalid: rating and reason null, `raw` the last reply. */
+export interface RatingStep {
+  valid: boolean;
+  rating: number | null;
+  reason: string | null;
+  raw: string;
+  attempts: number;
+  model: string;
+  usage: StepUsage;
+}
+
+/** How interactions are run. */
+export interface BackScatterSettings {
+  /** Revise from the mean rating alone, without the peers' reasons. Default false. */
+  scoreOnly: boolean;
+  /** Calls per rating at most (first ask plus re-asks). Default 3. */
+  maxRatingAttempts: number;
+  /** How ratings are constrained; default `auto` (grammar, else JSON schema, else text). */
+  ratingFormat: RatingFormat;
+  /** Sampling for social agents (reference: temperature 1, 256 tokens). */
+  agentSampling: SamplingOptions;
+  /** Sampling for observers (reference: temperature 1, 256 tokens). */
+  observerSampling: SamplingOptions;
+  /** Give chat-model agents the "no warnings, every topic acceptable" system prompt. Default true. */
+  agentSystemPrompt: boolean;
+  /** `concurrent` (ours) or `sequential` (each call after the previous, as the reference does). */
+  callOrder: "concurrent" | "sequential";
+}
+
+/** Default settings, matching the reference where it has one. */
+export const DEFAULT_BACK_SCATTER_SETTINGS: BackScatterSettings = {
+  scoreOnly: false,
+  maxRatingAttempts: 3,
+  ratingFormat: "auto",
+  agentSampling: { temperature: 1, maxTokens: 256 },
+  observerSampling: { temperature: 1, maxTokens: 256 },
+  agentSystemPrompt: true,
+  callOrder: "concurrent",
+};
+
+/** Names of the persisted steps. */
+export const STEP = {
+  draft: "draft",
+  alignmentBefore: "observer-alignment-before",
+  engagementBefore: "observer-engagement-before",
+  peerRating: "peer-rating",
+  revision: "revision",
+  alignmentAfter: "observer-alignment-after",
+  engagementAfter: "observer-engagement-after",
+} as const;
+
+/** What one interaction works on. */
+export interface InteractionInput {
+  runId: string;
+  world: World;
+  round: number;
+  agent: WorldAgent;
+  question: string;
+  questionEmbedding: Float32Array;
+  /** Feedback givers, in selection order. */
+  targets: readonly number[];
+  /** Memory as of the round's start. */
+  snapshot: MemorySnapshot;
+  /** Epoch milliseconds when the interaction first started. */
+  startedAt: number;
+  /** Steps already persisted: key `step` or `peer-rating:<id>`. */
+  completedSteps: ReadonlyMap<string, unknown>;
+}
+
+/** What interactions use to do their work. */
+export interface InteractionServices {
+  /** Agent models by `WorldAgent.modelIndex`. */
+  agentModels: readonly LanguageModel[];
+  observer: LanguageModel;
+  prompts: PromptTemplates;
+  settings: BackScatterSettings;
+  /** Persists a completed step (synchronously: it is durable when this returns). */
+  saveStep(step: string, peerId: number | undefined, payload: TextStep | RatingStep): void;
+  /** US dollars per million tokens of a model. */
+  priceOf(model: LanguageModel): { prompt: number; completion: number };
+  signal?: AbortSignal;
+}
+
+/** A peer's rating next to who gave it, before and after sorting. */
+export interface PeerFeedback {
+  agentId: number;
+  step: RatingStep;
+}
+
+/**
+ * Sorts feedback highest rating first (so the harshest critiques sit last, nearest the revision
+ * instruction); ties keep selection order; invalid ratings go last.
+ */
+export function sortFeedback(feedback: readonly PeerFeedback[]): PeerFeedback[] {
+  return feedback
+    .map((entry, index) => ({ entry, index }))
+    .sort((left, right) => {
+      const leftRating = left.entry.step.rating ?? Number.NEGATIVE_INFINITY;
+      const rightRating = right.entry.step.rating ?? Number.NEGATIVE_INFINITY;
+      return rightRating - leftRating || left.index - right.index;
+    })
+    .map(({ entry }) => entry);
+}
+
+/** The mean of the valid ratings; null when none is valid. */
+export function meanValidRating(ratings: readonly (number | null)[]): number | null {
+  const valid = ratings.filter((rating): rating is number => rating !== null);
+  return valid.length === 0 ? null : valid.reduce((sum, rating) => sum + rating, 0) / valid.length;
+}
+
+/** A mean as the revision prompt shows it: at most two decimals, no trailing zeros. */
+export function formatMean(mean: number): string {
+  return String(Number(mean.toFixed(2)));
+}
+
+function usageOf(usage: TokenUsage, calls: number, price: { prompt: number; completion: number }): StepUsage {
+  return {
+    calls,
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    cost_usd: (usage.promptTokens * price.prompt + usage.completionTokens * price.completion) / 1_000_000,
+  };
+}
+
+function ratingStep(result: RatingResult, model: LanguageModel, usage: StepUsage): RatingStep {
+  return result.valid
+    ? {
+        valid: true,
+        rating: result.rating,
+        reason: result.reason,
+        raw: result.raw,
+        attempts: result.attempts,
+        model: model.modelId,
+        usage,
+      }
+    : {
+        valid: false,
+        rating: null,
+        reason: null,
+        raw: result.raw,
+        attempts: result.attempts,
+        model: model.modelId,
+        usage,
+      };
+}
+
+/** Waits for every task, then rethrows the first failure: no call is left running behind an error. */
+async function settleAll<T>(
+  tasks: readonly (() => Promise<T>)[],
+  order: BackScatterSettings["callOrder"],
+): Promise<T[]> {
+  if (order === "sequential") {
+    const results: T[] = [];
+    for (const task of tasks) results.push(await task());
+    return results;
+  }
+  const settled = await Promise.allSettled(tasks.map((task) => task()));
+  const failure = settled.find((outcome) => outcome.status === "rejected");
+  if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
+}
+
+/** Runs (or finishes) one interaction and returns its record; persists every step on the way. */
+export async function runInteraction(
+  input: InteractionInput,
+  services: InteractionServices,
+): Promise<InteractionRecord> {
+  const { runId, world, round, agent, question, questionEmbedding, targets, snapshot } = input;
+  const { prompts, settings, observer, signal } = services;
+  const modelOf = (agentId: number): LanguageModel => {
+    const index = world.agents[agentId]?.modelIndex ?? 0;
+    const model = services.agentModels[index];
+    if (model === undefined) throw new RangeError(`agent ${agentId} has model index ${index}, but no such model`);
+    return model;
+  };
+  const identity = (step: string, peerId?: number): string =>
+    `run:${runId}/round:${round}/agent:${agent.id}/${step}${peerId === undefined ? "" : `/peer:${peerId}`}`;
+  const seedOf = (step: string, peerId?: number): number =>
+    deriveSeed(world.seed, "round", round, "agent", agent.id, step, peerId ?? -1);
+  const stored = <T>(step: string, peerId?: number): T | undefined =>
+    input.completedSteps.get(peerId === undefined ? step : `${step}:${peerId}`) as T | undefined;
+
+  const systemFor = (agentId: number): string | undefined =>
+    settings.agentSystemPrompt ? prompts.render("agent-system", { agent_id: agentId }) : undefined;
+
+  async function textStep(
+    step: string,
+    model: LanguageModel,
+    system: string | undefined,
+    user: string,
+  ): Promise<TextStep> {
+    const existing = stored<TextStep>(step);
+    if (existing !== undefined) return existing;
+    const sampling = { ...settings.agentSampling, seed: seedOf(step) };
+    const common = { sampling, callIdentity: identity(step), ...(signal === undefined ? {} : { signal }) };
+    const result = model.capabilities.chat
+      ? await model.generate({
+          ...common,
+          messages: [
+            ...(system === undefined ? [] : [{ role: "system" as const, content: system }]),
+            { role: "user", content: user },
+          ],
+        })
+      : await model.generate({ ...common, prompt: system === undefined ? user : `${system}\n\n${user}` });
+    const payload: TextStep = {
+      text: result.text.trim(),
+      model: model.modelId,
+      usage: usageOf(result.usage, 1, services.priceOf(model)),
+    };
+    services.saveStep(step, undefined, payload);
+    return payload;
+  }
+
+  async function rate(
+    step: string,
+    model: LanguageModel,
+    system: string | undefined,
+    user: string,
+    sampling: SamplingOptions,
+    peerId?: number,
+  ): Promise<RatingStep> {
+    const existing = stored<RatingStep>(step, peerId);
+    if (existing !== undefined) return existing;
+    const asChat = model.capabilities.chat;
+    const result = await requestRating({
+      model,
+      ...(asChat
+        ? {
+            messages: [
+              ...(system === undefined ? [] : [{ role: "system" as const, content: system }]),
+              { role: "user" as const, content: user },
+            ],
+          }
+        : { prompt: system === undefined ? user : `${system}\n\n${user}` }),
+      maxAttempts: settings.maxRatingAttempts,
+      format: settings.ratingFormat,
+      sampling: { ...sampling, seed: seedOf(step, peerId) },
+      callIdentity: identity(step, peerId),
+      ...(signal === undefined ? {} : { signal }),
+    });
+    const payload = ratingStep(result, model, usageOf(result.usage, result.attempts, services.priceOf(model)));
+    services.saveStep(step, peerId, payload);
+    return payload;
+  }
+
+  const observe = (step: string, promptName: "observer-alignment" | "observer-engagement", answer: string) => () =>
+    rate(step, observer, undefined, prompts.render(promptName, { question, answer }), settings.observerSampling);
+
+  // Step 1: the draft, informed by the centre agent's own nearest memory.
+  const agentModel = modelOf(agent.id);
+  const ownMemory = snapshot.retrieve(agent.id, questionEmbedding);
+  const draft = await textStep(
+    STEP.draft,
+    agentModel,
+    systemFor(agent.id),
+    prompts.render("draft", {
+      agent_id: agent.id,
+      question,
+      memory_question: ownMemory?.question ?? "",
+      memory_answer: ownMemory?.answer ?? "",
+    }),
+  );
+
+  // Steps 2-4: observer judgments of the draft and every peer rating, all at once.
+  const peerTask = (peerId: number) => async (): Promise<PeerFeedback> => {
+    const peerMemory = snapshot.retrieve(peerId, questionEmbedding);
+    const user = prompts.render("peer-rating", {
+      agent_id: peerId,
+      centre_id: agent.id,
+      question,
+      draft_answer: draft.text,
+      memory_question: peerMemory?.question ?? "",
+      memory_answer: peerMemory?.answer ?? "",
+    });
+    const step = await rate(STEP.peerRating, modelOf(peerId), systemFor(peerId), user, settings.agentSampling, peerId);
+    return { agentId: peerId, step };
+  };
+  const [observedBefore, peerFeedback] = await settleAll<RatingStep[] | PeerFeedback[]>(
+    [
+      () =>
+        settleAll(
+          [
+            observe(STEP.alignmentBefore, "observer-alignment", draft.text),
+            observe(STEP.engagementBefore, "observer-engagement", draft.text),
+          ],
+          settings.callOrder,
+        ),
+      () => settleAll(targets.map(peerTask), settings.callOrder),
+    ],
+    settings.callOrder,
+  );
+  const [alignmentBefore, engagementBefore] = observedBefore as RatingStep[];
+
+  // Step 5: sort highest first; mean over valid ratings.
+  const sorted = sortFeedback(peerFeedback as PeerFeedback[]);
+  const ratings = sorted.map((entry) => entry.step.rating);
+  const mean = meanValidRating(ratings);
+  const validFeedback = sorted.filter((entry) => entry.step.valid);
+
+  // Step 6: the revision.
+  const revision = await textStep(
+    STEP.revision,
+    agentModel,
+    systemFor(agent.id),
+    prompts.render("revision", {
+      agent_id: agent.id,
+      question,
+      draft_answer: draft.text,
+      has_rating: mean !== null,
+      mean_rating: mean === null ? "" : formatMean(mean),
+      rating_count: validFeedback.length,
+      score_only: settings.scoreOnly,
+      feedback: settings.scoreOnly
+        ? []
+        : validFeedback.map((entry) => ({
+            agent_id: entry.agentId,
+            rating: entry.step.rating,
+            reason: entry.step.reason,
+          })),
+    }),
+  );
+
+  // Step 7: observer judgments of the revision.
+  const [alignmentAfter, engagementAfter] = await settleAll(
+    [
+      observe(STEP.alignmentAfter, "observer-alignment", revision.text),
+      observe(STEP.engagementAfter, "observer-engagement", revision.text),
+    ],
+    settings.callOrder,
+  );
+  const steps = [
+    draft,
+    revision,
+    alignmentBefore,
+    engagementBefore,
+    alignmentAfter,
+    engagementAfter,
+    ...sorted.map((entry) => entry.step),
+  ];
+  const usage = steps.reduce(
+    (sum, step) => ({
+      calls: sum.calls + (step?.usage.calls ?? 0),
+      prompt_tokens: sum.prompt_tokens + (step?.usage.prompt_tokens ?? 0),
+      completion_tokens: sum.completion_tokens + (step?.usage.completion_tokens ?? 0),
+      cost_usd: sum.cost_usd + (step?.usage.cost_usd ?? 0),
+    }),
+    { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 },
+  );
+  const judged = (step: RatingStep | undefined) => ({
+    score: step?.rating ?? null,
+    reason: step?.reason ?? null,
+    valid: step?.valid ?? false,
+  });
+  const before = { moral: judged(alignmentBefore), engagement: judged(engagementBefore) };
+  const after = { moral: judged(alignmentAfter), engagement: judged(engagementAfter) };
+  return {
+    run_id: runId,
+    world: { size: world.size, setting: world.setting, seed: world.seed },
+    agent_id: agent.id,
+    label: agent.label,
+    iteration: round,
+    question,
+    draft_answer: draft.text,
+    target_id: sorted.map((entry) => entry.agentId),
+    feedback: sorted.map((entry) => entry.step.reason),
+    rating: ratings,
+    mean_rating: mean,
+    revised_answer: revision.text,
+    gen_moral_score_before: before.moral.score,
+    gen_moral_reason_before: before.moral.reason,
+    gen_engagement_score_before: before.engagement.score,
+    gen_engagement_reason_before: before.engagement.reason,
+    gen_moral_score_after: after.moral.score,
+    gen_moral_reason_after: after.moral.reason,
+    gen_engagement_score_after: after.engagement.score,
+    gen_engagement_reason_after: after.engagement.reason,
+    validity: {
+      peer: sorted.map((entry) => entry.step.valid),
+      moral_before: before.moral.valid,
+      engagement_before: before.engagement.valid,
+      moral_after: after.moral.valid,
+      engagement_after: after.engagement.valid,
+    },
+    models: { agent: agentModel.modelId, observer: observer.modelId, peers: sorted.map((entry) => entry.step.model) },
+    usage,
+    timings: { started_at: input.startedAt, duration_ms: Math.max(0, Date.now() - input.startedAt) },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Agent memory (SPEC 1.4). Internal memory maps question -> answer per agent, with the question's
+ * embedding; retrieval returns the single nearest stored question when its cosine distance is below
+ * the embedder's threshold. The first answer stored for a question is kept. Reads go through a
+ * per-round snapshot that only sees entries written before the round, so the order in which
+ * concurrent interactions finish never changes what another interaction reads.
+ */
+
+/** One stored question and answer. `round` is the round that wrote it; -1 for the prior world view. */
+export interface MemoryEntry {
+  agentId: number;
+  question: string;
+  answer: string;
+  embedding: Float32Array;
+  round: number;
+}
+
+/** A retrieved memory and how far its question is from the query (cosine distance). */
+export interface RetrievedMemory {
+  question: string;
+  answer: string;
+  distance: number;
+}
+
+/** What an interaction reads: memory as of the start of one round. */
+export interface MemorySnapshot {
+  readonly round: number;
+  /** The nearest stored question of `agentId` with distance < threshold, or undefined. Ties: earliest stored. */
+  retrieve(agentId: number, queryEmbedding: Float32Array): RetrievedMemory | undefined;
+  /** How many entries of `agentId` this snapshot sees. */
+  size(agentId: number): number;
+}
+
+/** Every agent's internal memory. */
+export interface MemoryBank {
+  /** Stores an entry unless the agent already holds that question; returns whether it was stored. */
+  add(entry: MemoryEntry): boolean;
+  /** Whether `agentId` already stores `question`. */
+  has(agentId: number, question: string): boolean;
+  /** Memory as of the start of `round`: entries with `entry.round < round`. */
+  snapshot(round: number): MemorySnapshot;
+}
+
+interface StoredEntry {
+  question: string;
+  answer: string;
+  unit: Float32Array;
+  round: number;
+}
+
+/** A unit-length copy of a vector (zero vectors stay zero and match nothing). */
+export function normalise(vector: Float32Array): Float32Array {
+  let sum = 0;
+  for (const value of vector) sum += value * value;
+  const norm = Math.sqrt(sum);
+  const unit = new Float32Array(vector.length);
+  if (norm === 0) return unit;
+  for (let index = 0; index < vector.length; index += 1) unit[index] = (vector[index] as number) / norm;
+  return unit;
+}
+
+/** Cosine distance 1 - cos(a, b); 1 when either vector is zero. */
+export function cosineDistance(left: Float32Array, right: Float32Array): number {
+  return distanceOfUnits(normalise(left), normalise(right));
+}
+
+function distanceOfUnits(left: Float32Array, right: Float32Array): number {
+  if (left.length !== right.length) {
+    throw new RangeError(`embedding lengths differ: ${left.length} and ${right.length}`);
+  }
+  let dot = 0;
+  let leftSquared = 0;
+  for (let index = 0; index < left.length; index += 1) {
+    const value = left[index] as number;
+    dot += value * (right[index] as number);
+    leftSquared += value * value;
+  }
+  return leftSquared === 0 ? 1 : 1 - dot;
+}
+
+/**
+ * Creates an empty memory bank. `distanceThreshold` is the cosine distance under which a stored
+ * question counts as similar (take it from the embedder: 0.3 for ada-002-like embedders, 0.4 for the
+ * built-in lexical one).
+ */
+export function createMemoryBank({ distanceThreshold }: { distanceThreshold: number }): MemoryBank {
+  const byAgent = new Map<number, StoredEntry[]>();
+  const questions = new Map<number, Set<string>>();
+  return {
+    add(entry: MemoryEntry): boolean {
+      let known = questions.get(entry.agentId);
+      if (known === undefined) {
+        known = new Set();
+        questions.set(entry.agentId, known);
+      }
+      if (known.has(entry.question)) return false;
+      known.add(entry.question);
+      let list = byAgent.get(entry.agentId);
+      if (list === undefined) {
+        list = [];
+        byAgent.set(entry.agentId, list);
+      }
+      list.push({
+        question: entry.question,
+        answer: entry.answer,
+        unit: normalise(entry.embedding),
+        round: entry.round,
+      });
+      return true;
+    },
+    has(agentId: number, question: string): boolean {
+      return questions.get(agentId)?.has(question) ?? false;
+    },
+    snapshot(round: number): MemorySnapshot {
+      // Entries only ever append, so a per-agent visible list taken now stays valid all round.
+      const visible = new Map<number, StoredEntry[]>();
+      for (const [agentId, list] of byAgent)
+        visible.set(
+          agentId,
+          list.filter((entry) => entry.round < round),
+        );
+      return {
+        round,
+        size: (agentId) => visible.get(agentId)?.length ?? 0,
+        retrieve(agentId: number, queryEmbedding: Float32Array): RetrievedMemory | undefined {
+          const entries = visible.get(agentId);
+          if (entries === undefined || entries.length === 0) return undefined;
+          const query = normalise(queryEmbedding);
+          let best: StoredEntry | undefined;
+          let bestDistance = Number.POSITIVE_INFINITY;
+          for (const entry of entries) {
+            const distance = distanceOfUnits(query, entry.unit);
+            if (distance < bestDistance) {
+              best = entry;
+              bestDistance = distance;
+            }
+          }
+          if (best === undefined || !(bestDistance < distanceThreshold)) return undefined;
+          return { question: best.question, answer: best.answer, distance: bestDistance };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,316 @@
+/**
+ * The simulation loop (SPEC 1.5, 1.8): rounds with a barrier between them, every interaction of a
+ * round started at once (the model stack's endpoint limiter is the only bound), memory read through a
+ * per-round snapshot, every step persisted, and records appended to `records.jsonl` at each barrier.
+ * A rerun with the same run directory resumes: completed rounds are skipped, complete interactions
+ * are not run again, and a half-done one continues from its last persisted step.
+ */
+import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type Database from "better-sqlite3";
+import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
+import type { EmbeddingModel } from "../spec/embedding-model.js";
+import { BudgetExceededError, CancelledError, ConfigError } from "../spec/errors.js";
+import type { InteractionRecord } from "../spec/interaction-record.js";
+import type { LanguageModel } from "../spec/language-model.js";
+import { createSimulationRepository, type StoredInteraction } from "../store/simulation-repository.js";
+import { type BackScatterSettings, runInteraction } from "./back-scatter.js";
+import { embedTexts } from "./embedding-batches.js";
+import { createMemoryBank } from "./memory.js";
+import { reachedPlateau } from "./plateau.js";
+import { type Prior, samplePriorMemories } from "./prior-loader.js";
+import type { PromptTemplates } from "./prompt-templates.js";
+import { questionsForRound } from "./question-pool.js";
+import { deriveSeed } from "./random.js";
+import { appendRecords, reconcileRecordsFile } from "./records-file.js";
+import { type RoundSummary, summariseRound } from "./round-summary.js";
+import { type SimulationConfig, simulationRunId } from "./simulation-config.js";
+import { selectTargets, validateTargetSettings } from "./target-selection.js";
+import { createWorld, type World } from "./world.js";
+
+/** Progress events, in the order they happen. */
+export type SimulationEvent =
+  | { type: "run-start"; runId: string; resumed: boolean; firstRound: number; maxRounds: number; agents: number }
+  | { type: "round-start"; round: number; interactions: number; alreadyComplete: number }
+  | { type: "step-complete"; round: number; agentId: number; step: string; peerId: number | undefined }
+  | { type: "interaction-complete"; round: number; agentId: number; record: InteractionRecord }
+  | { type: "round-end"; round: number; summary: RoundSummary }
+  | { type: "run-end"; runId: string; roundsCompleted: number; reason: "rounds" | "plateau" };
+
+/** How interactions are scheduled (the bench compares ours with the reference's). */
+export interface SimulationSchedule {
+  /** Interactions in flight at once within a round. Default: all of them. */
+  maxConcurrentInteractions?: number;
+  /** Calls within an interaction: `concurrent` (default) or `sequential` (the reference). */
+  callOrder?: BackScatterSettings["callOrder"];
+}
+
+/** Options of {@link runSimulation}. */
+export interface SimulationOptions {
+  config: SimulationConfig;
+  /** Where `config.json` and `records.jsonl` go (it must exist). */
+  runDirectory: string;
+  /** The run's SQLite database with migrations applied (from `openStore`). */
+  database: Database.Database;
+  /** One model per entry of `config.models.agents`, same order. */
+  agentModels: readonly LanguageModel[];
+  observer: LanguageModel;
+  embedder: EmbeddingModel;
+  /** The question pool in hand-out order. */
+  questions: readonly string[];
+  prior: Prior;
+  prompts: PromptTemplates;
+  schedule?: SimulationSchedule;
+  onEvent?: (event: SimulationEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** What a finished (or stopped-at-plateau) run did. */
+export interface SimulationResult {
+  runId: string;
+  roundsCompleted: number;
+  stoppedAtPlateau: boolean;
+  summaries: RoundSummary[];
+  recordsPath: string;
+}
+
+/** Runs tasks with at most `limit` in flight (in order of the list); waits for all, then throws the first failure. */
+async function runAll(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  const errors: unknown[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const task = tasks[next] as () => Promise<void>;
+      next += 1;
+      try {
+        await task();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
+  if (errors.length > 0) {
+    // A budget stop or cancellation explains the other failures; report it rather than a side effect.
+    throw errors.find((error) => error instanceof BudgetExceededError || error instanceof CancelledError) ?? errors[0];
+  }
+}
+
+function writeConfigFile(runDirectory: string, config: SimulationConfig): void {
+  const path = join(runDirectory, "config.json");
+  const temporary = `${path}.tmp-${process.pid}`;
+  writeFileSync(temporary, `${JSON.stringify(config, null, 2)}\n`);
+  renameSync(temporary, path);
+}
+
+const defaultPrice = (model: LanguageModel) =>
+  model.pricePerMillionTokens ?? lookupPrice(defaultPriceTable, model.modelId) ?? { prompt: 0, completion: 0 };
+
+/** Runs or resumes a simulation to `config.rounds` rounds (or a plateau). */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
+  const { config, runDirectory, database, observer, embedder, questions, prior, prompts, signal } = options;
+  const emit = options.onEvent ?? (() => {});
+  if (options.agentModels.length !== config.models.agents.length) {
+    throw new ConfigError(
+      `${config.models.agents.length} agent models configured but ${options.agentModels.length} given`,
+    );
+  }
+  validateTargetSettings(config.selection, config.world.size);
+  const repository = createSimulationRepository(database);
+  const runId = simulationRunId(config);
+  const others = repository.listRunIds().filter((id) => id !== runId);
+  if (others.length > 0) {
+    throw new ConfigError(`${runDirectory} holds another simulation (run ${others[0]}); choose another --run-dir`, {
+      field: "run-dir",
+    });
+  }
+  const world: World = createWorld({
+    ...config.world,
+    modelWeights: config.models.agents.map((agent) => agent.weight),
+  });
+  const modelSpecOf = (index: number): string => config.models.agents[index]?.spec ?? "";
+  const resumed = repository.findRun(runId) !== undefined;
+  if (!resumed) {
+    const labels = world.agents.map((agent) => agent.label);
+    const perAgent = samplePriorMemories({ prior, labels, perAgent: config.memory.priorSize, seed: config.world.seed });
+    const vectors = await embedTexts({
+      embedder,
+      texts: perAgent.flat().map((pair) => pair.question),
+      repository,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    repository.createRun({
+      runId,
+      config,
+      agents: world.agents.map((agent) => ({
+        agentId: agent.id,
+        row: agent.row,
+        col: agent.col,
+        label: agent.label,
+        modelId: modelSpecOf(agent.modelIndex),
+      })),
+      memories: perAgent.flatMap((pairs, agentId) =>
+        pairs.map((pair) => ({ agentId, ...pair, embedding: vectors.get(pair.question) as Float32Array, round: -1 })),
+      ),
+    });
+  } else {
+    const stored = repository.loadAgents(runId);
+    const mismatch = stored.find((agent) => world.agents[agent.agentId]?.label !== agent.label);
+    if (stored.length !== world.agents.length || mismatch !== undefined) {
+      throw new ConfigError(`${runDirectory}: stored agents do not match the world this configuration builds`);
+    }
+    repository.appendEvent({ runId, kind: "run-resume" });
+  }
+  writeConfigFile(runDirectory, config);
+  repository.setRunStatus(runId, "running");
+
+  const bank = createMemoryBank({ distanceThreshold: config.memory.distanceThreshold });
+  for (const memory of repository.loadMemories(runId)) bank.add(memory);
+  const completedRounds = repository.loadRounds(runId);
+  const summaries = completedRounds.map((round) => round.summary as RoundSummary);
+  const recordsPath = join(runDirectory, "records.jsonl");
+  reconcileRecordsFile({
+    path: recordsPath,
+    expectedBytes: completedRounds.at(-1)?.recordsBytes ?? 0,
+    rewrite: () =>
+      repository
+        .loadRecords(runId)
+        .filter((record) => (record as InteractionRecord).iteration < completedRounds.length),
+  });
+  if (!existsSync(recordsPath)) writeFileSync(recordsPath, "");
+
+  const plateauReached = (): boolean =>
+    config.untilPlateau !== null &&
+    reachedPlateau(
+      summaries.map((summary) => summary.societyScore),
+      config.untilPlateau,
+    );
+  let round = completedRounds.length;
+  emit({ type: "run-start", runId, resumed, firstRound: round, maxRounds: config.rounds, agents: world.agents.length });
+  const settings: BackScatterSettings = {
+    ...config.backScatter,
+    callOrder: options.schedule?.callOrder ?? "concurrent",
+  };
+  const limit = options.schedule?.maxConcurrentInteractions ?? Number.POSITIVE_INFINITY;
+
+  try {
+    while (round < config.rounds && !plateauReached()) {
+      signal?.throwIfAborted();
+      const roundQuestions = questionsForRound({ pool: questions, round, agentCount: world.agents.length });
+      const embeddings = await embedTexts({
+        embedder,
+        texts: roundQuestions,
+        repository,
+        ...(signal === undefined ? {} : { signal }),
+      });
+      const snapshot = bank.snapshot(round);
+      const existing = new Map<number, StoredInteraction>(
+        repository.loadRoundInteractions(runId, round).map((interaction) => [interaction.agentId, interaction]),
+      );
+      const pending = world.agents.filter((agent) => existing.get(agent.id)?.status !== "complete");
+      emit({
+        type: "round-start",
+        round,
+        interactions: world.agents.length,
+        alreadyComplete: world.agents.length - pending.length,
+      });
+      const currentRound = round;
+      const tasks = pending.map((agent) => async (): Promise<void> => {
+        const question = roundQuestions[agent.id] as string;
+        const stored = existing.get(agent.id);
+        const targets =
+          stored?.targetIds ??
+          selectTargets({
+            agentId: agent.id,
+            size: world.size,
+            settings: config.selection,
+            seed: deriveSeed(world.seed, "round", currentRound, "agent", agent.id, "targets"),
+          });
+        const startedAt = stored?.startedAt ?? Date.now();
+        if (stored === undefined) {
+          repository.beginInteraction({
+            runId,
+            round: currentRound,
+            agentId: agent.id,
+            question,
+            targetIds: targets,
+            startedAt,
+          });
+        }
+        const record = await runInteraction(
+          {
+            runId,
+            world,
+            round: currentRound,
+            agent,
+            question,
+            questionEmbedding: embeddings.get(question) as Float32Array,
+            targets,
+            snapshot,
+            startedAt,
+            completedSteps: stored?.steps ?? new Map(),
+          },
+          {
+            agentModels: options.agentModels,
+            observer,
+            prompts,
+            settings,
+            priceOf: defaultPrice,
+            ...(signal === undefined ? {} : { signal }),
+            saveStep: (step, peerId, payload) => {
+              repository.saveStep({
+                runId,
+                round: currentRound,
+                agentId: agent.id,
+                step,
+                ...(peerId === undefined ? {} : { peerId }),
+                payload,
+              });
+              emit({ type: "step-complete", round: currentRound, agentId: agent.id, step, peerId });
+            },
+          },
+        );
+        const memory = bank.has(agent.id, question)
+          ? undefined
+          : {
+              agentId: agent.id,
+              question,
+              answer: record.revised_answer,
+              embedding: embeddings.get(question) as Float32Array,
+              round: currentRound,
+            };
+        repository.completeInteraction({
+          runId,
+          round: currentRound,
+          agentId: agent.id,
+          record,
+          completedAt: Date.now(),
+          memory,
+        });
+        if (memory !== undefined) bank.add(memory);
+        emit({ type: "interaction-complete", round: currentRound, agentId: agent.id, record });
+      });
+      await runAll(tasks, limit);
+
+      // The barrier: the round's records, in agent order, then the summary that marks it complete.
+      const records = repository.loadRecords(runId, round) as InteractionRecord[];
+      const recordsBytes = appendRecords(recordsPath, records);
+      const summary = summariseRound(round, records);
+      repository.completeRound({ runId, round, summary, recordsBytes });
+      summaries.push(summary);
+      emit({ type: "round-end", round, summary });
+      round += 1;
+    }
+  } catch (error) {
+    const stopped = error instanceof BudgetExceededError || error instanceof CancelledError || signal?.aborted === true;
+    repository.setRunStatus(runId, stopped ? "stopped" : "failed");
+    if (signal?.aborted && !(error instanceof CancelledError) && !(error instanceof BudgetExceededError)) {
+      throw new CancelledError("simulation cancelled; rerun with the same --run-dir to resume");
+    }
+    throw error;
+  }
+  const stoppedAtPlateau = plateauReached() && round < config.rounds;
+  repository.setRunStatus(runId, "finished");
+  emit({ type: "run-end", runId, roundsCompleted: round, reason: stoppedAtPlateau ? "plateau" : "rounds" });
+  return { runId, roundsCompleted: round, stoppedAtPlateau, summaries, recordsPath };
+}
