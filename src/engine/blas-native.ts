@@ -16,9 +16,7 @@ const candidateLibraries: readonly { path: string; kind: BlasKind }[] = [
   { path: "/System/Library/Frameworks/Accelerate.framework/Accelerate", kind: "accelerate" },
 ];
 
-interface KoffiFunction {
-  (...args: unknown[]): unknown;
-}
+type KoffiFunction = (...args: unknown[]) => unknown;
 interface KoffiLibrary {
   func(signature: string): KoffiFunction;
   unload(): void;
@@ -45,11 +43,11 @@ function optionalFunction(library: KoffiLibrary, signature: string): KoffiFuncti
 }
 
 /**
- * Tries `libraryPath` (when given) and then the usual OpenBLAS/Accelerate locations; returns the first
+ * Tries `libraryPaths` (default: the usual OpenBLAS/Accelerate locations) in order; returns the first
  * library exporting `cblas_sgemm`, with `threads` set where the library allows it, plus why each
  * attempt failed.
  */
-export function loadNativeBlas(options: { libraryPath?: string | undefined; threads: number }): {
+export function loadNativeBlas(options: { libraryPaths?: readonly string[] | undefined; threads: number }): {
   blas: Blas | undefined;
   attempts: string[];
 } {
@@ -59,9 +57,12 @@ export function loadNativeBlas(options: { libraryPath?: string | undefined; thre
     return { blas: undefined, attempts: [koffi] };
   }
   const candidates =
-    options.libraryPath === undefined
+    options.libraryPaths === undefined
       ? candidateLibraries
-      : [{ path: options.libraryPath, kind: "cblas" as BlasKind }, ...candidateLibraries];
+      : options.libraryPaths.map((path) => ({
+          path,
+          kind: (path.includes("Accelerate") ? "accelerate" : "cblas") as BlasKind,
+        }));
   for (const candidate of candidates) {
     let library: KoffiLibrary;
     try {
@@ -87,7 +88,12 @@ export function loadNativeBlas(options: { libraryPath?: string | undefined; thre
     const threads = getThreads !== undefined ? Number(getThreads()) : 1;
     const configuration = getConfiguration !== undefined ? String(getConfiguration()) : kind;
     return {
-      blas: createNativeBlas({ sgemm, kind, threads, description: `${configuration} (${candidate.path}), ${threads} threads` }),
+      blas: createNativeBlas({
+        sgemm,
+        kind,
+        threads,
+        description: `${configuration} (${candidate.path}), ${threads} threads`,
+      }),
       attempts,
     };
   }

@@ -4,9 +4,9 @@
  * and falls back to a pure TypeScript implementation when none loads.
  */
 import { availableParallelism } from "node:os";
-import { BlasUnavailableError } from "./engine-errors.js";
 import { loadNativeBlas } from "./blas-native.js";
 import { createTypeScriptBlas } from "./blas-typescript.js";
+import { BlasUnavailableError } from "./engine-errors.js";
 
 /**
  * C = alpha * op(A) * op(B) + beta * C on row-major matrices, where op(X) is X or its transpose.
@@ -60,19 +60,20 @@ export type BlasPreference = "auto" | "native" | "typescript";
  * Creates a BLAS backend.
  * - `backend`: "auto" (default) tries native libraries and falls back to TypeScript; "native" throws
  *   BlasUnavailableError when none loads; "typescript" never touches native code.
- * - `libraryPath`: a specific shared library exporting `cblas_sgemm`, tried first.
+ * - `libraryPaths`: shared libraries exporting `cblas_sgemm` to try, in order, instead of the usual
+ *   OpenBLAS (Linux, Windows, Homebrew) and Accelerate (macOS) locations.
  * - `threads`: threads for the native library; default the machine's available parallelism. Keep
  *   BLAS threads plus any other compute threads of the process at or below the core count: on two
  *   cores, 2 BLAS threads with 2 busy workers ran 3x slower than 2 BLAS threads alone.
  */
 export function createBlas(
-  options: { backend?: BlasPreference; libraryPath?: string; threads?: number } = {},
+  options: { backend?: BlasPreference; libraryPaths?: readonly string[]; threads?: number } = {},
 ): Blas {
-  const { backend = "auto", libraryPath, threads = availableParallelism() } = options;
+  const { backend = "auto", libraryPaths, threads = availableParallelism() } = options;
   if (backend === "typescript") {
     return createTypeScriptBlas();
   }
-  const loaded = loadNativeBlas({ libraryPath, threads });
+  const loaded = loadNativeBlas({ libraryPaths, threads });
   if (loaded.blas !== undefined) {
     return loaded.blas;
   }

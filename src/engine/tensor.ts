@@ -41,9 +41,7 @@ export function viewTensor(options: { data: Float32Array; offset?: number; shape
   const offset = options.offset ?? 0;
   const size = shapeSize(options.shape);
   if (offset < 0 || offset + size > options.data.length) {
-    throw new ShapeError(
-      `view [${offset}, ${offset + size}) is outside an array of ${options.data.length} elements`,
-    );
+    throw new ShapeError(`view [${offset}, ${offset + size}) is outside an array of ${options.data.length} elements`);
   }
   return { shape: [...options.shape], data: options.data.subarray(offset, offset + size) };
 }

@@ -40,7 +40,17 @@ export function attentionProbabilitiesSize(shape: AttentionShape): number {
 export function causalAttentionForward(
   options: AttentionShape & { blas: Blas; qkv: Tensor; probabilities: Float32Array; output: Tensor },
 ): void {
-  const { blas, qkv, probabilities, output, batchSize, sequenceLength: length, heads, kvHeads, headDimension } = options;
+  const {
+    blas,
+    qkv,
+    probabilities,
+    output,
+    batchSize,
+    sequenceLength: length,
+    heads,
+    kvHeads,
+    headDimension,
+  } = options;
   const { width, outputWidth, groupSize } = checkShape(options, qkv);
   assertShape(output, [batchSize * length, outputWidth], "attention output");
   assertLength(probabilities, attentionProbabilitiesSize(options), "attention probabilities");

@@ -6,7 +6,9 @@ function checkTokens(tokens: Int32Array, vocabularySize: number): void {
   for (let position = 0; position < tokens.length; position++) {
     const token = tokens[position] as number;
     if (token < 0 || token >= vocabularySize) {
-      throw new TokenRangeError(`token ${token} at position ${position} is outside the vocabulary of ${vocabularySize}`);
+      throw new TokenRangeError(
+        `token ${token} at position ${position} is outside the vocabulary of ${vocabularySize}`,
+      );
     }
   }
 }
@@ -24,7 +26,11 @@ export function embeddingForward(options: { table: Tensor; tokens: Int32Array; o
 }
 
 /** tableGradient[tokens[n], :] += outputGradient[n, :] (accumulates, so a tied head can add its part). */
-export function embeddingBackward(options: { tokens: Int32Array; outputGradient: Tensor; tableGradient: Tensor }): void {
+export function embeddingBackward(options: {
+  tokens: Int32Array;
+  outputGradient: Tensor;
+  tableGradient: Tensor;
+}): void {
   const { tokens, outputGradient, tableGradient } = options;
   const [vocabularySize = 0, dimension = 0] = tableGradient.shape;
   assertShape(outputGradient, [tokens.length, dimension], "embedding output gradient");

@@ -14,7 +14,11 @@ export interface RotaryTable {
 }
 
 /** Precomputes the rotation angles. `theta` is the RoPE base (Llama: 10000). */
-export function createRotaryTable(options: { headDimension: number; maxPositions: number; theta: number }): RotaryTable {
+export function createRotaryTable(options: {
+  headDimension: number;
+  maxPositions: number;
+  theta: number;
+}): RotaryTable {
   const { headDimension, maxPositions, theta } = options;
   if (headDimension % 2 !== 0 || headDimension <= 0) {
     throw new ShapeError(`rotary head dimension must be even and positive, got ${headDimension}`);
@@ -34,13 +38,7 @@ export function createRotaryTable(options: { headDimension: number; maxPositions
   return { headDimension, maxPositions, cos, sin };
 }
 
-function rotate(
-  table: RotaryTable,
-  tensor: Tensor,
-  positions: Int32Array,
-  heads: number,
-  direction: 1 | -1,
-): void {
+function rotate(table: RotaryTable, tensor: Tensor, positions: Int32Array, heads: number, direction: 1 | -1): void {
   const [rows = 0, width = 0] = tensor.shape;
   const { headDimension, maxPositions, cos, sin } = table;
   assertLength(positions, rows, "rotary positions");
@@ -73,7 +71,12 @@ function rotate(
  * Rotates, in place, the first `heads` heads of each row of `data` [rows, width] by that row's position
  * (`positions` [rows]). Packed q/k/v rows rotate q and k heads together: heads = query + key heads.
  */
-export function rotaryForward(options: { table: RotaryTable; data: Tensor; positions: Int32Array; heads: number }): void {
+export function rotaryForward(options: {
+  table: RotaryTable;
+  data: Tensor;
+  positions: Int32Array;
+  heads: number;
+}): void {
   rotate(options.table, options.data, options.positions, options.heads, 1);
 }
 

@@ -18,7 +18,7 @@ export function swigluForward(options: { gateUp: Tensor; output: Tensor }): void
     const outputStart = row * hidden;
     for (let index = 0; index < hidden; index++) {
       const gate = source[gateStart + index] as number;
-      target[outputStart + index] = ((gate / (1 + Math.exp(-gate))) * (source[upStart + index] as number));
+      target[outputStart + index] = (gate / (1 + Math.exp(-gate))) * (source[upStart + index] as number);
     }
   }
 }

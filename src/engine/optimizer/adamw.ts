@@ -59,9 +59,12 @@ export function createAdamW(options: {
   assertLength(gradients, parameters.length, "AdamW gradients");
   for (const [field, value] of Object.entries({ learningRate, beta1, beta2, epsilon, weightDecay })) {
     if (!Number.isFinite(value) || value < 0 || ((field === "beta1" || field === "beta2") && value >= 1)) {
-      throw new ConfigError(`AdamW ${field} must be finite, non-negative${field.startsWith("beta") ? " and < 1" : ""}; got ${value}`, {
-        field,
-      });
+      throw new ConfigError(
+        `AdamW ${field} must be finite, non-negative${field.startsWith("beta") ? " and < 1" : ""}; got ${value}`,
+        {
+          field,
+        },
+      );
     }
   }
   const decays = new Uint8Array(parameters.length).fill(1);
@@ -93,7 +96,8 @@ export function createAdamW(options: {
         const second = keep2 * (secondMoment[index] as number) + add2 * gradient * gradient;
         firstMoment[index] = first;
         secondMoment[index] = second;
-        const decayed = decays[index] === 1 ? (parameters[index] as number) * decayFactor : (parameters[index] as number);
+        const decayed =
+          decays[index] === 1 ? (parameters[index] as number) * decayFactor : (parameters[index] as number);
         parameters[index] = decayed - (stepSize * first) / (Math.sqrt(second) * inverseSecondCorrection + epsilon);
       }
     },

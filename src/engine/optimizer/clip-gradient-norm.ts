@@ -17,7 +17,10 @@ export function gradientNorm(gradients: Float32Array | readonly Float32Array[]):
  * Scales all gradients by maxNorm / (norm + 1e-6) when their global L2 norm exceeds `maxNorm`, in
  * place; returns the norm before clipping (NaN or Infinity propagate, so a caller can skip the step).
  */
-export function clipGradientNorm(options: { gradients: Float32Array | readonly Float32Array[]; maxNorm: number }): number {
+export function clipGradientNorm(options: {
+  gradients: Float32Array | readonly Float32Array[];
+  maxNorm: number;
+}): number {
   const { gradients, maxNorm } = options;
   const norm = gradientNorm(gradients);
   const coefficient = maxNorm / (norm + 1e-6);

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { createBlas } from "./blas.js";
+import { BlasUnavailableError } from "./engine-errors.js";
+import { testBackends } from "./testing/backends.js";
+import { pseudoRandom } from "./testing/gradient-check.js";
+
+/** Reference product in float64 on plain loops, for every transpose combination. */
+function reference(options: {
+  transposeA: boolean;
+  transposeB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  a: Float32Array;
+  b: Float32Array;
+}) {
+  const { transposeA, transposeB, m, n, k, a, b } = options;
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = 0; p < k; p++) {
+        sum += (a[transposeA ? p * m + i : i * k + p] as number) * (b[transposeB ? j * k + p : p * n + j] as number);
+      }
+      c[i * n + j] = sum;
+    }
+  }
+  return c;
+}
+
+describe.each(testBackends())("matrixMultiply on $kind", (blas) => {
+  it.each([
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ])("computes alpha op(A) op(B) + beta C with transposeA %s, transposeB %s", (transposeA, transposeB) => {
+    const m = 5;
+    const n = 7;
+    const k = 6;
+    const a = pseudoRandom(m * k, 1);
+    const b = pseudoRandom(k * n, 2);
+    const initial = pseudoRandom(m * n, 3);
+    const c = initial.slice();
+    blas.matrixMultiply({
+      transposeA,
+      transposeB,
+      m,
+      n,
+      k,
+      alpha: 0.5,
+      a,
+      lda: transposeA ? m : k,
+      b,
+      ldb: transposeB ? k : n,
+      beta: 2,
+      c,
+      ldc: n,
+    });
+    const expected = reference({ transposeA, transposeB, m, n, k, a, b });
+    for (let index = 0; index < c.length; index++) {
+      expect(c[index]).toBeCloseTo(0.5 * (expected[index] as number) + 2 * (initial[index] as number), 5);
+    }
+  });
+
+  it("addresses sub-blocks through offsets and leading dimensions, and beta 0 ignores NaN", () => {
+    const a = Float32Array.from([9, 1, 2, 9, 3, 4]); // 2 x 2 block at offset 1, lda 3
+    const b = Float32Array.from([1, 0, 0, 1]);
+    const c = Float32Array.from([Number.NaN, Number.NaN, Number.NaN, Number.NaN, 7]);
+    blas.matrixMultiply({ m: 2, n: 2, k: 2, a, aOffset: 1, lda: 3, b, ldb: 2, c, ldc: 2 });
+    expect(Array.from(c)).toEqual([1, 2, 3, 4, 7]);
+  });
+
+  it("describes itself", () => {
+    expect(blas.description.length).toBeGreaterThan(10);
+    expect(blas.threads).toBe(1);
+  });
+});
+
+describe("createBlas", () => {
+  it("falls back to TypeScript when no library loads, and reports why", () => {
+    const missing = ["/nonexistent/libopenblas.so.0"];
+    const fallback = createBlas({ libraryPaths: missing });
+    expect(fallback.kind).toBe("typescript");
+    expect(fallback.description).toContain("/nonexistent/libopenblas.so.0");
+    expect(() => createBlas({ backend: "native", libraryPaths: missing })).toThrow(BlasUnavailableError);
+    expect(createBlas({ backend: "native", threads: 1 }).kind).not.toBe("typescript");
+  });
+
+  it("says which library and thread count it uses", () => {
+    const blas = createBlas({ threads: 2 });
+    expect(blas.description).toMatch(/2 threads|Accelerate/);
+  });
+});
