@@ -36,7 +36,13 @@ describe("buildAlignmentData", () => {
   it("drops duplicate responses within a prompt only and groups prompts across runs", async () => {
     const first = writeRun("run-1", [
       // The revision repeats the draft word for word: one response survives.
-      makeRecord({ question: "Q1", draft_answer: "Same text.", revised_answer: "Same text.", feedback: ["Fine.", "Fine."], rating: [5, 4] }),
+      makeRecord({
+        question: "Q1",
+        draft_answer: "Same text.",
+        revised_answer: "Same text.",
+        feedback: ["Fine.", "Fine."],
+        rating: [5, 4],
+      }),
     ]);
     const second = writeRun("run-2", [
       makeRecord({
@@ -129,7 +135,13 @@ describe("buildAlignmentData", () => {
     for (let seed = 0; seed < 6; seed += 1) {
       const path = join(directory, `seed-${seed}.json`);
       await buildAlignmentData({ runs: [run], out: path, seed });
-      picks.add(JSON.stringify(readOutput(path).filter((example) => example.kind === "self-critic").map(questionOf)));
+      picks.add(
+        JSON.stringify(
+          readOutput(path)
+            .filter((example) => example.kind === "self-critic")
+            .map(questionOf),
+        ),
+      );
     }
     expect(picks.size).toBeGreaterThan(1);
   });

@@ -22,12 +22,16 @@ describe("data mix", () => {
       "self-critic": 2,
       realignment: 1,
     });
-    expect(mixQuotas({ mix: parseDataMix("5:2:1"), available: { imitation: 10, "self-critic": 9, realignment: 9 } })).toEqual({
+    expect(
+      mixQuotas({ mix: parseDataMix("5:2:1"), available: { imitation: 10, "self-critic": 9, realignment: 9 } }),
+    ).toEqual({
       imitation: 10,
       "self-critic": 4,
       realignment: 2,
     });
-    expect(mixQuotas({ mix: parseDataMix("all"), available: { imitation: 1, "self-critic": 9, realignment: 3 } })).toEqual({
+    expect(
+      mixQuotas({ mix: parseDataMix("all"), available: { imitation: 1, "self-critic": 9, realignment: 3 } }),
+    ).toEqual({
       imitation: 1,
       "self-critic": 9,
       realignment: 3,
@@ -35,8 +39,9 @@ describe("data mix", () => {
   });
 
   it("samples distinct indices in ascending order, reproducibly per seed and stream", () => {
-    const take = (seed: number, stream: string) =>
-      [...sampleWithoutReplacement({ count: 50, take: 10, random: createSeededRandom({ seed, stream }) })];
+    const take = (seed: number, stream: string) => [
+      ...sampleWithoutReplacement({ count: 50, take: 10, random: createSeededRandom({ seed, stream }) }),
+    ];
     const sample = take(3, "self-critic");
     expect(sample).toHaveLength(10);
     expect(new Set(sample).size).toBe(10);
@@ -45,14 +50,17 @@ describe("data mix", () => {
     expect(take(3, "self-critic")).toEqual(sample);
     expect(take(3, "realignment")).not.toEqual(sample);
     expect(take(4, "self-critic")).not.toEqual(sample);
-    expect([...sampleWithoutReplacement({ count: 3, take: 5, random: createSeededRandom({ seed: 1 }) })]).toEqual([0, 1, 2]);
+    expect([...sampleWithoutReplacement({ count: 3, take: 5, random: createSeededRandom({ seed: 1 }) })]).toEqual([
+      0, 1, 2,
+    ]);
   });
 
   it("draws every index about equally often", () => {
     const hits = new Array<number>(10).fill(0);
     const random = createSeededRandom({ seed: 11 });
     for (let trial = 0; trial < 2000; trial += 1) {
-      for (const index of sampleWithoutReplacement({ count: 10, take: 3, random })) hits[index] = (hits[index] as number) + 1;
+      for (const index of sampleWithoutReplacement({ count: 10, take: 3, random }))
+        hits[index] = (hits[index] as number) + 1;
     }
     for (const count of hits) expect(Math.abs(count - 600)).toBeLessThan(90);
   });

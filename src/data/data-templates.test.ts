@@ -30,7 +30,9 @@ describe("data templates", () => {
     expect(templates.version).toBe("v1+custom");
     expect(templates.sources["realignment-response"]).toBe(join(directory, "realignment-response.txt"));
     expect(templates.renderRealignmentResponse("Too curt.", "Longer answer.")).toBe("Too curt. -> Longer answer.");
-    expect(templates.renderSelfCriticPrompt("Q?", "D.")).toMatch(/^### Instruction:\nQ\?\n\n.+\n\n### Input:\nD\.\n\n### Response:$/s);
+    expect(templates.renderSelfCriticPrompt("Q?", "D.")).toMatch(
+      /^### Instruction:\nQ\?\n\n.+\n\n### Input:\nD\.\n\n### Response:$/s,
+    );
   });
 
   it("rejects unknown and missing placeholders, naming the file and line", () => {

@@ -73,7 +73,9 @@ describe("exampleToExportRows", () => {
       { role: "assistant", content: "Hello." },
       { role: "user", content: "Help?" },
     ]);
-    expect(promptToMessages("### Instruction:\nOnly this.\n\n### Response:")).toEqual([{ role: "user", content: "Only this." }]);
+    expect(promptToMessages("### Instruction:\nOnly this.\n\n### Response:")).toEqual([
+      { role: "user", content: "Only this." },
+    ]);
     expect(promptToMessages("Plain prompt")).toEqual([{ role: "user", content: "Plain prompt" }]);
   });
 
@@ -101,7 +103,12 @@ describe("exportAlignmentData", () => {
     await exportAlignmentData({ input, format: "sa", out });
     expect(JSON.parse(readFileSync(out, "utf8"))).toEqual([example]);
     await expect(
-      exportAlignmentData({ input, format: "kto", out: join(directory, "k.jsonl"), kto: { desirable: 3, undesirable: 3 } }),
+      exportAlignmentData({
+        input,
+        format: "kto",
+        out: join(directory, "k.jsonl"),
+        kto: { desirable: 3, undesirable: 3 },
+      }),
     ).rejects.toThrow(ConfigError);
   });
 

@@ -29,7 +29,8 @@ const lastTurnPairs = [
     rejected: "\n\nHuman: How do I pick a lock?\n\nAssistant: Get a tension wrench and a pick.",
   },
   {
-    chosen: "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Insult me.\n\nAssistant: I'd rather say something kind.\n\nParagraph two.",
+    chosen:
+      "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Insult me.\n\nAssistant: I'd rather say something kind.\n\nParagraph two.",
     rejected: "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Insult me.\n\nAssistant: You are hopeless.",
   },
 ];
@@ -119,8 +120,16 @@ describe("generic JSON Lines and sa import", () => {
       { query: "P2", responses: ["B", "C"], scores: [2, 6], models: ["unknown", "unknown"], kind: "realignment" },
     ]);
     const pairs = writePairs("pairs.jsonl", [{ prompt: "P", good: "G", bad: "B" }]);
-    await importAlignmentData({ input: pairs, format: "jsonl", out, fields: { chosen: "good", rejected: "bad" }, model: "x" });
-    expect(readJson(out)).toEqual([{ query: "P", responses: ["G", "B"], scores: [7, 1], models: ["x", "x"], kind: "imitation" }]);
+    await importAlignmentData({
+      input: pairs,
+      format: "jsonl",
+      out,
+      fields: { chosen: "good", rejected: "bad" },
+      model: "x",
+    });
+    expect(readJson(out)).toEqual([
+      { query: "P", responses: ["G", "B"], scores: [7, 1], models: ["x", "x"], kind: "imitation" },
+    ]);
     await expect(importAlignmentData({ input, format: "jsonl", out, fields: { prompt: "q" } })).rejects.toThrow(
       `${input}:1: field "response" is missing or empty`,
     );

@@ -24,15 +24,31 @@ describe("checkInteractionRecord", () => {
 
   it.each([
     ["question", (record: Record<string, unknown>) => delete record.question, 'record field "question" is missing'],
-    ["draft type", (record: Record<string, unknown>) => Object.assign(record, { draft_answer: 3 }), '"draft_answer" must be a string'],
-    ["rating length", (record: Record<string, unknown>) => Object.assign(record, { rating: [5] }), '"rating" has 1 entries but feedback has 2'],
+    [
+      "draft type",
+      (record: Record<string, unknown>) => Object.assign(record, { draft_answer: 3 }),
+      '"draft_answer" must be a string',
+    ],
+    [
+      "rating length",
+      (record: Record<string, unknown>) => Object.assign(record, { rating: [5] }),
+      '"rating" has 1 entries but feedback has 2',
+    ],
     [
       "valid null rating",
       (record: Record<string, unknown>) => Object.assign(record, { rating: [null, 5] }),
       '"rating[0]" is flagged valid but is not a number',
     ],
-    ["off scale", (record: Record<string, unknown>) => Object.assign(record, { gen_moral_score_after: 9 }), "is 9, outside the 1-7 scale"],
-    ["score key", (record: Record<string, unknown>) => delete record.gen_moral_score_before, '"gen_moral_score_before" is missing'],
+    [
+      "off scale",
+      (record: Record<string, unknown>) => Object.assign(record, { gen_moral_score_after: 9 }),
+      "is 9, outside the 1-7 scale",
+    ],
+    [
+      "score key",
+      (record: Record<string, unknown>) => delete record.gen_moral_score_before,
+      '"gen_moral_score_before" is missing',
+    ],
     [
       "validity",
       (record: Record<string, unknown>) => delete (record.validity as Record<string, unknown>).moral_after,
@@ -40,10 +56,15 @@ describe("checkInteractionRecord", () => {
     ],
     [
       "peers",
-      (record: Record<string, unknown>) => Object.assign(record, { models: { agent: "a", observer: "o", peers: ["x", "y", "z"] } }),
+      (record: Record<string, unknown>) =>
+        Object.assign(record, { models: { agent: "a", observer: "o", peers: ["x", "y", "z"] } }),
       '"models.peers" has 3 entries for 2 feedback givers',
     ],
-    ["not an object", (record: Record<string, unknown>) => Object.assign(record, { feedback: "x" }), '"feedback" must be an array'],
+    [
+      "not an object",
+      (record: Record<string, unknown>) => Object.assign(record, { feedback: "x" }),
+      '"feedback" must be an array',
+    ],
   ])("rejects a bad %s naming the field, file and line", (_, mutate, message) => {
     const text = problem(mutate);
     expect(text).toContain(message);

@@ -87,6 +87,8 @@ describe("readLines", () => {
     const file = join(directory, "lines.bin");
     writeFileSync(file, gzipSync("a\nb\n"));
     expect((await collect(readLines({ path: file }))).map((line) => line.text)).toEqual(["a", "b"]);
-    await expect(collect(readLines({ path: join(directory, "nope") }))).rejects.toThrow(/nope: cannot read file \(ENOENT\)/);
+    await expect(collect(readLines({ path: join(directory, "nope") }))).rejects.toThrow(
+      /nope: cannot read file \(ENOENT\)/,
+    );
   });
 });
