@@ -86,6 +86,16 @@ function distanceOfUnits(left: Float32Array, right: Float32Array): number {
 export function createMemoryBank({ distanceThreshold }: { distanceThreshold: number }): MemoryBank {
   const byAgent = new Map<number, StoredEntry[]>();
   const questions = new Map<number, Set<string>>();
+  // Agents share most prior questions and their vectors; normalise each vector once.
+  const units = new WeakMap<Float32Array, Float32Array>();
+  const unitOf = (vector: Float32Array): Float32Array => {
+    let unit = units.get(vector);
+    if (unit === undefined) {
+      unit = normalise(vector);
+      units.set(vector, unit);
+    }
+    return unit;
+  };
   return {
     add(entry: MemoryEntry): boolean {
       let known = questions.get(entry.agentId);
@@ -103,7 +113,7 @@ export function createMemoryBank({ distanceThreshold }: { distanceThreshold: num
       list.push({
         question: entry.question,
         answer: entry.answer,
-        unit: normalise(entry.embedding),
+        unit: unitOf(entry.embedding),
         round: entry.round,
       });
       return true;

@@ -10,7 +10,10 @@ import { ConfigError } from "../spec/errors.js";
 import type { InitialSetting } from "../spec/interaction-record.js";
 import type { SamplingOptions } from "../spec/language-model.js";
 import type { PlateauSettings } from "./plateau.js";
-import type { PromptName, PromptProvenance } from "./prompt-templates.js";
+import { type Prior, samplePriorMemories } from "./prior-loader.js";
+import type { PromptName, PromptProvenance, PromptTemplates } from "./prompt-templates.js";
+import { validateTargetSettings } from "./target-selection.js";
+import { initialLabels } from "./world.js";
 
 /** Everything that determines a simulation's records. */
 export interface SimulationConfig {
@@ -114,4 +117,111 @@ export function assertResumable(stored: unknown, wanted: SimulationConfig, file:
       "pass the same flags to resume it, or choose another --run-dir",
     { file, field: differences[0] },
   );
+}
+
+/** Inputs of {@link resolveSimulationConfig}; defaults follow the reference. */
+export interface SimulationConfigInput {
+  size: number;
+  setting: InitialSetting;
+  /** Default 0. */
+  seed?: number;
+  rounds: number;
+  untilPlateau?: PlateauSettings | null;
+  /** Default 4. */
+  targets?: number;
+  /** Default false. */
+  global?: boolean;
+  /** Default 0.5. */
+  dropout?: number;
+  scoreOnly?: boolean;
+  /** Default 3. */
+  maxRatingAttempts?: number;
+  ratingFormat?: RatingFormat;
+  /** Default temperature 1, 256 tokens. */
+  agentSampling?: SamplingOptions;
+  /** Default temperature 1, 256 tokens. */
+  observerSampling?: SamplingOptions;
+  agentSystemPrompt?: boolean;
+  agentModels: readonly { spec: string; weight: number }[];
+  observerModel: string;
+  embedder: { modelId: string; distanceThreshold: number };
+  /** Prior pairs per agent. Default 50. */
+  priorSize?: number;
+  questions: { source: string; pool: readonly string[]; shuffled?: boolean };
+  prior: Prior;
+  prompts: PromptTemplates;
+  runtime?: Record<string, unknown>;
+}
+
+const sha256Of = (parts: readonly string[]): string => {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part).update("\u0000");
+  return hash.digest("hex");
+};
+
+/**
+ * Validates the inputs and returns the resolved config. Throws ConfigError for settings that cannot
+ * run (global selection that cannot be met, a prior with too few pairs of a label, bad numbers)
+ * before anything is written.
+ */
+export function resolveSimulationConfig(input: SimulationConfigInput): SimulationConfig {
+  const seed = input.seed ?? 0;
+  const selection = { targets: input.targets ?? 4, global: input.global ?? false, dropout: input.dropout ?? 0.5 };
+  validateTargetSettings(selection, input.size);
+  if (!Number.isInteger(input.rounds) || input.rounds < 1) {
+    throw new ConfigError(`--rounds must be a positive integer, got ${input.rounds}`, { field: "rounds" });
+  }
+  const maxRatingAttempts = input.maxRatingAttempts ?? 3;
+  if (!Number.isInteger(maxRatingAttempts) || maxRatingAttempts < 1) {
+    throw new ConfigError(`rating attempts must be a positive integer, got ${maxRatingAttempts}`, {
+      field: "rating-attempts",
+    });
+  }
+  if (input.questions.pool.length === 0) {
+    throw new ConfigError(`${input.questions.source}: the question pool is empty`, { field: "questions" });
+  }
+  const priorSize = input.priorSize ?? 50;
+  const labels = initialLabels({ size: input.size, setting: input.setting, seed });
+  // Sampling checks that every label present has enough pairs; the sample itself is drawn again at run start.
+  samplePriorMemories({ prior: input.prior, labels, perAgent: priorSize, seed });
+  const priorParts = (["good", "bad"] as const).flatMap((label) =>
+    input.prior.answers[label].flatMap((pair) => [label, pair.question, pair.answer]),
+  );
+  return {
+    version: 1,
+    world: { size: input.size, setting: input.setting, seed },
+    rounds: input.rounds,
+    untilPlateau: input.untilPlateau ?? null,
+    selection,
+    backScatter: {
+      scoreOnly: input.scoreOnly ?? false,
+      maxRatingAttempts,
+      ratingFormat: input.ratingFormat ?? "auto",
+      agentSampling: input.agentSampling ?? { temperature: 1, maxTokens: 256 },
+      observerSampling: input.observerSampling ?? { temperature: 1, maxTokens: 256 },
+      agentSystemPrompt: input.agentSystemPrompt ?? true,
+    },
+    models: {
+      agents: input.agentModels.map((model) => ({ ...model })),
+      observer: input.observerModel,
+      embedder: input.embedder.modelId,
+    },
+    memory: { distanceThreshold: input.embedder.distanceThreshold, priorSize },
+    questions: {
+      source: input.questions.source,
+      count: input.questions.pool.length,
+      sha256: sha256Of(input.questions.pool),
+      shuffled: input.questions.shuffled ?? false,
+    },
+    prior: {
+      source: input.prior.source,
+      format: input.prior.format,
+      good: input.prior.answers.good.length,
+      bad: input.prior.answers.bad.length,
+      skipped: input.prior.skipped,
+      sha256: sha256Of(priorParts),
+    },
+    prompts: input.prompts.provenance,
+    ...(input.runtime === undefined ? {} : { runtime: input.runtime }),
+  };
 }

@@ -133,7 +133,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   if (!resumed) {
     const labels = world.agents.map((agent) => agent.label);
     const perAgent = samplePriorMemories({ prior, labels, perAgent: config.memory.priorSize, seed: config.world.seed });
-    const vectors = await embedTexts({
+    // Embedded before the run row exists, so a run that exists always has its prior's embeddings.
+    await embedTexts({
       embedder,
       texts: perAgent.flat().map((pair) => pair.question),
       repository,
@@ -149,9 +150,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         label: agent.label,
         modelId: modelSpecOf(agent.modelIndex),
       })),
-      memories: perAgent.flatMap((pairs, agentId) =>
-        pairs.map((pair) => ({ agentId, ...pair, embedding: vectors.get(pair.question) as Float32Array, round: -1 })),
-      ),
+      memories: perAgent.flatMap((pairs, agentId) => pairs.map((pair) => ({ agentId, ...pair, round: -1 }))),
     });
   } else {
     const stored = repository.loadAgents(runId);
@@ -165,7 +164,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   repository.setRunStatus(runId, "running");
 
   const bank = createMemoryBank({ distanceThreshold: config.memory.distanceThreshold });
-  for (const memory of repository.loadMemories(runId)) bank.add(memory);
+  const storedMemories = repository.loadMemories(runId);
+  const memoryVectors = await embedTexts({
+    embedder,
+    texts: storedMemories.map((memory) => memory.question),
+    repository,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  for (const memory of storedMemories) {
+    bank.add({ ...memory, embedding: memoryVectors.get(memory.question) as Float32Array });
+  }
   const completedRounds = repository.loadRounds(runId);
   const summaries = completedRounds.map((round) => round.summary as RoundSummary);
   const recordsPath = join(runDirectory, "records.jsonl");

@@ -1,0 +1,103 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ProviderError } from "../spec/errors.js";
+import type { InteractionRecord } from "../spec/interaction-record.js";
+import type { LanguageModel } from "../spec/language-model.js";
+import { appendRecords, reconcileRecordsFile } from "./records-file.js";
+import { createSocietyModel, runTestSimulation } from "./test-support/test-simulation.js";
+
+const withoutTimings = (records: InteractionRecord[]) => records.map(({ timings: _timings, ...rest }) => rest);
+
+/** Wraps a model so that its `failAt`-th call (from 1) fails; counts successful calls. */
+function failingOnce(model: LanguageModel, failAt: number): LanguageModel & { succeeded: () => number } {
+  let calls = 0;
+  let succeeded = 0;
+  return {
+    ...model,
+    async generate(request) {
+      calls += 1;
+      if (calls === failAt) {
+        throw new ProviderError("endpoint went away", { retryable: false });
+      }
+      const result = await model.generate(request);
+      succeeded += 1;
+      return result;
+    },
+    succeeded: () => succeeded,
+  };
+}
+
+describe("resume", () => {
+  it("finishes a failed run from its persisted steps: same records, each (round, agent) once, no repeated call", async () => {
+    const options = { size: 3, rounds: 2, setting: "mixed_half_half" as const, seed: 3 };
+    const uninterruptedAgent = createSocietyModel();
+    const uninterruptedObserver = createSocietyModel({ modelId: "scripted-observer" });
+    const uninterrupted = await runTestSimulation({
+      ...options,
+      agentLanguageModels: [uninterruptedAgent],
+      observer: uninterruptedObserver,
+    });
+    const totalCalls = uninterruptedAgent.requests.length + uninterruptedObserver.requests.length;
+
+    const directory = mkdtempSync(join(tmpdir(), "sandbox-resume-"));
+    // Fail in round 1, in the middle of the interactions.
+    const agent = failingOnce(createSocietyModel(), 60);
+    const observer = createSocietyModel({ modelId: "scripted-observer" });
+    await expect(runTestSimulation({ ...options, directory, agentLanguageModels: [agent], observer })).rejects.toThrow(
+      /endpoint went away/,
+    );
+    const firstCalls = agent.succeeded() + observer.requests.length;
+    expect(firstCalls).toBeGreaterThan(0);
+    expect(firstCalls).toBeLessThan(totalCalls);
+
+    const resumedAgent = createSocietyModel();
+    const resumedObserver = createSocietyModel({ modelId: "scripted-observer" });
+    const resumed = await runTestSimulation({
+      ...options,
+      directory,
+      agentLanguageModels: [resumedAgent],
+      observer: resumedObserver,
+    });
+    expect(withoutTimings(resumed.records)).toEqual(withoutTimings(uninterrupted.records));
+    const keys = resumed.records.map((record) => `${record.iteration}/${record.agent_id}`);
+    expect(new Set(keys).size).toBe(18);
+    expect(firstCalls + resumedAgent.requests.length + resumedObserver.requests.length).toBe(totalCalls);
+
+    // A third run finds everything done and calls nothing.
+    const idleAgent = createSocietyModel();
+    const again = await runTestSimulation({
+      ...options,
+      directory,
+      agentLanguageModels: [idleAgent],
+      observer: resumedObserver,
+    });
+    expect(idleAgent.requests).toHaveLength(0);
+    expect(again.records).toHaveLength(18);
+  });
+
+  it("extends a finished run with more rounds and refuses a run dir holding another world", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "sandbox-extend-"));
+    await runTestSimulation({ size: 2, rounds: 1, targets: 2, directory });
+    const extended = await runTestSimulation({ size: 2, rounds: 2, targets: 2, directory });
+    expect(extended.records.map((record) => record.iteration)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+    await expect(runTestSimulation({ size: 2, rounds: 2, targets: 2, setting: "all_bad", directory })).rejects.toThrow(
+      /holds another simulation/,
+    );
+  });
+});
+
+describe("records.jsonl reconciliation", () => {
+  it("cuts lines of an unfinished barrier and rewrites a missing file", () => {
+    const directory = mkdtempSync(join(tmpdir(), "records-"));
+    const path = join(directory, "records.jsonl");
+    const size = appendRecords(path, [{ a: 1 }, { a: 2 }]);
+    appendRecords(path, [{ a: 3 }]);
+    reconcileRecordsFile({ path, expectedBytes: size, rewrite: () => [] });
+    expect(readFileSync(path, "utf8")).toBe('{"a":1}\n{"a":2}\n');
+    writeFileSync(path, "");
+    reconcileRecordsFile({ path, expectedBytes: size, rewrite: () => [{ a: 1 }, { a: 2 }] });
+    expect(readFileSync(path, "utf8")).toBe('{"a":1}\n{"a":2}\n');
+  });
+});
