@@ -21,7 +21,6 @@ export interface StoredMemory {
   agentId: number;
   question: string;
   answer: string;
-  embedding: Float32Array;
   round: number;
 }
 
@@ -142,18 +141,15 @@ export function createSimulationRepository(database: Database.Database): Simulat
       "INSERT INTO simulation_agents (run_id, agent_id, grid_row, grid_col, label, model_id) VALUES (?, ?, ?, ?, ?, ?)",
     ),
     insertMemory: database.prepare(
-      `INSERT OR IGNORE INTO simulation_memories (run_id, agent_id, question, answer, embedding, round, position)
-       VALUES (?, ?, ?, ?, ?, ?, (SELECT COUNT(*) FROM simulation_memories WHERE run_id = ? AND agent_id = ?))`,
+      `INSERT OR IGNORE INTO simulation_memories (run_id, agent_id, question, answer, round, position)
+       VALUES (?, ?, ?, ?, ?, (SELECT COUNT(*) FROM simulation_memories WHERE run_id = ? AND agent_id = ?))`,
     ),
     loadAgents: database.prepare<
       [string],
       { agent_id: number; grid_row: number; grid_col: number; label: "good" | "bad"; model_id: string }
     >("SELECT agent_id, grid_row, grid_col, label, model_id FROM simulation_agents WHERE run_id = ? ORDER BY agent_id"),
-    loadMemories: database.prepare<
-      [string],
-      { agent_id: number; question: string; answer: string; embedding: Buffer; round: number }
-    >(
-      "SELECT agent_id, question, answer, embedding, round FROM simulation_memories WHERE run_id = ? ORDER BY agent_id, position",
+    loadMemories: database.prepare<[string], { agent_id: number; question: string; answer: string; round: number }>(
+      "SELECT agent_id, question, answer, round FROM simulation_memories WHERE run_id = ? ORDER BY agent_id, position",
     ),
     beginInteraction: database.prepare(
       `INSERT OR IGNORE INTO simulation_interactions (run_id, round, agent_id, question, target_ids_json, status, started_at)
@@ -213,7 +209,6 @@ export function createSimulationRepository(database: Database.Database): Simulat
       memory.agentId,
       memory.question,
       memory.answer,
-      toBlob(memory.embedding),
       memory.round,
       runId,
       memory.agentId,
@@ -264,7 +259,6 @@ export function createSimulationRepository(database: Database.Database): Simulat
         agentId: row.agent_id,
         question: row.question,
         answer: row.answer,
-        embedding: fromBlob(row.embedding),
         round: row.round,
       }));
     },

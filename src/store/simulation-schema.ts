@@ -16,13 +16,13 @@ CREATE TABLE simulation_agents (
 ) WITHOUT ROWID;
 
 -- Internal memory. round -1 holds the prior world view; a round's writes are read from round + 1 on.
--- The primary key keeps the first answer stored for a question.
+-- The primary key keeps the first answer stored for a question. Question embeddings live once per
+-- text in simulation_embeddings (agents share most prior questions).
 CREATE TABLE simulation_memories (
   run_id TEXT NOT NULL REFERENCES runs(run_id),
   agent_id INTEGER NOT NULL,
   question TEXT NOT NULL,
   answer TEXT NOT NULL,
-  embedding BLOB NOT NULL,
   round INTEGER NOT NULL,
   position INTEGER NOT NULL,
   PRIMARY KEY (run_id, agent_id, question)
