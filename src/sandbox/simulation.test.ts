@@ -173,7 +173,7 @@ describe("simulation with scripted models", () => {
     const byAgent = new Map(run.records.map((record) => [record.agent_id, record.models.agent]));
     expect([...byAgent.values()].filter((id) => id === "model-a")).toHaveLength(8);
     for (const record of run.records) {
-      record.target_id.forEach((peer, index) => expect(record.models.peers[index]).toBe(byAgent.get(peer)));
+      expect(record.models.peers).toEqual(record.target_id.map((peer) => byAgent.get(peer)));
     }
     const draftsOfA = requestsOfKind(first, "draft").map((request) =>
       Number(/agent (\d+),/.exec(promptTextOf(request))?.[1]),
