@@ -12,4 +12,5 @@ export * from "./ops/rotary-embedding.js";
 export * from "./ops/swiglu.js";
 export * from "./optimizer/adamw.js";
 export * from "./optimizer/clip-gradient-norm.js";
+export * from "./random.js";
 export * from "./tensor.js";

@@ -1,0 +1,156 @@
+/**
+ * Llama-family decoder configuration, mirroring the Hugging Face `config.json` fields, plus the presets
+ * the project tests and benchmarks with.
+ */
+import { ConfigError } from "../../spec/errors.js";
+
+/** Dimensions of a llama decoder (names spelled out; Hugging Face keys in each comment). */
+export interface LlamaConfig {
+  /** Model width (`hidden_size`). */
+  hiddenSize: number;
+  /** Decoder layers (`num_hidden_layers`). */
+  layers: number;
+  /** Query heads (`num_attention_heads`); head size = hiddenSize / heads. */
+  heads: number;
+  /** Key/value heads (`num_key_value_heads`); divides `heads` (grouped-query attention). */
+  kvHeads: number;
+  /** MLP width (`intermediate_size`). */
+  intermediateSize: number;
+  /** Vocabulary size (`vocab_size`). */
+  vocabularySize: number;
+  /** RoPE base (`rope_theta`), default 10000. */
+  ropeTheta: number;
+  /** RMSNorm epsilon (`rms_norm_eps`). */
+  rmsNormEpsilon: number;
+  /** Output head shares the embedding matrix (`tie_word_embeddings`). */
+  tieWordEmbeddings: boolean;
+  /** Longest sequence the rotary table covers (`max_position_embeddings`). */
+  maxPositions: number;
+}
+
+/** Named presets: `tiny` for tests, `small` for the throughput bench (5.25M parameters), `30m`. */
+export const llamaPresets = {
+  tiny: {
+    hiddenSize: 64,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    intermediateSize: 172,
+    vocabularySize: 256,
+    ropeTheta: 10000,
+    rmsNormEpsilon: 1e-5,
+    tieWordEmbeddings: true,
+    maxPositions: 512,
+  },
+  small: {
+    hiddenSize: 256,
+    layers: 4,
+    heads: 4,
+    kvHeads: 4,
+    intermediateSize: 1024,
+    vocabularySize: 2048,
+    ropeTheta: 10000,
+    rmsNormEpsilon: 1e-5,
+    tieWordEmbeddings: false,
+    maxPositions: 1024,
+  },
+  "30m": {
+    hiddenSize: 512,
+    layers: 8,
+    heads: 8,
+    kvHeads: 8,
+    intermediateSize: 1408,
+    vocabularySize: 8192,
+    ropeTheta: 10000,
+    rmsNormEpsilon: 1e-5,
+    tieWordEmbeddings: true,
+    maxPositions: 1024,
+  },
+} as const satisfies Record<string, LlamaConfig>;
+
+/** A preset name. */
+export type LlamaPresetName = keyof typeof llamaPresets;
+
+/** Throws ConfigError (naming the field) unless the dimensions are consistent. Returns the config. */
+export function validateLlamaConfig(config: LlamaConfig, file?: string): LlamaConfig {
+  const positive: (keyof LlamaConfig)[] = [
+    "hiddenSize",
+    "layers",
+    "heads",
+    "kvHeads",
+    "intermediateSize",
+    "vocabularySize",
+    "maxPositions",
+  ];
+  for (const field of positive) {
+    const value = config[field];
+    if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+      throw new ConfigError(`llama ${field} must be a positive integer, got ${String(value)}`, { field, file });
+    }
+  }
+  if (config.hiddenSize % config.heads !== 0 || (config.hiddenSize / config.heads) % 2 !== 0) {
+    throw new ConfigError(`llama hiddenSize ${config.hiddenSize} must split into ${config.heads} heads of even size`, {
+      field: "heads",
+      file,
+    });
+  }
+  if (config.heads % config.kvHeads !== 0) {
+    throw new ConfigError(`llama heads ${config.heads} must be a multiple of kvHeads ${config.kvHeads}`, {
+      field: "kvHeads",
+      file,
+    });
+  }
+  for (const field of ["ropeTheta", "rmsNormEpsilon"] as const) {
+    if (!Number.isFinite(config[field]) || config[field] <= 0) {
+      throw new ConfigError(`llama ${field} must be a positive number, got ${config[field]}`, { field, file });
+    }
+  }
+  return config;
+}
+
+/** Reads a Hugging Face llama `config.json` object (missing optional keys take Hugging Face's defaults). */
+export function llamaConfigFromHuggingFace(json: Record<string, unknown>, file?: string): LlamaConfig {
+  const number = (key: string, fallback?: number): number => {
+    const value = json[key] ?? fallback;
+    if (typeof value !== "number") {
+      throw new ConfigError(`config.json: ${key} must be a number`, { field: key, file });
+    }
+    return value;
+  };
+  const heads = number("num_attention_heads");
+  return validateLlamaConfig(
+    {
+      hiddenSize: number("hidden_size"),
+      layers: number("num_hidden_layers"),
+      heads,
+      kvHeads: number("num_key_value_heads", heads),
+      intermediateSize: number("intermediate_size"),
+      vocabularySize: number("vocab_size"),
+      ropeTheta: number("rope_theta", 10000),
+      rmsNormEpsilon: number("rms_norm_eps", 1e-6),
+      tieWordEmbeddings: json.tie_word_embeddings === true,
+      maxPositions: number("max_position_embeddings", 2048),
+    },
+    file,
+  );
+}
+
+/** The Hugging Face `config.json` object for a config (architecture LlamaForCausalLM). */
+export function llamaConfigToHuggingFace(config: LlamaConfig): Record<string, unknown> {
+  return {
+    architectures: ["LlamaForCausalLM"],
+    model_type: "llama",
+    hidden_size: config.hiddenSize,
+    num_hidden_layers: config.layers,
+    num_attention_heads: config.heads,
+    num_key_value_heads: config.kvHeads,
+    intermediate_size: config.intermediateSize,
+    vocab_size: config.vocabularySize,
+    rope_theta: config.ropeTheta,
+    rms_norm_eps: config.rmsNormEpsilon,
+    tie_word_embeddings: config.tieWordEmbeddings,
+    max_position_embeddings: config.maxPositions,
+    hidden_act: "silu",
+    torch_dtype: "float32",
+  };
+}

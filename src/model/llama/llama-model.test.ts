@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { clipGradientNorm, createAdamW } from "../../engine/index.js";
+import { testBackends } from "../../engine/testing/backends.js";
+import { decodeFloat32, hashUniform, readFixture, scaledMaxError } from "../../engine/testing/fixtures.js";
+import { type LlamaConfig, llamaPresets } from "./llama-config.js";
+import { createLlamaModel, type LlamaModel } from "./llama-model.js";
+import { llamaParameterLayout } from "./llama-parameters.js";
+
+interface ModelFixture {
+  config: Omit<LlamaConfig, "maxPositions">;
+  batchSize: number;
+  sequenceLength: number;
+  tokens: number[];
+  targets: number[];
+  tokenCounts: number[];
+  sequenceLosses: number[];
+  sequenceLossGradients: number[];
+  parameterNames: string[];
+  gradients: Record<string, string>;
+  step: {
+    maxGradientNorm: number;
+    learningRate: number;
+    weightDecay: number;
+    gradientNorm: number;
+    sequenceLossesAfter: number[];
+  };
+}
+
+const fixture = readFixture<ModelFixture>("src/model/llama", "tiny-llama");
+
+/** Weights as the fixture script derives them: 0.1 u for matrices, 1 + 0.1 u for norms. */
+function loadHashedWeights(model: LlamaModel): void {
+  model.layout.forEach((entry, index) => {
+    const values = hashUniform(entry.size, index);
+    const target = model.parameter(entry.name).data;
+    for (let element = 0; element < entry.size; element++) {
+      target[element] = (values[element] as number) * 0.1 + (entry.kind === "norm" ? 1 : 0);
+    }
+  });
+}
+
+describe.each(testBackends())("tiny llama on $kind", (blas) => {
+  const batch = {
+    tokens: Int32Array.from(fixture.tokens),
+    targets: Int32Array.from(fixture.targets),
+    batchSize: fixture.batchSize,
+    sequenceLength: fixture.sequenceLength,
+  };
+
+  it("uses the tiny preset and the fixture's parameter order", () => {
+    expect({ ...fixture.config, maxPositions: llamaPresets.tiny.maxPositions }).toEqual(llamaPresets.tiny);
+    expect(llamaParameterLayout(llamaPresets.tiny).entries.map((entry) => entry.name)).toEqual(fixture.parameterNames);
+  });
+
+  it("matches PyTorch: per-sequence losses within 1e-6 and every parameter gradient within 1e-5 of its scale", () => {
+    const model = createLlamaModel({ config: llamaPresets.tiny, blas });
+    loadHashedWeights(model);
+    const { losses, tokenCounts } = model.sequenceLosses(batch);
+    expect(Array.from(tokenCounts)).toEqual(fixture.tokenCounts);
+    expect(scaledMaxError(losses, fixture.sequenceLosses)).toBeLessThan(1e-6);
+    model.backwardSequenceLosses({ lossGradients: fixture.sequenceLossGradients });
+    for (const name of fixture.parameterNames) {
+      const expected = decodeFloat32(fixture.gradients[name] ?? "");
+      expect(scaledMaxError(model.gradient(name).data, expected), name).toBeLessThan(1e-5);
+    }
+
+    const { step } = fixture;
+    const gradientNorm = clipGradientNorm({ gradients: model.gradients, maxNorm: step.maxGradientNorm });
+    expect(gradientNorm).toBeCloseTo(step.gradientNorm, 5);
+    const optimizer = createAdamW({
+      parameters: model.parameters,
+      gradients: model.gradients,
+      learningRate: step.learningRate,
+      weightDecay: step.weightDecay,
+    });
+    optimizer.step();
+    const after = model.sequenceLosses(batch).losses;
+    expect(scaledMaxError(after, step.sequenceLossesAfter)).toBeLessThan(1e-5);
+    expect(after[0]).toBeLessThan(fixture.sequenceLosses[0] as number);
+  });
+
+  it("gives log-probabilities consistent with the losses, and their gradient", () => {
+    const model = createLlamaModel({ config: llamaPresets.tiny, blas });
+    loadHashedWeights(model);
+    const logProbabilities = model.tokenLogProbabilities(batch).slice();
+    for (let sequence = 0; sequence < batch.batchSize; sequence++) {
+      const start = sequence * batch.sequenceLength;
+      const sum = logProbabilities
+        .subarray(start, start + batch.sequenceLength)
+        .reduce((total, value) => total + value, 0);
+      const mean = -sum / (fixture.tokenCounts[sequence] as number);
+      expect(mean).toBeCloseTo(fixture.sequenceLosses[sequence] as number, 5);
+    }
+    // d(sum of log p) is -count * d(mean NLL): the two heads must backpropagate the same direction.
+    const weights = new Float32Array(batch.tokens.length);
+    batch.targets.forEach((target, row) => {
+      const sequence = Math.floor(row / batch.sequenceLength);
+      weights[row] =
+        target < 0
+          ? 0
+          : -(fixture.sequenceLossGradients[sequence] as number) / (fixture.tokenCounts[sequence] as number);
+    });
+    model.backwardTokenLogProbabilities({ logProbabilityGradients: weights });
+    const name = "model.layers.1.mlp.down_proj.weight";
+    expect(scaledMaxError(model.gradient(name).data, decodeFloat32(fixture.gradients[name] ?? ""))).toBeLessThan(1e-5);
+  });
+
+  it("refuses a backward pass without a forward pass", () => {
+    const model = createLlamaModel({ config: llamaPresets.tiny, blas });
+    expect(() => model.backwardSequenceLosses({ lossGradients: [1, 1] })).toThrow(/forward/);
+  });
+});

@@ -1,0 +1,403 @@
+/**
+ * A llama-family decoder assembled from the engine's fused ops: forward to logits, hand-written
+ * backward into one flat gradient array, and the two output heads training needs (per-sequence mean
+ * NLL, per-token log-probabilities). Compute only: checkpoints and generation build on this.
+ */
+import {
+  type Blas,
+  causalAttentionBackward,
+  causalAttentionForward,
+  createRandom,
+  createRotaryTable,
+  embeddingBackward,
+  embeddingForward,
+  logSoftmaxGatherBackward,
+  logSoftmaxGatherForward,
+  maskedCrossEntropyBackward,
+  maskedCrossEntropyForward,
+  matmulBackward,
+  matmulForward,
+  rmsNormBackward,
+  rmsNormForward,
+  rotaryBackward,
+  rotaryForward,
+  ShapeError,
+  swigluBackward,
+  swigluForward,
+  type Tensor,
+  viewTensor,
+} from "../../engine/index.js";
+import { StableAlignmentError } from "../../spec/errors.js";
+import { type LlamaConfig, validateLlamaConfig } from "./llama-config.js";
+import { llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
+import { createLlamaWorkspace, type LlamaWorkspace } from "./llama-workspace.js";
+
+/** One batch of token ids: `batchSize` sequences of `sequenceLength`, row-major. */
+export interface TokenBatch {
+  tokens: Int32Array;
+  batchSize: number;
+  sequenceLength: number;
+}
+
+/** A batch with next-token targets (same layout; a negative target masks that position). */
+export interface TargetBatch extends TokenBatch {
+  targets: Int32Array;
+}
+
+/** A llama decoder with its weights and gradients. Not safe for concurrent use. */
+export interface LlamaModel {
+  readonly config: LlamaConfig;
+  readonly blas: Blas;
+  /** Every weight, flat, in `layout` order. */
+  readonly parameters: Float32Array;
+  /** Gradients, same layout; backward passes add to them until `zeroGradients`. */
+  readonly gradients: Float32Array;
+  readonly layout: readonly ParameterEntry[];
+  /** A weight by Hugging Face name, as a view into `parameters`. */
+  parameter(name: string): Tensor;
+  /** A gradient by Hugging Face name, as a view into `gradients`. */
+  gradient(name: string): Tensor;
+  /**
+   * Runs the decoder; returns logits [batch * sequence, vocabulary], owned by the model and valid until
+   * the next call. Right-pad sequences of unequal length: attention is causal, so padding after a
+   * sequence's tokens does not change them (mask the padding's targets).
+   */
+  forward(batch: TokenBatch): Tensor;
+  /** Backpropagates a logits gradient (default: the logits buffer, as the loss heads leave it). */
+  backward(options?: { logitsGradient?: Tensor }): void;
+  /**
+   * Forward pass plus masked cross-entropy: per-sequence mean NLL (nats) and target counts, owned by
+   * the model until the next call.
+   */
+  sequenceLosses(batch: TargetBatch): { losses: Float64Array; tokenCounts: Int32Array };
+  /** Backward pass from dLoss/dSequenceLoss [batch] after `sequenceLosses`. */
+  backwardSequenceLosses(options: { lossGradients: ArrayLike<number> }): void;
+  /** Forward pass plus log p(target) per position [batch * sequence] (0 where masked), owned by the model. */
+  tokenLogProbabilities(batch: TargetBatch): Float32Array;
+  /** Backward pass from dLoss/dLogProbability [batch * sequence] after `tokenLogProbabilities`. */
+  backwardTokenLogProbabilities(options: { logProbabilityGradients: Float32Array }): void;
+  zeroGradients(): void;
+}
+
+interface LayerWeights {
+  inputNorm: Tensor;
+  qkv: Tensor;
+  output: Tensor;
+  postNorm: Tensor;
+  gateUp: Tensor;
+  down: Tensor;
+}
+
+/**
+ * Creates a model. Weights start as Hugging Face llama does: normal(0, initializerRange) for matrices
+ * (default 0.02), ones for norms, from `seed` (default 0).
+ */
+export function createLlamaModel(options: {
+  config: LlamaConfig;
+  blas: Blas;
+  seed?: number;
+  initializerRange?: number;
+}): LlamaModel {
+  const { blas, seed = 0, initializerRange = 0.02 } = options;
+  const config = validateLlamaConfig({ ...options.config });
+  const { entries, totalSize } = llamaParameterLayout(config);
+  const parameters = new Float32Array(totalSize);
+  const gradients = new Float32Array(totalSize);
+  const byName = new Map(entries.map((entry) => [entry.name, entry]));
+  const random = createRandom({ seed });
+  for (const entry of entries) {
+    const values = parameters.subarray(entry.offset, entry.offset + entry.size);
+    if (entry.kind === "norm") {
+      values.fill(1);
+    } else {
+      for (let index = 0; index < values.length; index++) {
+        values[index] = random.nextNormal() * initializerRange;
+      }
+    }
+  }
+  const find = (name: string): ParameterEntry => {
+    const entry = byName.get(name);
+    if (entry === undefined) {
+      throw new ShapeError(`llama has no parameter ${name}`);
+    }
+    return entry;
+  };
+  const view = (data: Float32Array, name: string, rows?: number): Tensor => {
+    const entry = find(name);
+    const shape = rows === undefined ? entry.shape : [rows, entry.shape[1] ?? 1];
+    return viewTensor({ data, offset: entry.offset, shape });
+  };
+  const d = config.hiddenSize;
+  const headDimension = d / config.heads;
+  const qkvRows = (config.heads + 2 * config.kvHeads) * headDimension;
+  const layerWeights = (data: Float32Array): LayerWeights[] =>
+    Array.from({ length: config.layers }, (_, layer) => {
+      const prefix = `model.layers.${layer}.`;
+      return {
+        inputNorm: view(data, `${prefix}input_layernorm.weight`),
+        qkv: view(data, `${prefix}self_attn.q_proj.weight`, qkvRows),
+        output: view(data, `${prefix}self_attn.o_proj.weight`),
+        postNorm: view(data, `${prefix}post_attention_layernorm.weight`),
+        gateUp: view(data, `${prefix}mlp.gate_proj.weight`, 2 * config.intermediateSize),
+        down: view(data, `${prefix}mlp.down_proj.weight`),
+      };
+    });
+  const weights = layerWeights(parameters);
+  const weightGradients = layerWeights(gradients);
+  const headName = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  const embedding = view(parameters, "model.embed_tokens.weight");
+  const embeddingGradient = view(gradients, "model.embed_tokens.weight");
+  const head = view(parameters, headName);
+  const headGradient = view(gradients, headName);
+  const finalNorm = view(parameters, "model.norm.weight");
+  const finalNormGradient = view(gradients, "model.norm.weight");
+  const rotary = createRotaryTable({ headDimension, maxPositions: config.maxPositions, theta: config.ropeTheta });
+  const attentionShape = { heads: config.heads, kvHeads: config.kvHeads, headDimension };
+  const rotatedHeads = config.heads + config.kvHeads;
+  const epsilon = config.rmsNormEpsilon;
+
+  let workspace: LlamaWorkspace | undefined;
+  let pending: "none" | "logits" | "loss" | "log-probabilities" = "none";
+
+  const workspaceFor = (batch: TokenBatch): LlamaWorkspace => {
+    const { tokens, batchSize, sequenceLength } = batch;
+    if (!Number.isInteger(batchSize) || !Number.isInteger(sequenceLength) || batchSize <= 0 || sequenceLength <= 0) {
+      throw new ShapeError(
+        `llama batch: batchSize ${batchSize} and sequenceLength ${sequenceLength} must be positive integers`,
+      );
+    }
+    if (tokens.length !== batchSize * sequenceLength) {
+      throw new ShapeError(`llama batch: ${tokens.length} tokens, expected ${batchSize} x ${sequenceLength}`);
+    }
+    if (sequenceLength > config.maxPositions) {
+      throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${config.maxPositions}`);
+    }
+    if (workspace?.batchSize !== batchSize || workspace.sequenceLength !== sequenceLength) {
+      workspace = undefined; // release the old buffers before allocating new ones
+      workspace = createLlamaWorkspace({ config, batchSize, sequenceLength });
+    }
+    return workspace;
+  };
+
+  const forward = (batch: TokenBatch): Tensor => {
+    const w = workspaceFor(batch);
+    w.tokens.set(batch.tokens);
+    const shape = { ...attentionShape, batchSize: batch.batchSize, sequenceLength: batch.sequenceLength };
+    const first = w.layers[0];
+    embeddingForward({ table: embedding, tokens: w.tokens, output: first === undefined ? w.finalHidden : first.input });
+    w.layers.forEach((layer, index) => {
+      const weight = weights[index] as LayerWeights;
+      const next = w.layers[index + 1]?.input ?? w.finalHidden;
+      rmsNormForward({
+        input: layer.input,
+        weight: weight.inputNorm,
+        epsilon,
+        output: layer.attentionNormed,
+        inverseRms: layer.attentionInverseRms,
+      });
+      matmulForward({ blas, input: layer.attentionNormed, weight: weight.qkv, output: layer.qkv });
+      rotaryForward({ table: rotary, data: layer.qkv, positions: w.positions, heads: rotatedHeads });
+      causalAttentionForward({
+        ...shape,
+        blas,
+        qkv: layer.qkv,
+        probabilities: layer.probabilities,
+        output: layer.attention,
+      });
+      layer.middle.data.set(layer.input.data);
+      matmulForward({ blas, input: layer.attention, weight: weight.output, output: layer.middle, accumulate: true });
+      rmsNormForward({
+        input: layer.middle,
+        weight: weight.postNorm,
+        epsilon,
+        output: layer.mlpNormed,
+        inverseRms: layer.mlpInverseRms,
+      });
+      matmulForward({ blas, input: layer.mlpNormed, weight: weight.gateUp, output: layer.gateUp });
+      swigluForward({ gateUp: layer.gateUp, output: layer.mlp });
+      next.data.set(layer.middle.data);
+      matmulForward({ blas, input: layer.mlp, weight: weight.down, output: next, accumulate: true });
+    });
+    rmsNormForward({
+      input: w.finalHidden,
+      weight: finalNorm,
+      epsilon,
+      output: w.finalNormed,
+      inverseRms: w.finalInverseRms,
+    });
+    matmulForward({ blas, input: w.finalNormed, weight: head, output: w.logits });
+    pending = "logits";
+    return w.logits;
+  };
+
+  const backward = (logitsGradient: Tensor): void => {
+    const w = workspace;
+    if (w === undefined || pending === "none") {
+      throw new StableAlignmentError("BACKWARD_WITHOUT_FORWARD", "llama backward called without a forward pass");
+    }
+    pending = "none";
+    const shape = { ...attentionShape, batchSize: w.batchSize, sequenceLength: w.sequenceLength };
+    const residual = w.residualGradient;
+    residual.data.fill(0);
+    matmulBackward({
+      blas,
+      input: w.finalNormed,
+      weight: head,
+      outputGradient: logitsGradient,
+      inputGradient: w.normedGradient,
+      weightGradient: headGradient,
+    });
+    rmsNormBackward({
+      input: w.finalHidden,
+      weight: finalNorm,
+      inverseRms: w.finalInverseRms,
+      outputGradient: w.normedGradient,
+      inputGradient: residual,
+      weightGradient: finalNormGradient,
+    });
+    for (let index = config.layers - 1; index >= 0; index--) {
+      const layer = w.layers[index] as (typeof w.layers)[number];
+      const weight = weights[index] as LayerWeights;
+      const gradient = weightGradients[index] as LayerWeights;
+      matmulBackward({
+        blas,
+        input: layer.mlp,
+        weight: weight.down,
+        outputGradient: residual,
+        inputGradient: w.mlpGradient,
+        weightGradient: gradient.down,
+      });
+      swigluBackward({ gateUp: layer.gateUp, outputGradient: w.mlpGradient, gateUpGradient: w.gateUpGradient });
+      matmulBackward({
+        blas,
+        input: layer.mlpNormed,
+        weight: weight.gateUp,
+        outputGradient: w.gateUpGradient,
+        inputGradient: w.normedGradient,
+        weightGradient: gradient.gateUp,
+      });
+      rmsNormBackward({
+        input: layer.middle,
+        weight: weight.postNorm,
+        inverseRms: layer.mlpInverseRms,
+        outputGradient: w.normedGradient,
+        inputGradient: residual,
+        weightGradient: gradient.postNorm,
+      });
+      matmulBackward({
+        blas,
+        input: layer.attention,
+        weight: weight.output,
+        outputGradient: residual,
+        inputGradient: w.attentionGradient,
+        weightGradient: gradient.output,
+      });
+      causalAttentionBackward({
+        ...shape,
+        blas,
+        qkv: layer.qkv,
+        probabilities: layer.probabilities,
+        outputGradient: w.attentionGradient,
+        qkvGradient: w.qkvGradient,
+        scratch: w.attentionScratch,
+      });
+      rotaryBackward({ table: rotary, gradient: w.qkvGradient, positions: w.positions, heads: rotatedHeads });
+      matmulBackward({
+        blas,
+        input: layer.attentionNormed,
+        weight: weight.qkv,
+        outputGradient: w.qkvGradient,
+        inputGradient: w.normedGradient,
+        weightGradient: gradient.qkv,
+      });
+      rmsNormBackward({
+        input: layer.input,
+        weight: weight.inputNorm,
+        inverseRms: layer.attentionInverseRms,
+        outputGradient: w.normedGradient,
+        inputGradient: residual,
+        weightGradient: gradient.inputNorm,
+      });
+    }
+    embeddingBackward({ tokens: w.tokens, outputGradient: residual, tableGradient: embeddingGradient });
+  };
+
+  const requireHead = (expected: typeof pending, what: string): LlamaWorkspace => {
+    if (workspace === undefined || pending !== expected) {
+      throw new StableAlignmentError("BACKWARD_WITHOUT_FORWARD", `${what} needs the matching forward call first`);
+    }
+    return workspace;
+  };
+
+  return {
+    config,
+    blas,
+    parameters,
+    gradients,
+    layout: entries,
+    parameter: (name) => view(parameters, name),
+    gradient: (name) => view(gradients, name),
+    forward,
+    backward: (backwardOptions = {}) => {
+      const logits = workspace?.logits;
+      const gradient = backwardOptions.logitsGradient ?? logits;
+      if (gradient === undefined) {
+        throw new StableAlignmentError("BACKWARD_WITHOUT_FORWARD", "llama backward called without a forward pass");
+      }
+      backward(gradient);
+    },
+    sequenceLosses(batch) {
+      const logits = forward(batch);
+      const w = workspace as LlamaWorkspace;
+      checkTargets(batch, w);
+      maskedCrossEntropyForward({
+        logits,
+        targets: batch.targets,
+        batchSize: batch.batchSize,
+        sequenceLosses: w.sequenceLosses,
+        tokenCounts: w.tokenCounts,
+      });
+      w.targets.set(batch.targets);
+      pending = "loss";
+      return { losses: w.sequenceLosses, tokenCounts: w.tokenCounts };
+    },
+    backwardSequenceLosses({ lossGradients }) {
+      const w = requireHead("loss", "backwardSequenceLosses");
+      maskedCrossEntropyBackward({
+        probabilities: w.logits,
+        targets: w.targets,
+        batchSize: w.batchSize,
+        tokenCounts: w.tokenCounts,
+        sequenceLossGradients: lossGradients,
+        logitsGradient: w.logits,
+      });
+      backward(w.logits);
+    },
+    tokenLogProbabilities(batch) {
+      const logits = forward(batch);
+      const w = workspace as LlamaWorkspace;
+      checkTargets(batch, w);
+      logSoftmaxGatherForward({ logits, targets: batch.targets, output: w.tokenLogProbabilities });
+      w.targets.set(batch.targets);
+      pending = "log-probabilities";
+      return w.tokenLogProbabilities;
+    },
+    backwardTokenLogProbabilities({ logProbabilityGradients }) {
+      const w = requireHead("log-probabilities", "backwardTokenLogProbabilities");
+      logSoftmaxGatherBackward({
+        probabilities: w.logits,
+        targets: w.targets,
+        outputGradient: logProbabilityGradients,
+        logitsGradient: w.logits,
+      });
+      backward(w.logits);
+    },
+    zeroGradients: () => gradients.fill(0),
+  };
+}
+
+function checkTargets(batch: TargetBatch, workspace: LlamaWorkspace): void {
+  if (batch.targets.length !== workspace.rows) {
+    throw new ShapeError(`llama batch: ${batch.targets.length} targets, expected ${workspace.rows}`);
+  }
+}

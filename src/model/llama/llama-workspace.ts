@@ -1,0 +1,115 @@
+/**
+ * Activation and gradient buffers for one batch shape. Allocated once per (batch, sequence) and reused
+ * by every forward and backward pass of that shape: no allocation per step.
+ */
+import { attentionProbabilitiesSize, createTensor, type Tensor } from "../../engine/index.js";
+import type { LlamaConfig } from "./llama-config.js";
+
+/** What one decoder layer saves for its backward pass. */
+export interface LayerActivations {
+  /** Layer input (residual stream) [rows, d]. */
+  readonly input: Tensor;
+  readonly attentionNormed: Tensor;
+  readonly attentionInverseRms: Float32Array;
+  /** Packed q/k/v after rotary embedding [rows, (heads + 2 kvHeads) * headDimension]. */
+  readonly qkv: Tensor;
+  readonly probabilities: Float32Array;
+  readonly attention: Tensor;
+  /** Residual stream after attention [rows, d]. */
+  readonly middle: Tensor;
+  readonly mlpNormed: Tensor;
+  readonly mlpInverseRms: Float32Array;
+  readonly gateUp: Tensor;
+  readonly mlp: Tensor;
+}
+
+/** Every buffer of a forward and backward pass at one batch shape. */
+export interface LlamaWorkspace {
+  readonly batchSize: number;
+  readonly sequenceLength: number;
+  readonly rows: number;
+  readonly tokens: Int32Array;
+  /** Targets of the last loss call (negative = masked). */
+  readonly targets: Int32Array;
+  readonly positions: Int32Array;
+  readonly layers: readonly LayerActivations[];
+  /** Output of the last layer [rows, d]. */
+  readonly finalHidden: Tensor;
+  readonly finalNormed: Tensor;
+  readonly finalInverseRms: Float32Array;
+  /** Logits [rows, vocabulary]; loss ops overwrite them with probabilities, then with their gradient. */
+  readonly logits: Tensor;
+  readonly residualGradient: Tensor;
+  readonly normedGradient: Tensor;
+  readonly qkvGradient: Tensor;
+  readonly attentionGradient: Tensor;
+  readonly gateUpGradient: Tensor;
+  readonly mlpGradient: Tensor;
+  readonly attentionScratch: Float32Array;
+  readonly sequenceLosses: Float64Array;
+  readonly tokenCounts: Int32Array;
+  readonly tokenLogProbabilities: Float32Array;
+}
+
+/** Allocates the buffers for `batchSize` sequences of `sequenceLength` tokens. */
+export function createLlamaWorkspace(options: {
+  config: LlamaConfig;
+  batchSize: number;
+  sequenceLength: number;
+}): LlamaWorkspace {
+  const { config, batchSize, sequenceLength } = options;
+  const rows = batchSize * sequenceLength;
+  const d = config.hiddenSize;
+  const headDimension = d / config.heads;
+  const qkvWidth = (config.heads + 2 * config.kvHeads) * headDimension;
+  const attentionWidth = config.heads * headDimension;
+  const f = config.intermediateSize;
+  const matrix = (columns: number) => createTensor({ shape: [rows, columns] });
+  const positions = new Int32Array(rows);
+  for (let row = 0; row < rows; row++) {
+    positions[row] = row % sequenceLength;
+  }
+  const probabilitiesSize = attentionProbabilitiesSize({
+    batchSize,
+    sequenceLength,
+    heads: config.heads,
+    kvHeads: config.kvHeads,
+    headDimension,
+  });
+  const layers = Array.from({ length: config.layers }, () => ({
+    input: matrix(d),
+    attentionNormed: matrix(d),
+    attentionInverseRms: new Float32Array(rows),
+    qkv: matrix(qkvWidth),
+    probabilities: new Float32Array(probabilitiesSize),
+    attention: matrix(attentionWidth),
+    middle: matrix(d),
+    mlpNormed: matrix(d),
+    mlpInverseRms: new Float32Array(rows),
+    gateUp: matrix(2 * f),
+    mlp: matrix(f),
+  }));
+  return {
+    batchSize,
+    sequenceLength,
+    rows,
+    tokens: new Int32Array(rows),
+    targets: new Int32Array(rows),
+    positions,
+    layers,
+    finalHidden: matrix(d),
+    finalNormed: matrix(d),
+    finalInverseRms: new Float32Array(rows),
+    logits: matrix(config.vocabularySize),
+    residualGradient: matrix(d),
+    normedGradient: matrix(d),
+    qkvGradient: matrix(qkvWidth),
+    attentionGradient: matrix(attentionWidth),
+    gateUpGradient: matrix(2 * f),
+    mlpGradient: matrix(f),
+    attentionScratch: new Float32Array(sequenceLength * sequenceLength),
+    sequenceLosses: new Float64Array(batchSize),
+    tokenCounts: new Int32Array(batchSize),
+    tokenLogProbabilities: new Float32Array(rows),
+  };
+}
