@@ -126,10 +126,25 @@ describe("resolveHuggingFaceModelFile", () => {
     expect(requests).toEqual([]);
   });
 
-  it("reports a missing file as a ProviderError naming the URI", async () => {
+  it("reports a file the Hub does not have as ModelSpecError naming the URI", async () => {
     const call = resolveHuggingFaceModelFile({ uri: "hf:owner/repo/missing.gguf", cacheDirectory, endpoint });
+    await expect(call).rejects.toBeInstanceOf(ModelSpecError);
+    await expect(call).rejects.toThrow(/hf:owner\/repo\/missing\.gguf was not found .*404/);
+  });
+
+  it("fails fast with a retryable ProviderError when the endpoint is unreachable", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const call = resolveHuggingFaceModelFile({
+      uri: "hf:owner/repo/tiny.gguf",
+      cacheDirectory,
+      endpoint: `http://127.0.0.1:${port}`,
+    });
     await expect(call).rejects.toBeInstanceOf(ProviderError);
-    await expect(call).rejects.toThrow(/hf:owner\/repo\/missing\.gguf/);
+    await expect(call).rejects.toMatchObject({ code: "DOWNLOAD_FAILED", retryable: true });
+    await expect(call).rejects.toThrow(/cannot reach/);
   });
 
   it("refuses and removes a download that is not GGUF, so it is not cached", async () => {

@@ -2,7 +2,7 @@
  * Resolves `hf:<owner>/<repo>/<path>.gguf` to a local file, downloading it once into the cache.
  * The download itself is node-llama-cpp's `resolveModelFile` (parallel ranged requests, a temporary
  * file renamed into place when complete); this module fixes where files go, which server is asked,
- * which token is sent, and checks that what arrived is a GGUF file.
+ * which token is sent, fails fast when the file cannot be had, and checks that what arrived is GGUF.
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -33,14 +33,19 @@ export interface ResolveHuggingFaceModelFileOptions {
   onProgress?: (progress: DownloadProgress) => void;
   /** Cancels the download; the partial file is removed. */
   signal?: AbortSignal;
+  /** How long the pre-download check waits for the server, in milliseconds. Default 30000. */
+  connectTimeoutMs?: number;
 }
 
-const HUGGING_FACE_URI = /^hf:[^/\s#]+\/[^/\s#]+\/[^\s#]+\.gguf(#[^\s#]+)?$/i;
+const HUGGING_FACE_URI = /^hf:([^/\s#]+)\/([^/\s#]+)\/([^\s#]+\.gguf)(?:#([^\s#]+))?$/i;
 
 /**
  * Returns the local path of the model file, downloading it into `<cacheDirectory>/models/` the first
- * time; later calls find the file and make no request. Throws `ModelSpecError` for a malformed URI or
- * a download that is not GGUF, `ProviderError` when the server cannot deliver, `CancelledError` on abort.
+ * time; later calls find the file and make no request. Before downloading, one HEAD request (bounded
+ * by `connectTimeoutMs`) checks that the file is there, so an unreachable server, a wrong name or a
+ * gated model fails fast instead of being retried for minutes.
+ * Throws `ModelSpecError` for a malformed URI, a file the Hub does not have, or a download that is not
+ * GGUF; `ProviderError` when the server cannot deliver; `CancelledError` on abort.
  */
 export async function resolveHuggingFaceModelFile({
   uri,
@@ -49,20 +54,29 @@ export async function resolveHuggingFaceModelFile({
   accessToken,
   onProgress,
   signal,
+  connectTimeoutMs = 30_000,
 }: ResolveHuggingFaceModelFileOptions): Promise<string> {
-  if (!HUGGING_FACE_URI.test(uri)) {
+  const match = HUGGING_FACE_URI.exec(uri);
+  if (!match) {
     throw new ModelSpecError(uri, `model spec "${uri}" must look like hf:<owner>/<repo>/<file>.gguf`);
   }
   if (signal?.aborted) throw new CancelledError(`download of ${uri} cancelled`);
+  const options = {
+    directory: join(cacheDirectory, "models"),
+    cli: false,
+    endpoints: { huggingFace: endpoint },
+    // null stops node-llama-cpp from reading HF_TOKEN or ~/.cache/huggingface/token on its own:
+    // credentials come in through the CLI/config layer only.
+    tokens: { huggingFace: (accessToken ?? null) as string | undefined },
+  };
+  const cached = await resolveModelFile(uri, { ...options, download: false }).catch(() => undefined);
+  if (cached) return cached;
+
+  await checkRemoteFile({ uri, match, endpoint, accessToken, signal, connectTimeoutMs });
   let path: string;
   try {
     path = await resolveModelFile(uri, {
-      directory: join(cacheDirectory, "models"),
-      cli: false,
-      endpoints: { huggingFace: endpoint },
-      // null stops node-llama-cpp from reading HF_TOKEN or ~/.cache/huggingface/token on its own:
-      // credentials come in through the CLI/config layer only.
-      tokens: { huggingFace: (accessToken ?? null) as string | undefined },
+      ...options,
       ...(onProgress
         ? {
             onProgress: ({ downloadedSize, totalSize }: { downloadedSize: number; totalSize: number }) =>
@@ -73,10 +87,12 @@ export async function resolveHuggingFaceModelFile({
     });
   } catch (error) {
     if (signal?.aborted) throw new CancelledError(`download of ${uri} cancelled`);
-    throw new ProviderError(
-      `could not download ${uri} from ${endpoint}: ${errorMessage(error)}; check the owner, repository and file name, your network, or set an access token for gated models`,
-      { code: "DOWNLOAD_FAILED", retryable: true, endpoint, cause: error },
-    );
+    throw new ProviderError(`could not download ${uri} from ${endpoint}: ${errorMessage(error)}`, {
+      code: "DOWNLOAD_FAILED",
+      retryable: true,
+      endpoint,
+      cause: error,
+    });
   }
   try {
     await assertGgufFile({ path, spec: uri });
@@ -86,4 +102,65 @@ export async function resolveHuggingFaceModelFile({
     throw error;
   }
   return path;
+}
+
+async function checkRemoteFile({
+  uri,
+  match,
+  endpoint,
+  accessToken,
+  signal,
+  connectTimeoutMs,
+}: {
+  uri: string;
+  match: RegExpExecArray;
+  endpoint: string;
+  accessToken: string | undefined;
+  signal: AbortSignal | undefined;
+  connectTimeoutMs: number;
+}): Promise<void> {
+  const [, owner = "", repository = "", file = "", branch = "main"] = match;
+  const encodedFile = file.split("/").map(encodeURIComponent).join("/");
+  const url = `${endpoint.replace(/\/+$/, "")}/${encodeURIComponent(owner)}/${encodeURIComponent(repository)}/resolve/${encodeURIComponent(branch)}/${encodedFile}`;
+  const timeout = AbortSignal.timeout(connectTimeoutMs);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "HEAD",
+      redirect: "follow",
+      headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {},
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+  } catch (error) {
+    if (signal?.aborted) throw new CancelledError(`download of ${uri} cancelled`);
+    const reason = timeout.aborted ? `no answer within ${connectTimeoutMs} ms` : errorMessage(error);
+    throw new ProviderError(
+      `cannot reach ${endpoint} to download ${uri}: ${reason}; check your network or the endpoint`,
+      {
+        code: "DOWNLOAD_FAILED",
+        retryable: true,
+        endpoint,
+        cause: error,
+      },
+    );
+  }
+  if (response.ok) return;
+  if (response.status === 404) {
+    throw new ModelSpecError(
+      uri,
+      `${uri} was not found on ${endpoint} (404); check the owner, repository and file name`,
+    );
+  }
+  if (response.status === 401 || response.status === 403) {
+    throw new ProviderError(
+      `${uri} on ${endpoint} needs access (${response.status}); accept the model's terms on the Hub and set a Hugging Face access token`,
+      { code: "DOWNLOAD_FORBIDDEN", status: response.status, retryable: false, endpoint },
+    );
+  }
+  throw new ProviderError(`${endpoint} answered ${response.status} for ${uri}`, {
+    code: "DOWNLOAD_FAILED",
+    status: response.status,
+    retryable: response.status === 429 || response.status >= 500,
+    endpoint,
+  });
 }

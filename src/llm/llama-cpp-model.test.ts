@@ -107,22 +107,21 @@ describe("createLlamaCppModel: chat", () => {
 describe("createLlamaCppModel: concurrency", () => {
   it("runs more concurrent calls than sequences on one loaded model, each answer correct", async () => {
     const prompts = ["a", "B", "k", "0", "hello", "Q", "(", "xyz"];
-    const results = await Promise.all(
-      prompts.map((prompt, index) =>
-        index % 2 === 0
-          ? model.generate({ prompt, sampling: { temperature: 0, maxTokens: 8 } })
-          : model.generate({
-              messages: [{ role: "user", content: prompt }],
-              sampling: { temperature: 0, maxTokens: 8 },
-            }),
-      ),
+    const calls = prompts.map((prompt, index) =>
+      index % 2 === 0
+        ? model.generate({ prompt, sampling: { temperature: 0, maxTokens: 8 } })
+        : model.generate({ messages: [{ role: "user", content: prompt }], sampling: { temperature: 0, maxTokens: 8 } }),
     );
+    await new Promise((resolve) => setImmediate(resolve));
+    // At most parallelSequences calls run at once; the rest wait in line.
+    expect(model.sequenceUsage()).toEqual({ busy: 4, waiting: 4 });
+    const results = await Promise.all(calls);
     expect(results.map((result) => result.text)).toEqual(
       prompts.map((prompt, index) =>
         index % 2 === 0 ? expectedGreedyContinuation(prompt, 8) : expectedGreedyChatReply(8),
       ),
     );
-    expect(model.parallelSequences).toBe(4);
+    expect(model.sequenceUsage()).toEqual({ busy: 0, waiting: 0 });
   });
 });
 

@@ -63,6 +63,8 @@ export interface LlamaCppModel extends LanguageModel {
   readonly contextSize: number;
   readonly parallelSequences: number;
   readonly threads: number;
+  /** Sequences generating now and calls waiting for one. */
+  sequenceUsage(): { busy: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -125,6 +127,10 @@ export async function createLlamaCppModel({
     contextSize: context.contextSize,
     parallelSequences,
     threads: resolvedThreads,
+
+    sequenceUsage() {
+      return { busy: parallelSequences - pool.idleCount, waiting: pool.waitingCount };
+    },
 
     async generate(request: GenerateRequest): Promise<GenerateResult> {
       if (closed) throw new ProviderError(`${modelId} is closed`, { code: "MODEL_CLOSED", retryable: false });
