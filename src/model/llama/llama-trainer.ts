@@ -54,7 +54,9 @@ export function createLlamaTrainer(options: {
     beta1,
     beta2,
     epsilon,
-    noDecay: model.layout.filter((entry) => entry.kind === "norm"),
+    noDecay: model.layout
+      .filter((entry) => entry.kind === "norm")
+      .map((entry) => ({ offset: entry.offset, length: entry.size })),
   });
   let lossGradients = new Float64Array(0);
   return {
