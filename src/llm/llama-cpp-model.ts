@@ -15,7 +15,7 @@ import {
   type LlamaModel,
   resolveChatWrapper,
 } from "node-llama-cpp";
-import { CancelledError, ProviderError } from "../spec/errors.js";
+import { CancelledError, ConfigError, ProviderError } from "../spec/errors.js";
 import type {
   ChatMessage,
   FinishReason,
@@ -87,7 +87,9 @@ export async function createLlamaCppModel({
   llama,
 }: LlamaCppModelOptions): Promise<LlamaCppModel> {
   if (!Number.isInteger(parallelSequences) || parallelSequences < 1) {
-    throw new RangeError(`parallelSequences must be a positive integer, got ${parallelSequences}`);
+    throw new ConfigError(`parallelSequences must be a positive integer, got ${parallelSequences}`, {
+      field: "parallelSequences",
+    });
   }
   const runtime = llama ?? (await loadLlamaRuntime({ gpu }));
   const model = await loadGgufModel({ llama: runtime, modelPath, spec: modelId });

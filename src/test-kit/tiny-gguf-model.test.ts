@@ -25,7 +25,7 @@ describe("expectedGreedyContinuation", () => {
   it("ends at a byte that predicts end-of-sequence", () => {
     expect(tinyModelNextByte(0x09)).toBeUndefined();
     expect(expectedGreedyContinuation("caf\u00e9", 5)).toBe("");
-    expect(() => expectedGreedyContinuation("", 3)).toThrow(RangeError);
+    expect(() => expectedGreedyContinuation("", 3)).toThrow(/non-empty prompt/);
   });
 
   it("predicts the chat reply from the template's generation prompt", () => {

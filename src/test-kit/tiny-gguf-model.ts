@@ -9,6 +9,7 @@
  * therefore depends only on the last token: printable ASCII counts upward (`a` -> `b`), `~` wraps to a
  * newline and a newline to a space; every other byte (control characters, bytes >= 0x7f) predicts EOS.
  */
+import { StableAlignmentError } from "../spec/errors.js";
 import {
   type GgufContents,
   type GgufMetadataValue,
@@ -58,7 +59,8 @@ export function tinyModelNextByte(byte: number): number | undefined {
 export function expectedGreedyContinuation(prompt: string, maxTokens: number): string {
   const bytes = new TextEncoder().encode(prompt);
   let current = bytes[bytes.length - 1];
-  if (current === undefined) throw new RangeError("expectedGreedyContinuation needs a non-empty prompt");
+  if (current === undefined)
+    throw new StableAlignmentError("TEST_KIT_MISUSE", "expectedGreedyContinuation needs a non-empty prompt");
   let text = "";
   for (let step = 0; step < maxTokens; step++) {
     const next = tinyModelNextByte(current);
