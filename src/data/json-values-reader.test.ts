@@ -91,4 +91,15 @@ describe("readLines", () => {
       /nope: cannot read file \(ENOENT\)/,
     );
   });
+
+  it("turns a folder or a corrupt gzip file into an InputError naming it", async () => {
+    await expect(collect(readJsonValues({ path: directory }))).rejects.toThrow(
+      `${directory}: cannot read file (EISDIR)`,
+    );
+    const corrupt = join(directory, "cut.json.gz");
+    writeFileSync(corrupt, gzipSync(JSON.stringify(tricky)).subarray(0, 30));
+    const error = await collect(readJsonValues({ path: corrupt })).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message.startsWith(`${corrupt}:`)).toBe(true);
+  });
 });

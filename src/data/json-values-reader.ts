@@ -4,7 +4,7 @@
  * value comes with the line it starts on, so errors can name the file and line.
  */
 import { InputError } from "../spec/errors.js";
-import { openContentStream, readLines } from "./line-reader.js";
+import { openContentStream, readError, readLines } from "./line-reader.js";
 
 /** One parsed top-level value and the 1-based line where it starts. */
 export interface LocatedValue {
@@ -37,6 +37,8 @@ async function startsWithBracket(path: string): Promise<boolean> {
       }
     }
     return false;
+  } catch (error) {
+    throw readError(error, path);
   } finally {
     stream.destroy();
   }
@@ -177,6 +179,8 @@ async function* readJsonArray(file: string, chunkBytes: number): AsyncGenerator<
         elementStart = 0;
       }
     }
+  } catch (error) {
+    throw readError(error, file, line);
   } finally {
     stream.destroy();
   }

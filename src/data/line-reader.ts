@@ -20,22 +20,25 @@ const CARRIAGE_RETURN = 0x0d;
 
 /** Whether the file starts with the gzip magic bytes (1f 8b). Throws InputError when it cannot be read. */
 export function isGzipFile(path: string): boolean {
-  let descriptor: number;
+  let descriptor: number | undefined;
   try {
     descriptor = openSync(path, "r");
-  } catch (error) {
-    throw new InputError(`cannot read file (${(error as NodeJS.ErrnoException).code ?? "error"})`, {
-      file: path,
-      cause: error,
-    });
-  }
-  try {
     const head = Buffer.alloc(2);
     const read = readSync(descriptor, head, 0, 2, 0);
     return read === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } catch (error) {
+    throw readError(error, path);
   } finally {
-    closeSync(descriptor);
+    if (descriptor !== undefined) closeSync(descriptor);
   }
+}
+
+/** A read failure as an InputError naming the file (and line, when known); InputErrors pass through. */
+export function readError(error: unknown, path: string, line?: number): InputError {
+  if (error instanceof InputError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const detail = code === undefined ? (error as Error).message : `(${code})`;
+  return new InputError(`cannot read file ${detail}`, { file: path, line, cause: error });
 }
 
 /** A byte stream of the file's content, gunzipped when the file is gzip. Chunk size in bytes, default 1 MiB. */
@@ -83,8 +86,7 @@ export async function* readLines({ path, chunkBytes = 1 << 20 }: { path: string;
       if (start < chunk.length) pending.push(chunk.subarray(start));
     }
   } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`cannot read file: ${(error as Error).message}`, { file: path, line: line + 1, cause: error });
+    throw readError(error, path, line + 1);
   } finally {
     stream.destroy();
   }
