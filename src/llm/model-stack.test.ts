@@ -118,6 +118,18 @@ describe("createModelStack against the fake server", () => {
     expect(stack.balancer.served()).toEqual([slow.requests.length, fast.requests.length]);
   });
 
+  it("sends a retry back through the balancer, so it can land on another replica", async () => {
+    const failing = await server({ respond: () => "from the failing replica" });
+    const healthy = await server({ respond: () => "from the healthy replica" });
+    failing.injectFaults([{ type: "server-error", status: 503 }]);
+    const stack = createModelStack({
+      replicas: [provider(failing.url), provider(healthy.url)],
+      retry: instantRetry().options,
+    });
+    expect((await stack.model.generate(ask("q"))).text).toBe("from the healthy replica");
+    expect([failing.requests.length, healthy.requests.length]).toEqual([1, 1]);
+  });
+
   it("replays a cached run with zero HTTP calls and identical text", async () => {
     const fake = await server();
     const store = createMemoryResponseCacheStore();
