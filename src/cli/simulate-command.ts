@@ -1,0 +1,478 @@
+/**
+ * `stable-alignment simulate`: runs (or resumes) a SANDBOX society (SPEC 1). Everything is checked
+ * before the run directory is touched; the run directory then holds `run.sqlite` (every step, the
+ * response cache), `config.json` (the resolved configuration) and `records.jsonl`. Rerunning with the
+ * same run directory resumes; flags not given are taken from its `config.json`.
+ */
+import { setMaxListeners } from "node:events";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { parseModelSpec } from "../llm/model-spec.js";
+import type { RatingFormat } from "../llm/ratings.js";
+import { ensureHhRlhfDataset, HH_RLHF_FILES, loadHhRlhfQuestions } from "../sandbox/hh-rlhf-dataset.js";
+import { DEFAULT_PLATEAU_SETTINGS } from "../sandbox/plateau.js";
+import { loadPrior, type Prior } from "../sandbox/prior-loader.js";
+import { loadPromptTemplates } from "../sandbox/prompt-templates.js";
+import { loadQuestionPool, orderQuestions } from "../sandbox/question-pool.js";
+import { runSimulation } from "../sandbox/simulation.js";
+import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
+import { STARTER_PRIOR_SIZE, STARTER_QUESTIONS, STARTER_SOURCE, starterPrior } from "../sandbox/starter-set.js";
+import { parseInitialSetting } from "../sandbox/world.js";
+import { CancelledError, ConfigError, StableAlignmentError } from "../spec/errors.js";
+import type { InitialSetting } from "../spec/interaction-record.js";
+import { openStore } from "../store/open-store.js";
+import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
+import { DEFAULT_AGENT_MODEL, DEFAULT_EMBEDDER, DEFAULT_OBSERVER_MODEL } from "./default-models.js";
+import { createDownloadProgressReporter } from "./download-progress.js";
+import { createModelFactory } from "./model-factory.js";
+import { integerOption, numberOption } from "./option-parsers.js";
+import { createSimulateReporter } from "./simulate-progress.js";
+
+/** The parsed flags of `simulate`. */
+export interface SimulateOptions {
+  size: number;
+  rounds?: number;
+  untilPlateau?: boolean;
+  plateauTolerance: number;
+  plateauPatience: number;
+  plateauMinRounds: number;
+  setting: InitialSetting;
+  targets: number;
+  global?: boolean;
+  dropout: number;
+  scoreOnly?: boolean;
+  agentModel?: { spec: string; weight: number }[];
+  observerModel?: string;
+  embedder: string;
+  memoryThreshold?: number;
+  questions?: string;
+  prior?: string;
+  priorSize?: number;
+  dataset: "starter" | "hh-rlhf";
+  shuffleQuestions?: boolean;
+  prompts?: string;
+  seed: number;
+  concurrency?: number;
+  budget?: number;
+  runDir?: string;
+  resume?: boolean;
+  json?: boolean;
+  ratingAttempts: number;
+  ratingFormat: RatingFormat;
+  temperature: number;
+  maxTokens: number;
+  observerTemperature: number;
+  observerMaxTokens: number;
+  agentSystemPrompt: boolean;
+  allowTestModels?: boolean;
+}
+
+/** What tests may replace. */
+export interface SimulateDependencies {
+  /** Fetch for dataset downloads. Default `globalThis.fetch`. */
+  fetch?: (input: string, init?: RequestInit) => Promise<Response>;
+}
+
+/** Rounds when `--until-plateau` is given without `--rounds`: the reference world's 50. */
+const PLATEAU_ROUND_CAP = 50;
+
+function parseAgentModel(value: string, previous: { spec: string; weight: number }[] | undefined) {
+  const match = /^(.+?)=(\d*\.?\d+)$/.exec(value);
+  const spec = match ? (match[1] as string) : value;
+  const weight = match ? Number(match[2]) : 1;
+  if (!(weight > 0)) throw new InvalidArgumentError(`--agent-model weight must be positive, got "${value}"`);
+  return [...(previous ?? []), { spec, weight }];
+}
+
+/** Registers `simulate` on the program. */
+export function registerSimulateCommand(program: Command, dependencies: SimulateDependencies = {}): void {
+  program
+    .command("simulate")
+    .description("run a SANDBOX society: agents answer, rate and revise; observers score (resumable)")
+    .option("--size <n>", "grid side: size x size agents", integerOption("--size", { min: 1, max: 100 }), 4)
+    .option(
+      "--rounds <n>",
+      "rounds to run (default 2; the cap with --until-plateau, default 50)",
+      integerOption("--rounds", { min: 1 }),
+    )
+    .option("--until-plateau", "stop when mean alignment x engagement after revision stops improving (SPEC 1.8)")
+    .option(
+      "--plateau-tolerance <fraction>",
+      "relative gain that counts as improvement",
+      numberOption("--plateau-tolerance", { min: 0 }),
+      DEFAULT_PLATEAU_SETTINGS.tolerance,
+    )
+    .option(
+      "--plateau-patience <rounds>",
+      "rounds without improvement before stopping",
+      integerOption("--plateau-patience", { min: 1 }),
+      DEFAULT_PLATEAU_SETTINGS.patience,
+    )
+    .option(
+      "--plateau-min-rounds <rounds>",
+      "rounds always run",
+      integerOption("--plateau-min-rounds", { min: 1 }),
+      DEFAULT_PLATEAU_SETTINGS.minimumRounds,
+    )
+    .option(
+      "--setting <name>",
+      "initial world view: all_good, all_bad, half_half, mixed_half_half",
+      parseInitialSetting,
+      "mixed_half_half" as InitialSetting,
+    )
+    .option("--targets <n>", "feedback givers per interaction", integerOption("--targets", { min: 1 }), 4)
+    .option("--global", "global interaction: mix non-neighbours into the feedback givers")
+    .option(
+      "--dropout <fraction>",
+      "share of neighbours dropped under --global",
+      numberOption("--dropout", { min: 0, max: 1 }),
+      0.5,
+    )
+    .option("--score-only", "revise from the mean rating alone, without the reasons")
+    .option(
+      "--agent-model <spec[=weight]>",
+      `agent model; repeat with weights for a mixed society (default ${DEFAULT_AGENT_MODEL})`,
+      parseAgentModel,
+    )
+    .option("--observer-model <spec>", `observer model (default ${DEFAULT_OBSERVER_MODEL})`)
+    .option("--embedder <spec>", "memory embedder: lexical, openai:<model>[@url] or gguf:<path>", DEFAULT_EMBEDDER)
+    .option(
+      "--memory-threshold <distance>",
+      "cosine distance for memory retrieval (default: the embedder's; 0.4 lexical, 0.3 ada-002-like)",
+      numberOption("--memory-threshold", { min: 0, max: 2 }),
+    )
+    .option("--questions <file>", "question pool: text, one per line, or JSONL {question}")
+    .option("--prior <file>", "prior world view: JSONL {question, answer, label} or HH-RLHF {chosen, rejected}")
+    .option(
+      "--prior-size <n>",
+      `prior pairs per agent (default 50; ${STARTER_PRIOR_SIZE} with the starter set)`,
+      integerOption("--prior-size", { min: 0 }),
+    )
+    .option(
+      "--dataset <name>",
+      "questions and prior when no files are given: starter (built in) or hh-rlhf (downloaded once)",
+      (value: string) => {
+        if (value !== "starter" && value !== "hh-rlhf")
+          throw new InvalidArgumentError(`--dataset must be starter or hh-rlhf, got "${value}"`);
+        return value;
+      },
+      "starter",
+    )
+    .option("--shuffle-questions", "hand out questions in a seeded random order instead of file order")
+    .option("--prompts <dir>", "directory of prompt template overrides (<name>.txt)")
+    .option("--seed <n>", "seed of every random choice", integerOption("--seed", { min: 0 }), 0)
+    .option(
+      "--concurrency <n>",
+      "calls in flight per endpoint (default 16 for HTTP endpoints, 4 sequences for in-process GGUF)",
+      integerOption("--concurrency", { min: 1 }),
+    )
+    .option("--budget <usd>", "stop cleanly once this many US dollars are spent", numberOption("--budget", { min: 0 }))
+    .option("--run-dir <dir>", "run directory (default runs/sandbox-<size>x<size>-<setting>-seed<seed>)")
+    .option("--resume", "resume the run in --run-dir (it must exist); flags not given come from its config.json")
+    .option("--json", "print JSON lines (run-start, round-start, round-end, run-end) instead of tables")
+    .option(
+      "--rating-attempts <n>",
+      "calls per rating at most (first ask plus re-asks)",
+      integerOption("--rating-attempts", { min: 1 }),
+      3,
+    )
+    .option(
+      "--rating-format <format>",
+      "auto (grammar, else JSON schema, else text), text, json-schema or grammar",
+      (value: string) => {
+        if (!["auto", "text", "json-schema", "grammar"].includes(value))
+          throw new InvalidArgumentError(`--rating-format must be auto, text, json-schema or grammar, got "${value}"`);
+        return value as RatingFormat;
+      },
+      "auto" as RatingFormat,
+    )
+    .option("--temperature <t>", "agent sampling temperature", numberOption("--temperature", { min: 0, max: 2 }), 1)
+    .option("--max-tokens <n>", "most new tokens per agent call", integerOption("--max-tokens", { min: 1 }), 256)
+    .option(
+      "--observer-temperature <t>",
+      "observer sampling temperature",
+      numberOption("--observer-temperature", { min: 0, max: 2 }),
+      1,
+    )
+    .option(
+      "--observer-max-tokens <n>",
+      "most new tokens per observer call",
+      integerOption("--observer-max-tokens", { min: 1 }),
+      256,
+    )
+    .option("--no-agent-system-prompt", "do not give chat agents the system prompt that asks for no warnings")
+    .addOption(new Option("--allow-test-models", "accept scripted: test models").hideHelp())
+    .action(async (_options: SimulateOptions, command: Command) => {
+      const context = createCliContext(command);
+      const options = resolveCommandOptions<SimulateOptions & Record<string, unknown>>(command, context);
+      await simulate({ options, command, context, dependencies });
+    });
+}
+
+/** Flags not given on the command line or in the config file take the stored run's values. */
+function fillFromStoredConfig(options: SimulateOptions, command: Command, stored: SimulationConfig): void {
+  const given = (key: string): boolean => {
+    const source = command.getOptionValueSource(key);
+    return source !== undefined && source !== "default";
+  };
+  const take = <K extends keyof SimulateOptions>(key: K, value: SimulateOptions[K]): void => {
+    if (!given(key as string)) options[key] = value;
+  };
+  take("size", stored.world.size);
+  take("setting", stored.world.setting);
+  take("seed", stored.world.seed);
+  if (!given("rounds") && !given("untilPlateau")) {
+    options.rounds = stored.rounds;
+    options.untilPlateau = stored.untilPlateau !== null;
+    if (stored.untilPlateau !== null) {
+      options.plateauTolerance = stored.untilPlateau.tolerance;
+      options.plateauPatience = stored.untilPlateau.patience;
+      options.plateauMinRounds = stored.untilPlateau.minimumRounds;
+    }
+  }
+  take("targets", stored.selection.targets);
+  take("global", stored.selection.global);
+  take("dropout", stored.selection.dropout);
+  take("scoreOnly", stored.backScatter.scoreOnly);
+  take("ratingAttempts", stored.backScatter.maxRatingAttempts);
+  take("ratingFormat", stored.backScatter.ratingFormat);
+  take("temperature", stored.backScatter.agentSampling.temperature ?? 1);
+  take("maxTokens", stored.backScatter.agentSampling.maxTokens ?? 256);
+  take("observerTemperature", stored.backScatter.observerSampling.temperature ?? 1);
+  take("observerMaxTokens", stored.backScatter.observerSampling.maxTokens ?? 256);
+  take("agentSystemPrompt", stored.backScatter.agentSystemPrompt);
+  take("agentModel", stored.models.agents);
+  take("observerModel", stored.models.observer);
+  take("embedder", stored.models.embedder);
+  take("memoryThreshold", stored.memory.distanceThreshold);
+  take("priorSize", stored.memory.priorSize);
+  take("shuffleQuestions", stored.questions.shuffled);
+  const runtime = stored.runtime ?? {};
+  if (!given("questions") && !given("prior") && !given("dataset") && typeof runtime.dataset === "string") {
+    options.dataset = runtime.dataset as SimulateOptions["dataset"];
+    if (typeof runtime.questionsFile === "string") options.questions = runtime.questionsFile;
+    if (typeof runtime.priorFile === "string") options.prior = runtime.priorFile;
+  }
+  if (!given("prompts") && typeof runtime.promptDirectory === "string") options.prompts = runtime.promptDirectory;
+}
+
+async function loadInputs(
+  options: SimulateOptions,
+  context: CliContext,
+  dependencies: SimulateDependencies,
+  signal: AbortSignal,
+) {
+  let questionSource: string;
+  let pool: string[];
+  let prior: Prior;
+  let defaultPriorSize = 50;
+  if (options.dataset === "hh-rlhf" && (options.questions === undefined || options.prior === undefined)) {
+    const dataset = await ensureHhRlhfDataset({
+      cacheDirectory: context.cacheDirectory,
+      ...(context.environment.HF_ENDPOINT ? { endpoint: context.environment.HF_ENDPOINT } : {}),
+      ...(dependencies.fetch === undefined ? {} : { fetch: dependencies.fetch }),
+      signal,
+      onProgress: createDownloadProgressReporter(context.stderr),
+    });
+    questionSource = options.questions ?? `hh-rlhf:${HH_RLHF_FILES.questions}`;
+    pool =
+      options.questions === undefined
+        ? await loadHhRlhfQuestions({ path: dataset.questionsPath })
+        : await loadQuestionPool({ path: options.questions });
+    prior =
+      options.prior === undefined
+        ? { ...(await loadPrior({ path: dataset.priorPath })), source: `hh-rlhf:${HH_RLHF_FILES.prior}` }
+        : await loadPrior({ path: options.prior });
+  } else {
+    questionSource = options.questions === undefined ? STARTER_SOURCE : resolve(options.questions);
+    pool =
+      options.questions === undefined ? [...STARTER_QUESTIONS] : await loadQuestionPool({ path: options.questions });
+    prior = options.prior === undefined ? starterPrior() : await loadPrior({ path: options.prior });
+    if (options.prior === undefined) defaultPriorSize = STARTER_PRIOR_SIZE;
+  }
+  return { questionSource, pool, prior, defaultPriorSize };
+}
+
+async function simulate({
+  options,
+  command,
+  context,
+  dependencies,
+}: {
+  options: SimulateOptions;
+  command: Command;
+  context: CliContext;
+  dependencies: SimulateDependencies;
+}): Promise<void> {
+  const runDirectory = resolve(
+    options.runDir ?? join("runs", `sandbox-${options.size}x${options.size}-${options.setting}-seed${options.seed}`),
+  );
+  const configPath = join(runDirectory, "config.json");
+  let stored: SimulationConfig | undefined;
+  if (existsSync(configPath)) {
+    try {
+      stored = JSON.parse(readFileSync(configPath, "utf8")) as SimulationConfig;
+    } catch (cause) {
+      throw new ConfigError(`${configPath}: not valid JSON; move the run directory away or fix the file`, {
+        file: configPath,
+        cause,
+      });
+    }
+    fillFromStoredConfig(options, command, stored);
+  } else if (options.resume) {
+    throw new ConfigError(`--resume: ${runDirectory} holds no run (no config.json); drop --resume to start one`, {
+      field: "resume",
+      file: configPath,
+    });
+  }
+  const abort = new AbortController();
+  // Every call in flight listens on the one signal; hundreds at once are expected, not a leak.
+  setMaxListeners(0, abort.signal);
+  const onInterrupt = () => abort.abort();
+  process.once("SIGINT", onInterrupt);
+  process.once("SIGTERM", onInterrupt);
+  try {
+    await runCommand({ options, context, dependencies, runDirectory, configPath, stored, signal: abort.signal });
+  } catch (error) {
+    if (error instanceof CancelledError) {
+      throw new CancelledError(`stopped; rerun with --run-dir ${runDirectory} to resume`);
+    }
+    throw error;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    process.off("SIGTERM", onInterrupt);
+  }
+}
+
+async function runCommand({
+  options,
+  context,
+  dependencies,
+  runDirectory,
+  configPath,
+  stored,
+  signal,
+}: {
+  options: SimulateOptions;
+  context: CliContext;
+  dependencies: SimulateDependencies;
+  runDirectory: string;
+  configPath: string;
+  stored: SimulationConfig | undefined;
+  signal: AbortSignal;
+}): Promise<void> {
+  const agentModels = options.agentModel ?? [{ spec: context.config.models?.agent ?? DEFAULT_AGENT_MODEL, weight: 1 }];
+  const observerSpec = options.observerModel ?? context.config.models?.observer ?? DEFAULT_OBSERVER_MODEL;
+  const usesDefaultModel = options.agentModel === undefined || options.observerModel === undefined;
+  for (const spec of [...agentModels.map((model) => model.spec), observerSpec]) parseModelSpec(spec);
+  const prompts = loadPromptTemplates(
+    options.prompts === undefined ? {} : { overrideDirectory: resolve(options.prompts) },
+  );
+  const { questionSource, pool, prior, defaultPriorSize } = await loadInputs(options, context, dependencies, signal);
+  const embedderFactory = createModelFactory({ context });
+  const embedder = await embedderFactory.embeddingModel(options.embedder);
+  const rounds = options.rounds ?? (options.untilPlateau ? PLATEAU_ROUND_CAP : 2);
+  const shuffled = options.shuffleQuestions === true;
+  const config = resolveSimulationConfig({
+    size: options.size,
+    setting: options.setting,
+    seed: options.seed,
+    rounds,
+    untilPlateau: options.untilPlateau
+      ? {
+          tolerance: options.plateauTolerance,
+          patience: options.plateauPatience,
+          minimumRounds: options.plateauMinRounds,
+        }
+      : null,
+    targets: options.targets,
+    global: options.global === true,
+    dropout: options.dropout,
+    scoreOnly: options.scoreOnly === true,
+    maxRatingAttempts: options.ratingAttempts,
+    ratingFormat: options.ratingFormat,
+    agentSampling: { temperature: options.temperature, maxTokens: options.maxTokens },
+    observerSampling: { temperature: options.observerTemperature, maxTokens: options.observerMaxTokens },
+    agentSystemPrompt: options.agentSystemPrompt,
+    agentModels,
+    observerModel: observerSpec,
+    embedder: {
+      modelId: options.embedder,
+      distanceThreshold: options.memoryThreshold ?? embedder.defaultDistanceThreshold,
+    },
+    priorSize: options.priorSize ?? defaultPriorSize,
+    questions: { source: questionSource, pool, shuffled },
+    prior,
+    prompts,
+    runtime: {
+      dataset: options.dataset,
+      ...(options.questions === undefined ? {} : { questionsFile: resolve(options.questions) }),
+      ...(options.prior === undefined ? {} : { priorFile: resolve(options.prior) }),
+      ...(options.prompts === undefined ? {} : { promptDirectory: resolve(options.prompts) }),
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      ...(options.budget === undefined ? {} : { budgetUsd: options.budget }),
+    },
+  });
+  if (stored !== undefined) assertResumable(stored, config, configPath);
+
+  // Everything is checked: from here on the run directory is written.
+  mkdirSync(runDirectory, { recursive: true });
+  const store = openStore({ path: join(runDirectory, "run.sqlite") });
+  const factory = createModelFactory({
+    context,
+    store,
+    ...(options.budget === undefined ? {} : { budgetUsd: options.budget }),
+    ...(options.concurrency === undefined ? {} : { maxConcurrency: options.concurrency }),
+    allowTestModels: options.allowTestModels === true,
+    onDownloadProgress: createDownloadProgressReporter(context.stderr),
+  });
+  const reporter = createSimulateReporter({
+    stdout: context.stdout,
+    stderr: context.stderr as NodeJS.WritableStream & { isTTY?: boolean },
+    json: options.json === true,
+    usageMeter: factory.usageMeter,
+    runDirectory,
+  });
+  try {
+    const modelFor = async (spec: string) => {
+      try {
+        return await factory.languageModel(spec);
+      } catch (error) {
+        if (
+          usesDefaultModel &&
+          (spec === DEFAULT_AGENT_MODEL || spec === DEFAULT_OBSERVER_MODEL) &&
+          error instanceof StableAlignmentError
+        ) {
+          throw new ConfigError(
+            `the default model ${spec} is not available (${error.message}); pass --agent-model and --observer-model, ` +
+              "e.g. --agent-model gguf:./model.gguf --observer-model openai:gpt-4o-mini, or openai:<model>@http://127.0.0.1:8000/v1",
+            { field: "agent-model", cause: error },
+          );
+        }
+        throw error;
+      }
+    };
+    const agentLanguageModels = [];
+    for (const model of agentModels) agentLanguageModels.push(await modelFor(model.spec));
+    const observer = await modelFor(observerSpec);
+    await runSimulation({
+      config,
+      runDirectory,
+      database: store.database,
+      agentModels: agentLanguageModels,
+      observer,
+      embedder,
+      questions: orderQuestions(pool, { shuffled, seed: options.seed }),
+      prior,
+      prompts,
+      onEvent: (event) => reporter.onEvent(event),
+      signal,
+    });
+  } finally {
+    reporter.stop();
+    await factory.close();
+    await embedderFactory.close();
+    store.close();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * What `simulate` shows while it runs: a progress bar on stderr (interactions, calls/s, tokens, cost,
+ * ETA), the per-round table on stdout after every round, or with `--json` the same as JSON lines.
+ */
+import cliProgress from "cli-progress";
+import type { UsageMeter } from "../llm/middleware/usage-meter.js";
+import { formatRoundTable } from "../sandbox/round-summary.js";
+import type { SimulationEvent } from "../sandbox/simulation.js";
+
+/** Receives simulation events and prints them. */
+export interface SimulateReporter {
+  onEvent(event: SimulationEvent): void;
+  /** Stops the bar (call on success and on failure). */
+  stop(): void;
+}
+
+/** Creates the reporter. The bar appears only on a terminal and never with `json`. */
+export function createSimulateReporter({
+  stdout,
+  stderr,
+  json,
+  usageMeter,
+  runDirectory,
+}: {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  json: boolean;
+  usageMeter: UsageMeter;
+  runDirectory: string;
+}): SimulateReporter {
+  const startedAt = performance.now();
+  let bar: cliProgress.SingleBar | undefined;
+  let done = 0;
+  let total = 0;
+  let agents = 0;
+  const payload = () => {
+    const totals = usageMeter.totals();
+    const seconds = Math.max(0.001, (performance.now() - startedAt) / 1000);
+    return {
+      calls: totals.calls,
+      callsPerSecond: (totals.calls / seconds).toFixed(1),
+      tokens: totals.promptTokens + totals.completionTokens,
+      cost: `$${totals.costUsd.toFixed(4)}`,
+    };
+  };
+  const line = (value: unknown) => stdout.write(`${JSON.stringify(value)}\n`);
+
+  return {
+    onEvent(event) {
+      switch (event.type) {
+        case "run-start":
+          agents = event.agents;
+          total = Math.max(0, event.maxRounds - event.firstRound) * agents;
+          if (json) {
+            line({ ...event, runDirectory });
+          } else {
+            stdout.write(
+              `${event.resumed ? "resuming" : "starting"} run ${event.runId} in ${runDirectory}: ${agents} agents, ` +
+                `rounds ${event.firstRound + 1}-${event.maxRounds}\n`,
+            );
+            if (stderr.isTTY && total > 0) {
+              bar = new cliProgress.SingleBar(
+                {
+                  format:
+                    "{bar} {value}/{total} interactions | {callsPerSecond} calls/s | {tokens} tokens | {cost} | ETA {eta_formatted}",
+                  stream: stderr,
+                  hideCursor: true,
+                  clearOnComplete: true,
+                  etaBuffer: 50,
+                },
+                cliProgress.Presets.shades_classic,
+              );
+              bar.start(total, 0, payload());
+            }
+          }
+          return;
+        case "round-start":
+          done += event.alreadyComplete;
+          bar?.update(done, payload());
+          if (json) line(event);
+          return;
+        case "step-complete":
+          bar?.update(done, payload());
+          return;
+        case "interaction-complete":
+          done += 1;
+          bar?.update(done, payload());
+          return;
+        case "round-end":
+          if (json) {
+            line({ type: "round-end", round: event.round, summary: event.summary, usage: payload() });
+          } else {
+            // Keep the table clear of the bar: clear the bar's line, print, then redraw it.
+            if (bar !== undefined && stderr.isTTY) stderr.write("\r\u001b[2K");
+            stdout.write(`${formatRoundTable(event.summary)}\n`);
+            bar?.update(done, payload());
+          }
+          return;
+        case "run-end":
+          bar?.update(total, payload());
+          bar?.stop();
+          bar = undefined;
+          if (json) {
+            line({ ...event, runDirectory, usage: payload() });
+          } else {
+            const usage = payload();
+            stdout.write(
+              `done: ${event.roundsCompleted} round(s)${event.reason === "plateau" ? " (stopped at a plateau)" : ""}; ` +
+                `${usage.calls} calls, ${usage.tokens} tokens, ${usage.cost}; records in ${runDirectory}/records.jsonl\n`,
+            );
+          }
+          return;
+      }
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
