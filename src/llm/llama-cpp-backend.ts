@@ -1,4 +1,5 @@
-import { getLlama, getModuleVersion, LlamaLogLevel } from "node-llama-cpp";
+import { getModuleVersion } from "node-llama-cpp";
+import { loadLlamaRuntime } from "./llama-cpp-runtime.js";
 
 /** What `doctor` reports about the in-process llama.cpp backend. */
 export interface LlamaCppBackendDescription {
@@ -15,7 +16,7 @@ export interface LlamaCppBackendDescription {
   problem: string | undefined;
 }
 
-/** Loads the llama.cpp binding (CPU only, no build, no download) and describes it. */
+/** Loads the shared llama.cpp runtime (best GPU backend, else CPU; never builds) and describes it. */
 export async function describeLlamaCppBackend(): Promise<LlamaCppBackendDescription> {
   let version: string | undefined;
   try {
@@ -24,7 +25,7 @@ export async function describeLlamaCppBackend(): Promise<LlamaCppBackendDescript
     version = undefined;
   }
   try {
-    const llama = await getLlama({ gpu: false, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
+    const llama = await loadLlamaRuntime({ gpu: "auto" });
     return {
       available: true,
       version,

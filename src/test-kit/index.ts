@@ -1,2 +1,5 @@
 /** Test doubles and fixtures for users' own tests: `import { ... } from "stable-alignment/test"`. */
+export * from "./fake-llm-server.js";
+export * from "./gguf-writer.js";
 export * from "./scripted-model.js";
+export * from "./tiny-gguf-model.js";
