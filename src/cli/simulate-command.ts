@@ -8,6 +8,7 @@ import { setMaxListeners } from "node:events";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { resolveHuggingFaceModelFile } from "../llm/hugging-face-model-file.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import type { RatingFormat } from "../llm/ratings.js";
 import { ensureHhRlhfDataset, HH_RLHF_FILES, loadHhRlhfQuestions } from "../sandbox/hh-rlhf-dataset.js";
@@ -415,6 +416,12 @@ async function runCommand({
     },
   });
   if (stored !== undefined) assertResumable(stored, config, configPath);
+  await fetchHuggingFaceModels({
+    specs: [...agentModels.map((model) => model.spec), observerSpec],
+    usesDefaultModel,
+    context,
+    signal,
+  });
 
   // Everything is checked: from here on the run directory is written.
   mkdirSync(runDirectory, { recursive: true });
@@ -435,27 +442,9 @@ async function runCommand({
     runDirectory,
   });
   try {
-    const modelFor = async (spec: string) => {
-      try {
-        return await factory.languageModel(spec);
-      } catch (error) {
-        if (
-          usesDefaultModel &&
-          (spec === DEFAULT_AGENT_MODEL || spec === DEFAULT_OBSERVER_MODEL) &&
-          error instanceof StableAlignmentError
-        ) {
-          throw new ConfigError(
-            `the default model ${spec} is not available (${error.message}); pass --agent-model and --observer-model, ` +
-              "e.g. --agent-model gguf:./model.gguf --observer-model openai:gpt-4o-mini, or openai:<model>@http://127.0.0.1:8000/v1",
-            { field: "agent-model", cause: error },
-          );
-        }
-        throw error;
-      }
-    };
     const agentLanguageModels = [];
-    for (const model of agentModels) agentLanguageModels.push(await modelFor(model.spec));
-    const observer = await modelFor(observerSpec);
+    for (const model of agentModels) agentLanguageModels.push(await factory.languageModel(model.spec));
+    const observer = await factory.languageModel(observerSpec);
     await runSimulation({
       config,
       runDirectory,
@@ -474,5 +463,48 @@ async function runCommand({
     await factory.close();
     await embedderFactory.close();
     store.close();
+  }
+}
+
+/**
+ * Downloads `hf:` models before the run directory is written, so that an offline machine without the
+ * default model fails with nothing written and a message that says how to name other models.
+ */
+async function fetchHuggingFaceModels({
+  specs,
+  usesDefaultModel,
+  context,
+  signal,
+}: {
+  specs: readonly string[];
+  usesDefaultModel: boolean;
+  context: CliContext;
+  signal: AbortSignal;
+}): Promise<void> {
+  const reporter = createDownloadProgressReporter(context.stderr);
+  for (const spec of new Set(specs)) {
+    const parsed = parseModelSpec(spec);
+    if (parsed.provider !== "hf") continue;
+    try {
+      await resolveHuggingFaceModelFile({
+        uri: parsed.uri,
+        cacheDirectory: context.cacheDirectory,
+        ...(context.environment.HF_ENDPOINT ? { endpoint: context.environment.HF_ENDPOINT } : {}),
+        ...(context.environment.HF_TOKEN ? { accessToken: context.environment.HF_TOKEN } : {}),
+        onProgress: (progress) => reporter({ file: parsed.uri, ...progress }),
+        signal,
+      });
+    } catch (error) {
+      const isDefault = usesDefaultModel && (spec === DEFAULT_AGENT_MODEL || spec === DEFAULT_OBSERVER_MODEL);
+      if (isDefault && error instanceof StableAlignmentError && !(error instanceof CancelledError)) {
+        throw new ConfigError(
+          `the default model ${spec} is not cached and could not be downloaded (${error.message}). ` +
+            "Pass the models to use: --agent-model <spec> --observer-model <spec>, e.g. gguf:./model.gguf, " +
+            "openai:gpt-4o-mini (with OPENAI_API_KEY) or openai:<model>@http://127.0.0.1:8000/v1",
+          { field: "agent-model", cause: error },
+        );
+      }
+      throw error;
+    }
   }
 }

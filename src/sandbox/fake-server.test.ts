@@ -34,7 +34,7 @@ beforeAll(async () => {
   server = await startFakeLlmServer({
     latencyMs: 0,
     respond: ({ body }) =>
-      societyAnswer(body as ChatBody, { invalid: (kind) => invalidPeers && kind === "peer-rating" }),
+      societyAnswer(body as unknown as ChatBody, { invalid: (kind) => invalidPeers && kind === "peer-rating" }),
   });
 });
 afterAll(async () => {
