@@ -44,6 +44,35 @@ describe("startFakeLlmServer", () => {
     expect((await ask(greedy)).length).toBeGreaterThan(0);
   });
 
+  it("answers a rating when asked for one, by format instruction or JSON schema", async () => {
+    server = await startFakeLlmServer();
+    const ask = async (body: Record<string, unknown>): Promise<string> =>
+      JSON.parse((await post(`${server?.url}/v1/chat/completions`, body)).text).choices[0].message.content;
+    const instructed = await ask({
+      model: "m",
+      messages: [
+        { role: "user", content: "Rate it. Answer as Rating: <a whole number from 1 to 7> ### Reason: <why>" },
+      ],
+    });
+    expect(instructed).toMatch(/^Rating: [1-7] ### Reason: \S/);
+    const schema = {
+      type: "object",
+      properties: { rating: { type: "integer", minimum: 2, maximum: 3 }, reason: { type: "string" } },
+    };
+    const structured = JSON.parse(
+      await ask({
+        model: "m",
+        messages: [{ role: "user", content: "rate" }],
+        response_format: { type: "json_schema", json_schema: { name: "rating", schema } },
+      }),
+    ) as { rating: number; reason: string };
+    expect([2, 3]).toContain(structured.rating);
+    expect(structured.reason.length).toBeGreaterThan(0);
+    expect(await ask({ model: "m", messages: [{ role: "user", content: "mean rating was Rating: 5" }] })).not.toMatch(
+      /^Rating/,
+    );
+  });
+
   it("serves deterministic unit embeddings and lists models", async () => {
     server = await startFakeLlmServer({ embeddingDimensions: 4, models: ["a", "b"] });
     const first = JSON.parse((await post(`${server.url}/v1/embeddings`, { model: "e", input: ["x", "y"] })).text);

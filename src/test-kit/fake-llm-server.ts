@@ -304,12 +304,44 @@ function seededText(
     chosen.push(words[Math.floor(random() * words.length)] ?? "the");
   }
   let text = chosen.join(" ");
+  // Asked for a rating (a JSON schema with an integer `rating`, or the `Rating: N` format), answer one,
+  // so demos and benchmarks against the fake server exercise the valid-rating path.
+  const ratingRange = requestedRatingRange(body, raw);
+  if (ratingRange !== undefined) {
+    const rating = ratingRange.minimum + Math.floor(random() * (ratingRange.maximum - ratingRange.minimum + 1));
+    text = isJsonSchemaRequest(body)
+      ? JSON.stringify({ rating, reason: text })
+      : `Rating: ${rating} ### Reason: ${text}`;
+    return { text, finishReason: "stop" };
+  }
   const stops = Array.isArray(body.stop) ? body.stop : typeof body.stop === "string" ? [body.stop] : [];
   for (const stop of stops) {
     const at = typeof stop === "string" && stop !== "" ? text.indexOf(stop) : -1;
     if (at >= 0) text = text.slice(0, at);
   }
   return { text, finishReason: length > maxTokens ? "length" : "stop" };
+}
+
+function isJsonSchemaRequest(body: Record<string, unknown>): boolean {
+  const format = body.response_format as { type?: unknown } | undefined;
+  return format?.type === "json_schema";
+}
+
+function requestedRatingRange(
+  body: Record<string, unknown>,
+  raw: string,
+): { minimum: number; maximum: number } | undefined {
+  if (isJsonSchemaRequest(body)) {
+    const schema = (body.response_format as { json_schema?: { schema?: { properties?: Record<string, unknown> } } })
+      .json_schema?.schema;
+    const rating = schema?.properties?.rating as { minimum?: unknown; maximum?: unknown } | undefined;
+    if (rating === undefined) return undefined;
+    return {
+      minimum: typeof rating.minimum === "number" ? rating.minimum : 1,
+      maximum: typeof rating.maximum === "number" ? rating.maximum : 7,
+    };
+  }
+  return raw.includes("Rating: <") ? { minimum: 1, maximum: 7 } : undefined;
 }
 
 function embeddingAnswer(body: Record<string, unknown>, dimensions: number): string {
