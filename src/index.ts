@@ -3,8 +3,8 @@
  * embedders), then storage. Commands are in `src/cli`; test doubles in `stable-alignment/test`.
  */
 
+export * from "./data/index.js";
 export { resolveHuggingFaceModelFile } from "./llm/hugging-face-model-file.js";
-
 export {
   cosineDistance,
   createLexicalEmbedding,
@@ -13,14 +13,7 @@ export {
 } from "./llm/lexical-embedding.js";
 export { createLlamaCppEmbedding, type LlamaCppEmbeddingOptions } from "./llm/llama-cpp-embedding.js";
 export { createLlamaCppModel, type LlamaCppModel, type LlamaCppModelOptions } from "./llm/llama-cpp-model.js";
-export { type ConcurrencyLimiter, createConcurrencyLimiter } from "./llm/middleware/concurrency-limiter.js";
-export { createLoadBalancer, type LoadBalancer } from "./llm/middleware/load-balancer.js";
-export { createMemoryResponseCacheStore } from "./llm/middleware/memory-response-cache-store.js";
-export { defaultPriceTable, type PriceTable, type TokenPrice } from "./llm/middleware/price-table.js";
-export { createResponseCacheMiddleware, responseCacheKey } from "./llm/middleware/response-cache-middleware.js";
-export { createRetryMiddleware, type RetryOptions } from "./llm/middleware/retry-middleware.js";
-export { createUsageMeter, type UsageMeter, type UsageTotals } from "./llm/middleware/usage-meter.js";
-export { wrapLanguageModel } from "./llm/middleware/wrap-language-model.js";
+export * from "./llm/middleware/index.js";
 export { type EmbeddingSpec, type ModelSpec, parseEmbeddingSpec, parseModelSpec } from "./llm/model-spec.js";
 export { createModelStack, type ModelStack, type ModelStackOptions } from "./llm/model-stack.js";
 export { createOpenAICompatible, type OpenAICompatibleOptions } from "./llm/openai-compatible.js";

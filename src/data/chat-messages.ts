@@ -3,14 +3,9 @@
  * becomes one user message (instruction, then the input), an HH-RLHF transcript becomes its turns,
  * and any other prompt is sent as it is.
  */
+import type { ChatMessage } from "../spec/language-model.js";
 import { parseAlpacaPrompt } from "./data-templates.js";
 import { splitTranscript } from "./hh-transcript.js";
-
-/** One chat message. */
-export interface ChatMessage {
-  role: "user" | "assistant";
-  content: string;
-}
 
 /** The messages a prompt stands for, ending with a user message whenever the prompt has one. */
 export function promptToMessages(prompt: string): ChatMessage[] {
