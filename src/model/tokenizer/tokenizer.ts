@@ -3,7 +3,7 @@
  * by `@huggingface/tokenizers` entirely offline. Special tokens in text are always recognised (as
  * llama.cpp does with `parse_special`), so chat-template output tokenizes as the model expects.
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer as HuggingFaceTokenizer } from "@huggingface/tokenizers";
 import { InputError } from "../../spec/errors.js";
@@ -123,6 +123,21 @@ export async function loadTokenizer({ directory }: { directory: string }): Promi
       cause: error,
     });
   }
+}
+
+/** Writes `tokenizer.json` and `tokenizer_config.json` into `directory` (created if missing). */
+export async function saveTokenizer({
+  directory,
+  tokenizerJson,
+  tokenizerConfig,
+}: {
+  directory: string;
+  tokenizerJson: TokenizerJson;
+  tokenizerConfig: Readonly<Record<string, unknown>>;
+}): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  await writeFile(join(directory, "tokenizer.json"), `${JSON.stringify(tokenizerJson, null, 2)}\n`);
+  await writeFile(join(directory, "tokenizer_config.json"), `${JSON.stringify(tokenizerConfig, null, 2)}\n`);
 }
 
 async function readJson(path: string): Promise<unknown> {
