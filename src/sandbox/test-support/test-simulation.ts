@@ -95,6 +95,9 @@ export async function runTestSimulation(options: TestSimulationOptions = {}): Pr
     scoreOnly: options.scoreOnly ?? false,
     maxRatingAttempts: options.maxRatingAttempts ?? 3,
     ratingFormat: options.ratingFormat ?? "auto",
+    ...(options.agentSampling === undefined ? {} : { agentSampling: options.agentSampling }),
+    ...(options.observerSampling === undefined ? {} : { observerSampling: options.observerSampling }),
+    ...(options.agentSystemPrompt === undefined ? {} : { agentSystemPrompt: options.agentSystemPrompt }),
     agentModels:
       options.agentModels ??
       agentLanguageModels.map((model) => ({ spec: model.modelId, weight: 1 / agentLanguageModels.length })),
