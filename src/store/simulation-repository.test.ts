@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { openStore } from "./open-store.js";
+import { createSimulationRepository } from "./simulation-repository.js";
+
+function setup() {
+  const store = openStore({ path: ":memory:" });
+  const repository = createSimulationRepository(store.database);
+  repository.createRun({
+    runId: "r",
+    config: { a: 1 },
+    agents: [{ agentId: 0, row: 0, col: 0, label: "good", modelId: "m" }],
+    memories: [{ agentId: 0, question: "q", answer: "prior", round: -1 }],
+  });
+  return { store, repository };
+}
+
+describe("simulation repository", () => {
+  it("keeps the first payload of a step and the first answer to a question", () => {
+    const { repository } = setup();
+    repository.beginInteraction({ runId: "r", round: 0, agentId: 0, question: "q", targetIds: [1], startedAt: 5 });
+    repository.beginInteraction({ runId: "r", round: 0, agentId: 0, question: "other", targetIds: [2], startedAt: 9 });
+    repository.saveStep({ runId: "r", round: 0, agentId: 0, step: "draft", payload: { text: "first" } });
+    repository.saveStep({ runId: "r", round: 0, agentId: 0, step: "draft", payload: { text: "second" } });
+    repository.saveStep({ runId: "r", round: 0, agentId: 0, step: "peer-rating", peerId: 3, payload: { rating: 4 } });
+    const [interaction] = repository.loadRoundInteractions("r", 0);
+    expect(interaction).toMatchObject({ question: "q", targetIds: [1], startedAt: 5, status: "running" });
+    expect(interaction?.steps.get("draft")).toEqual({ text: "first" });
+    expect(interaction?.steps.get("peer-rating:3")).toEqual({ rating: 4 });
+    repository.completeInteraction({
+      runId: "r",
+      round: 0,
+      agentId: 0,
+      record: { done: 1 },
+      completedAt: 7,
+      memory: { agentId: 0, question: "q", answer: "revised", round: 0 },
+    });
+    // Completing twice changes nothing: the record and memory are written once.
+    repository.completeInteraction({
+      runId: "r",
+      round: 0,
+      agentId: 0,
+      record: { done: 2 },
+      completedAt: 8,
+      memory: undefined,
+    });
+    expect(repository.loadRecords("r")).toEqual([{ done: 1 }]);
+    expect(repository.loadMemories("r")).toEqual([{ agentId: 0, question: "q", answer: "prior", round: -1 }]);
+  });
+
+  it("stores embeddings once per embedder and text, and rounds with their records size", () => {
+    const { repository } = setup();
+    repository.saveEmbeddings("lexical", [{ text: "a", vector: Float32Array.from([1, 2]) }]);
+    repository.saveEmbeddings("lexical", [{ text: "a", vector: Float32Array.from([9, 9]) }]);
+    expect([...(repository.findEmbeddings("lexical", ["a", "b"]).get("a") ?? [])]).toEqual([1, 2]);
+    expect(repository.findEmbeddings("other", ["a"]).size).toBe(0);
+    repository.completeRound({ runId: "r", round: 0, summary: { s: 1 }, recordsBytes: 42 });
+    expect(repository.loadRounds("r")).toEqual([{ round: 0, summary: { s: 1 }, recordsBytes: 42 }]);
+    expect(repository.findRun("r")).toEqual({ config: { a: 1 }, status: "running" });
+    expect(repository.listRunIds()).toEqual(["r"]);
+  });
+});
