@@ -16,6 +16,7 @@ import { generateText } from "../generation/generate.js";
 import { createInferenceDecoder } from "../generation/inference-decoder.js";
 import { createLlamaModel } from "../llama/index.js";
 import { copyWeightsIntoModel } from "../llama-weights.js";
+import { createTokenizer } from "../tokenizer/tokenizer.js";
 import { exportGguf } from "./gguf-export.js";
 import type { GgufTensorType } from "./gguf-writer.js";
 
@@ -213,4 +214,47 @@ describe("tokenizer parity with llama.cpp", () => {
     }
     expect(model.tokenize(VARIED_TEXT, true)).toContain(2);
   });
+
+  // The same vocabulary behind the pre-tokenizers of published models: each must split text the way
+  // the llama.cpp pre-tokenizer it exports as does.
+  const split = (regex: string) => ({
+    type: "Sequence",
+    pretokenizers: [
+      { type: "Split", pattern: { Regex: regex }, behavior: "Isolated", invert: false },
+      { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+    ],
+  });
+  const variants = {
+    smollm: {
+      type: "Sequence",
+      pretokenizers: [
+        { type: "Digits", individual_digits: true },
+        { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+      ],
+    },
+    "llama-bpe": split(
+      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    ),
+    qwen2: split(
+      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    ),
+  };
+  for (const [name, preTokenizer] of Object.entries(variants)) {
+    it(`gives the same ids with the ${name} pre-tokenizer`, async () => {
+      const variant = createTokenizer({
+        tokenizerJson: { ...tokenizer.tokenizerJson, pre_tokenizer: preTokenizer },
+        tokenizerConfig: { ...tokenizer.tokenizerConfig },
+      });
+      const config = tinyConfig();
+      const path = join(directory, `pre-${name}.gguf`);
+      await exportGguf({ path, config, weights: randomWeights({ config }), tokenizer: variant, name });
+      const info = await readGgufFileInfo(path, { logWarnings: false });
+      expect((info.metadata as unknown as { tokenizer: { ggml: { pre: string } } }).tokenizer.ggml.pre).toBe(name);
+      const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+      loaded.push(model);
+      for (const text of [VARIED_TEXT, "It's 12345 o'clock!!  \n\n  ok", "ÀÉÎÕÜ ñ ç ß œ 👨‍👩‍👧"]) {
+        expect(Array.from(model.tokenize(text, true)), JSON.stringify(text)).toEqual(variant.encode(text));
+      }
+    });
+  }
 });
