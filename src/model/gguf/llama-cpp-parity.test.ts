@@ -9,7 +9,13 @@ import { getLlama, type Llama, LlamaLogLevel, type LlamaModel, readGgufFileInfo,
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBlas } from "../../engine/index.js";
 import { VARIED_TEXT } from "../__fixtures__/sample-texts.js";
-import { clearMarginWeights, randomWeights, testTokenizer, tinyConfig } from "../__fixtures__/tiny-models.js";
+import {
+  clearMarginWeights,
+  randomWeights,
+  sentencePieceStyleTokenizer,
+  testTokenizer,
+  tinyConfig,
+} from "../__fixtures__/tiny-models.js";
 import type { CheckpointConfig } from "../checkpoint-config.js";
 import type { ModelWeights } from "../checkpoint-tensors.js";
 import { generateText } from "../generation/generate.js";
@@ -257,4 +263,24 @@ describe("tokenizer parity with llama.cpp", () => {
       }
     });
   }
+
+  it("gives the same ids for a SentencePiece-style tokenizer (Llama 2, Mistral layout) exported as llama.cpp's llama model", async () => {
+    const sentencePiece = sentencePieceStyleTokenizer();
+    const config = tinyConfig({ vocabularySize: sentencePiece.vocabularySize, bosTokenId: 1, eosTokenIds: [2] });
+    const path = join(directory, "sentence-piece.gguf");
+    await exportGguf({ path, config, weights: randomWeights({ config }), tokenizer: sentencePiece, name: "spm" });
+    const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+    loaded.push(model);
+    const samples = [
+      "The quick brown fox jumps over the lazy dog.",
+      "  Whitespace   runs\t\ttabs\n\nnewlines ",
+      "Accents: café, naïve, Zürich; emoji 🙂🚀 and 你好",
+      "It's what they'd say</s> after 2024-06-01",
+    ];
+    for (const text of samples) {
+      expect(Array.from(model.tokenize(text, true)), JSON.stringify(text)).toEqual(sentencePiece.encode(text));
+    }
+    expect(sentencePiece.encode(samples[0] as string, { addSpecialTokens: true })[0]).toBe(1);
+    expect(model.tokens.bos).toBe(1);
+  });
 });
