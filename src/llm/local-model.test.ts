@@ -70,6 +70,11 @@ describe("createLocalModel", () => {
     expect(stopped).toMatchObject({ finishReason: "stop", text: full.text.slice(0, full.text.indexOf(stop)) });
     const sampled = { prompt: "fox", sampling: { maxTokens: 6, temperature: 1.5, seed: 4 } };
     expect((await model.generate(sampled)).text).toBe((await model.generate(sampled)).text);
+    // Without a seed, each call samples independently (8 calls all alike would be a fixed seed).
+    const unseeded = await Promise.all(
+      Array.from({ length: 8 }, () => model.generate({ prompt: "fox", sampling: { maxTokens: 6, temperature: 50 } })),
+    );
+    expect(new Set(unseeded.map((result) => result.text)).size).toBeGreaterThan(1);
     const controller = new AbortController();
     controller.abort();
     await expect(model.generate({ prompt: "fox", signal: controller.signal })).rejects.toThrow(/cancelled/);

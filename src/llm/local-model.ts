@@ -4,6 +4,7 @@
  * models trained here, and published Llama, SmolLM, Mistral and Qwen2 checkpoints, as agents,
  * observers or evaluated models, and scores completions by log-likelihood.
  */
+import { randomInt } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { type Blas, createBlas } from "../engine/index.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
@@ -51,7 +52,9 @@ export const FALLBACK_CHAT_TEMPLATE =
 
 /**
  * Loads the checkpoint and tokenizer in `directory`. Sampling defaults: temperature 0 (greedy, as the
- * llama.cpp provider), top-p 1, seed 0; stop strings and the tokenizer's end tokens end a reply.
+ * llama.cpp provider), top-p 1, and a fresh random seed per call when the request gives none (so two
+ * identical sampled calls give independent answers; pass a seed to reproduce one). Stop strings and
+ * the tokenizer's end tokens end a reply.
  * Structured output is not supported (capabilities say so). Calls run one at a time: generation is
  * CPU-bound, so interleaving them would only add memory. Throws ModelSpecError when the directory
  * is not a loadable checkpoint.
@@ -136,7 +139,7 @@ export async function createLocalModel({
             maxTokens: sampling.maxTokens ?? defaultMaxTokens,
             temperature: sampling.temperature ?? 0,
             topP: sampling.topP ?? 1,
-            seed: sampling.seed ?? 0,
+            seed: sampling.seed ?? randomInt(2 ** 31),
             stop: sampling.stop ?? [],
             endTokenIds,
             ...(request.signal ? { signal: request.signal } : {}),
