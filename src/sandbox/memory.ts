@@ -48,6 +48,13 @@ interface StoredEntry {
   round: number;
 }
 
+/** A unit vector with its non-zero positions, so sparse queries (lexical embeddings) cost little. */
+interface UnitVector {
+  dense: Float32Array;
+  /** Positions of the non-zero values, when fewer than a quarter of all; else undefined (dense). */
+  nonZero: Uint32Array | undefined;
+}
+
 /** A unit-length copy of a vector (zero vectors stay zero and match nothing). */
 export function normalise(vector: Float32Array): Float32Array {
   let sum = 0;
@@ -59,23 +66,48 @@ export function normalise(vector: Float32Array): Float32Array {
   return unit;
 }
 
-/** Cosine distance 1 - cos(a, b); 1 when either vector is zero. */
-export function cosineDistance(left: Float32Array, right: Float32Array): number {
-  return distanceOfUnits(normalise(left), normalise(right));
+function toUnitVector(vector: Float32Array): UnitVector {
+  const dense = normalise(vector);
+  let count = 0;
+  for (const value of dense) if (value !== 0) count += 1;
+  if (count * 4 >= dense.length) return { dense, nonZero: undefined };
+  const nonZero = new Uint32Array(count);
+  let cursor = 0;
+  for (let index = 0; index < dense.length; index += 1) {
+    if (dense[index] !== 0) {
+      nonZero[cursor] = index;
+      cursor += 1;
+    }
+  }
+  return { dense, nonZero };
 }
 
-function distanceOfUnits(left: Float32Array, right: Float32Array): number {
-  if (left.length !== right.length) {
-    throw new RangeError(`embedding lengths differ: ${left.length} and ${right.length}`);
+/** Cosine distance 1 - cos(a, b); 1 when either vector is zero. */
+export function cosineDistance(left: Float32Array, right: Float32Array): number {
+  return distanceOfUnits(toUnitVector(left), normalise(right));
+}
+
+function distanceOfUnits(query: UnitVector, entry: Float32Array): number {
+  const { dense, nonZero } = query;
+  if (dense.length !== entry.length) {
+    throw new RangeError(`embedding lengths differ: ${dense.length} and ${entry.length}`);
   }
   let dot = 0;
-  let leftSquared = 0;
-  for (let index = 0; index < left.length; index += 1) {
-    const value = left[index] as number;
-    dot += value * (right[index] as number);
-    leftSquared += value * value;
+  let squared = 0;
+  if (nonZero !== undefined) {
+    for (const index of nonZero) {
+      const value = dense[index] as number;
+      dot += value * (entry[index] as number);
+      squared += value * value;
+    }
+  } else {
+    for (let index = 0; index < dense.length; index += 1) {
+      const value = dense[index] as number;
+      dot += value * (entry[index] as number);
+      squared += value * value;
+    }
   }
-  return leftSquared === 0 ? 1 : 1 - dot;
+  return squared === 0 ? 1 : 1 - dot;
 }
 
 /**
@@ -86,12 +118,13 @@ function distanceOfUnits(left: Float32Array, right: Float32Array): number {
 export function createMemoryBank({ distanceThreshold }: { distanceThreshold: number }): MemoryBank {
   const byAgent = new Map<number, StoredEntry[]>();
   const questions = new Map<number, Set<string>>();
-  // Agents share most prior questions and their vectors; normalise each vector once.
-  const units = new WeakMap<Float32Array, Float32Array>();
-  const unitOf = (vector: Float32Array): Float32Array => {
+  // Agents share most prior questions and every interaction of a round reuses its question's vector:
+  // normalise (and index the non-zeros of) each vector once.
+  const units = new WeakMap<Float32Array, UnitVector>();
+  const unitOf = (vector: Float32Array): UnitVector => {
     let unit = units.get(vector);
     if (unit === undefined) {
-      unit = normalise(vector);
+      unit = toUnitVector(vector);
       units.set(vector, unit);
     }
     return unit;
@@ -113,7 +146,7 @@ export function createMemoryBank({ distanceThreshold }: { distanceThreshold: num
       list.push({
         question: entry.question,
         answer: entry.answer,
-        unit: unitOf(entry.embedding),
+        unit: unitOf(entry.embedding).dense,
         round: entry.round,
       });
       return true;
@@ -135,7 +168,7 @@ export function createMemoryBank({ distanceThreshold }: { distanceThreshold: num
         retrieve(agentId: number, queryEmbedding: Float32Array): RetrievedMemory | undefined {
           const entries = visible.get(agentId);
           if (entries === undefined || entries.length === 0) return undefined;
-          const query = normalise(queryEmbedding);
+          const query = unitOf(queryEmbedding);
           let best: StoredEntry | undefined;
           let bestDistance = Number.POSITIVE_INFINITY;
           for (const entry of entries) {
