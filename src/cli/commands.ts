@@ -1,11 +1,17 @@
 import type { Command } from "commander";
+import { registerDataCommand } from "./data-command.js";
 import { registerDevCommand } from "./dev-command.js";
 import { registerDoctorCommand } from "./doctor-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
+import { registerModelCommand } from "./model-command.js";
+import { registerSimulateCommand } from "./simulate-command.js";
 
 /** Registers every command on the program. Each command's file exports one `register*` function. */
 export function registerCommands(program: Command): void {
-  registerDoctorCommand(program);
+  registerSimulateCommand(program);
+  registerDataCommand(program);
+  registerModelCommand(program);
   registerGenerateCommand(program);
+  registerDoctorCommand(program);
   registerDevCommand(program);
 }

@@ -9,6 +9,7 @@ import { resolveHuggingFaceModelFile } from "../llm/hugging-face-model-file.js";
 import { createLexicalEmbedding } from "../llm/lexical-embedding.js";
 import { createLlamaCppEmbedding } from "../llm/llama-cpp-embedding.js";
 import { createLlamaCppModel } from "../llm/llama-cpp-model.js";
+import { createLocalModel } from "../llm/local-model.js";
 import { createUsageMeter, type UsageMeter } from "../llm/middleware/usage-meter.js";
 import { parseEmbeddingSpec, parseModelSpec } from "../llm/model-spec.js";
 import { createModelStack } from "../llm/model-stack.js";
@@ -132,11 +133,11 @@ export function createModelFactory({
         });
         return { replicas: [model], concurrency: llamaParallelSequences };
       }
-      case "local":
-        throw new ModelSpecError(
-          spec,
-          `${spec}: checkpoints trained by this toolkit cannot be served yet (the local provider arrives with the model checkpoint support); export to GGUF and use gguf:<path>`,
-        );
+      case "local": {
+        // Runs on our TypeScript engine; one call at a time per loaded checkpoint.
+        const model = await createLocalModel({ directory: resolve(parsed.directory), modelId: spec });
+        return { replicas: [model], concurrency: 1 };
+      }
       case "scripted":
         if (!allowTestModels) {
           throw new ModelSpecError(spec, `${spec}: scripted test models are only accepted with --allow-test-models`);
