@@ -171,6 +171,43 @@ describe("simulate: output and resume from the run directory", () => {
   });
 });
 
+describe("simulate: budget", () => {
+  it("stops cleanly at the budget and marks the run stopped, resumable", async () => {
+    const runDirectory = join(directory(), "run");
+    await expect(
+      simulate([
+        ...modelFlags(),
+        "--run-dir",
+        runDirectory,
+        "--size",
+        "2",
+        "--targets",
+        "2",
+        "--rounds",
+        "1",
+        "--budget",
+        "0",
+      ]),
+    ).rejects.toThrow(/budget of \$0\.0000 reached.*raise --budget/);
+    const database = new Database(join(runDirectory, "run.sqlite"), { readonly: true });
+    expect(database.prepare("SELECT status FROM runs").get()).toEqual({ status: "stopped" });
+    database.close();
+    await simulate([
+      ...modelFlags(),
+      "--run-dir",
+      runDirectory,
+      "--size",
+      "2",
+      "--targets",
+      "2",
+      "--rounds",
+      "1",
+      "--json",
+    ]);
+    expect(readRecords(runDirectory)).toHaveLength(4);
+  });
+});
+
 describe("simulate: killed and resumed", () => {
   it("SIGKILLed mid-round, resumes to the same records, sending only calls not already answered", {
     timeout: 240_000,

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { resolveHuggingFaceModelFile } from "../llm/hugging-face-model-file.js";
+import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import type { RatingFormat } from "../llm/ratings.js";
 import { ensureHhRlhfDataset, HH_RLHF_FILES, loadHhRlhfQuestions } from "../sandbox/hh-rlhf-dataset.js";
@@ -74,6 +75,14 @@ export interface SimulateDependencies {
   /** Fetch for dataset downloads. Default `globalThis.fetch`. */
   fetch?: (input: string, init?: RequestInit) => Promise<Response>;
 }
+
+/**
+ * Calls in flight per HTTP endpoint unless `--concurrency` or the config says otherwise. A round
+ * offers hundreds of independent calls; the endpoint limiter halves this on the first 429 and grows
+ * back, so a high start costs a rate-limited account little. In-process GGUF models use their
+ * parallel sequences (4) whatever this says.
+ */
+const DEFAULT_HTTP_CONCURRENCY = 64;
 
 /** Rounds when `--until-plateau` is given without `--rounds`: the reference world's 50. */
 const PLATEAU_ROUND_CAP = 50;
@@ -165,7 +174,7 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
     .option("--seed <n>", "seed of every random choice", integerOption("--seed", { min: 0 }), 0)
     .option(
       "--concurrency <n>",
-      "calls in flight per endpoint (default 16 for HTTP endpoints, 4 sequences for in-process GGUF)",
+      "calls in flight per HTTP endpoint, adaptive on 429 (default 64, or the config's endpoints.maxConcurrency); in-process GGUF models run 4 sequences",
       integerOption("--concurrency", { min: 1 }),
     )
     .option("--budget <usd>", "stop cleanly once this many US dollars are spent", numberOption("--budget", { min: 0 }))
@@ -430,7 +439,7 @@ async function runCommand({
     context,
     store,
     ...(options.budget === undefined ? {} : { budgetUsd: options.budget }),
-    ...(options.concurrency === undefined ? {} : { maxConcurrency: options.concurrency }),
+    maxConcurrency: options.concurrency ?? context.config.endpoints?.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY,
     allowTestModels: options.allowTestModels === true,
     onDownloadProgress: createDownloadProgressReporter(context.stderr),
   });
@@ -455,6 +464,9 @@ async function runCommand({
       questions: orderQuestions(pool, { shuffled, seed: options.seed }),
       prior,
       prompts,
+      priceOf: (model) =>
+        model.pricePerMillionTokens ??
+        lookupPrice({ ...defaultPriceTable, ...context.config.prices }, model.modelId) ?? { prompt: 0, completion: 0 },
       onEvent: (event) => reporter.onEvent(event),
       signal,
     });

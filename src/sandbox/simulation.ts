@@ -61,6 +61,8 @@ export interface SimulationOptions {
   prior: Prior;
   prompts: PromptTemplates;
   schedule?: SimulationSchedule;
+  /** US dollars per million tokens of a model, for the records' `usage.cost_usd`. Default: the model's own price, else the built-in table, else 0. */
+  priceOf?: (model: LanguageModel) => { prompt: number; completion: number };
   onEvent?: (event: SimulationEvent) => void;
   signal?: AbortSignal;
 }
@@ -263,7 +265,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             observer,
             prompts,
             settings,
-            priceOf: defaultPrice,
+            priceOf: options.priceOf ?? defaultPrice,
             ...(signal === undefined ? {} : { signal }),
             saveStep: (step, peerId, payload) => {
               repository.saveStep({
