@@ -28,7 +28,8 @@ function reference(options: {
   return c;
 }
 
-describe.each(testBackends())("matrixMultiply on $kind", (blas) => {
+describe.each(testBackends())("matrixMultiply on $name", (backend) => {
+  const { blas } = backend;
   it.each([
     [false, false],
     [false, true],

@@ -14,3 +14,4 @@ export * from "./optimizer/adamw.js";
 export * from "./optimizer/clip-gradient-norm.js";
 export * from "./random.js";
 export * from "./tensor.js";
+export * from "./tensor-memory.js";

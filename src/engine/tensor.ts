@@ -4,6 +4,7 @@
  * decides when it is reused (the model keeps one workspace per batch shape).
  */
 import { ShapeError } from "./engine-errors.js";
+import type { TensorMemory } from "./tensor-memory.js";
 
 /** A dense row-major Float32 tensor. `data.length` equals the product of `shape`. */
 export interface Tensor {
@@ -24,12 +25,16 @@ export function shapeSize(shape: readonly number[]): number {
 }
 
 /**
- * Creates a tensor. Without `data` it allocates zeros; with `data` it wraps that array (no copy), which
- * must have exactly the shape's size.
+ * Creates a tensor. With `data` it wraps that array (no copy), which must have exactly the shape's
+ * size; without, it allocates zeros from `memory` (default: a plain heap array).
  */
-export function createTensor(options: { shape: readonly number[]; data?: Float32Array }): Tensor {
+export function createTensor(options: {
+  shape: readonly number[];
+  data?: Float32Array;
+  memory?: TensorMemory;
+}): Tensor {
   const size = shapeSize(options.shape);
-  const data = options.data ?? new Float32Array(size);
+  const data = options.data ?? options.memory?.allocate(size) ?? new Float32Array(size);
   if (data.length !== size) {
     throw new ShapeError(`data has ${data.length} elements, shape [${options.shape.join(", ")}] needs ${size}`);
   }

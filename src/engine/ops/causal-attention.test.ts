@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { createTensor } from "../tensor.js";
 import { testBackends } from "../testing/backends.js";
 import { readFixture, scaledMaxError } from "../testing/fixtures.js";
 import { finiteDifferenceError, pseudoRandom, weightedSum } from "../testing/gradient-check.js";
@@ -17,19 +16,20 @@ interface AttentionFixture extends AttentionShape {
   qkvGradient: number[];
 }
 
-describe.each(testBackends())("causal attention on $kind", (blas) => {
+describe.each(testBackends())("causal attention on $name", (backend) => {
+  const { blas, tensor } = backend;
   it("matches the PyTorch fixture (grouped key/value heads)", () => {
     const fixture = readFixture<AttentionFixture>("src/engine", "causal-attention");
     const rows = fixture.batchSize * fixture.sequenceLength;
     const width = (fixture.heads + 2 * fixture.kvHeads) * fixture.headDimension;
-    const qkv = createTensor({ shape: [rows, width], data: Float32Array.from(fixture.qkv) });
-    const output = createTensor({ shape: [rows, fixture.heads * fixture.headDimension] });
-    const probabilities = new Float32Array(attentionProbabilitiesSize(fixture));
+    const qkv = tensor([rows, width], fixture.qkv);
+    const output = tensor([rows, fixture.heads * fixture.headDimension]);
+    const probabilities = backend.float32(attentionProbabilitiesSize(fixture));
     causalAttentionForward({ ...fixture, blas, qkv, probabilities, output });
     expect(scaledMaxError(output.data, fixture.output)).toBeLessThan(1e-6);
-    const qkvGradient = createTensor({ shape: qkv.shape, data: new Float32Array(rows * width).fill(Number.NaN) });
-    const outputGradient = createTensor({ shape: output.shape, data: Float32Array.from(fixture.outputGradient) });
-    const scratch = new Float32Array(fixture.sequenceLength ** 2);
+    const qkvGradient = tensor(qkv.shape, new Float32Array(rows * width).fill(Number.NaN));
+    const outputGradient = tensor(output.shape, fixture.outputGradient);
+    const scratch = backend.float32(fixture.sequenceLength ** 2);
     causalAttentionBackward({ ...fixture, blas, qkv, probabilities, outputGradient, qkvGradient, scratch });
     expect(scaledMaxError(qkvGradient.data, fixture.qkvGradient)).toBeLessThan(1e-6);
   });
@@ -38,14 +38,14 @@ describe.each(testBackends())("causal attention on $kind", (blas) => {
     const shape: AttentionShape = { batchSize: 2, sequenceLength: 4, heads: 2, kvHeads: 1, headDimension: 3 };
     const rows = 8;
     const width = 12;
-    const qkv = createTensor({ shape: [rows, width], data: pseudoRandom(rows * width, 21, 1.5) });
-    const output = createTensor({ shape: [rows, 6] });
-    const probabilities = new Float32Array(attentionProbabilitiesSize(shape));
+    const qkv = tensor([rows, width], pseudoRandom(rows * width, 21, 1.5));
+    const output = tensor([rows, 6]);
+    const probabilities = backend.float32(attentionProbabilitiesSize(shape));
     const weights = pseudoRandom(rows * 6, 22);
     causalAttentionForward({ ...shape, blas, qkv, probabilities, output });
-    const qkvGradient = createTensor({ shape: [rows, width] });
-    const outputGradient = createTensor({ shape: [rows, 6], data: weights });
-    const scratch = new Float32Array(16);
+    const qkvGradient = tensor([rows, width]);
+    const outputGradient = tensor([rows, 6], weights);
+    const scratch = backend.float32(16);
     causalAttentionBackward({ ...shape, blas, qkv, probabilities, outputGradient, qkvGradient, scratch });
     const loss = () => {
       causalAttentionForward({ ...shape, blas, qkv, probabilities, output });
@@ -58,12 +58,12 @@ describe.each(testBackends())("causal attention on $kind", (blas) => {
 
   it("is causal: a later token does not change earlier outputs", () => {
     const shape: AttentionShape = { batchSize: 1, sequenceLength: 3, heads: 1, kvHeads: 1, headDimension: 2 };
-    const qkv = createTensor({ shape: [3, 6], data: pseudoRandom(18, 23) });
-    const probabilities = new Float32Array(9);
-    const first = createTensor({ shape: [3, 2] });
+    const qkv = tensor([3, 6], pseudoRandom(18, 23));
+    const probabilities = backend.float32(9);
+    const first = tensor([3, 2]);
     causalAttentionForward({ ...shape, blas, qkv, probabilities, output: first });
     qkv.data.fill(9, 12, 18);
-    const second = createTensor({ shape: [3, 2] });
+    const second = tensor([3, 2]);
     causalAttentionForward({ ...shape, blas, qkv, probabilities, output: second });
     expect(Array.from(second.data.subarray(0, 4))).toEqual(Array.from(first.data.subarray(0, 4)));
     expect(second.data[4]).not.toBe(first.data[4]);

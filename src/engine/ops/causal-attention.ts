@@ -8,6 +8,7 @@
 import type { Blas } from "../blas.js";
 import { ShapeError } from "../engine-errors.js";
 import { assertLength, assertShape, type Tensor } from "../tensor.js";
+import { kernelsFor } from "../tensor-memory.js";
 
 /** Dimensions of one attention call. */
 export interface AttentionShape {
@@ -100,6 +101,11 @@ export function causalAttentionForward(
 
 /** Row i of a length x length block becomes softmax over columns 0..i, and 0 after them. */
 function causalSoftmaxRows(data: Float32Array, start: number, length: number): void {
+  const kernels = kernelsFor(data);
+  if (kernels !== undefined) {
+    kernels.causalSoftmax(data.byteOffset + start * 4, length);
+    return;
+  }
   for (let row = 0; row < length; row++) {
     const rowStart = start + row * length;
     let maximum = Number.NEGATIVE_INFINITY;
@@ -229,6 +235,11 @@ export function causalAttentionBackward(
 
 /** Turns dP (in `gradient`) into dS = P * (dP - rowsum(P * dP)), zero above the diagonal. */
 function softmaxBackwardRows(probabilities: Float32Array, start: number, gradient: Float32Array, length: number): void {
+  const kernels = kernelsFor(probabilities, gradient);
+  if (kernels !== undefined) {
+    kernels.causalSoftmaxBackward(probabilities.byteOffset + start * 4, gradient.byteOffset, length);
+    return;
+  }
   for (let row = 0; row < length; row++) {
     const probabilityRow = start + row * length;
     const gradientRow = row * length;

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { createTensor } from "../tensor.js";
 import { testBackends } from "../testing/backends.js";
 import { readFixture, scaledMaxError } from "../testing/fixtures.js";
 import { finiteDifferenceError, pseudoRandom, weightedSum } from "../testing/gradient-check.js";
@@ -15,29 +14,30 @@ interface ResidualFixture {
   branchGradient: number[];
 }
 
-describe.each(testBackends())("residual add on $kind", () => {
+describe.each(testBackends())("residual add on $name", (backend) => {
+  const { tensor } = backend;
   it("matches the PyTorch fixture", () => {
     const fixture = readFixture<ResidualFixture>("src/engine", "residual-add");
-    const input = createTensor({ shape: fixture.shape, data: Float32Array.from(fixture.input) });
-    const branch = createTensor({ shape: fixture.shape, data: Float32Array.from(fixture.branch) });
-    const output = createTensor({ shape: fixture.shape });
+    const input = tensor(fixture.shape, fixture.input);
+    const branch = tensor(fixture.shape, fixture.branch);
+    const output = tensor(fixture.shape);
     residualAddForward({ input, branch, output });
     expect(scaledMaxError(output.data, fixture.output)).toBeLessThan(1e-6);
-    const inputGradient = createTensor({ shape: fixture.shape });
-    const branchGradient = createTensor({ shape: fixture.shape });
-    const outputGradient = createTensor({ shape: fixture.shape, data: Float32Array.from(fixture.outputGradient) });
+    const inputGradient = tensor(fixture.shape);
+    const branchGradient = tensor(fixture.shape);
+    const outputGradient = tensor(fixture.shape, fixture.outputGradient);
     residualAddBackward({ outputGradient, inputGradient, branchGradient });
     expect(scaledMaxError(inputGradient.data, fixture.inputGradient)).toBeLessThan(1e-7);
     expect(scaledMaxError(branchGradient.data, fixture.branchGradient)).toBeLessThan(1e-7);
   });
 
   it("has finite-difference gradients and works in place", () => {
-    const input = createTensor({ shape: [2, 3], data: pseudoRandom(6, 15) });
-    const branch = createTensor({ shape: [2, 3], data: pseudoRandom(6, 16) });
-    const output = createTensor({ shape: [2, 3] });
+    const input = tensor([2, 3], pseudoRandom(6, 15));
+    const branch = tensor([2, 3], pseudoRandom(6, 16));
+    const output = tensor([2, 3]);
     const weights = pseudoRandom(6, 17);
-    const inputGradient = createTensor({ shape: [2, 3] });
-    residualAddBackward({ outputGradient: createTensor({ shape: [2, 3], data: weights }), inputGradient });
+    const inputGradient = tensor([2, 3]);
+    residualAddBackward({ outputGradient: tensor([2, 3], weights), inputGradient });
     const loss = () => {
       residualAddForward({ input, branch, output });
       return weightedSum(output.data, weights);

@@ -1,5 +1,6 @@
 /** RMSNorm as in Llama: y = x / sqrt(mean(x^2) + epsilon) * weight, row by row. */
 import { assertLength, assertShape, type Tensor } from "../tensor.js";
+import { kernelsFor } from "../tensor-memory.js";
 
 /**
  * output [rows, d] = normalised input [rows, d] times weight [d]. Saves 1 / rms per row in
@@ -17,6 +18,19 @@ export function rmsNormForward(options: {
   assertShape(weight, [dimension], "rmsNorm weight");
   assertShape(output, [rows, dimension], "rmsNorm output");
   assertLength(inverseRms, rows, "rmsNorm inverseRms");
+  const kernels = kernelsFor(input.data, weight.data, output.data, inverseRms);
+  if (kernels !== undefined) {
+    kernels.rmsNormForward(
+      input.data.byteOffset,
+      weight.data.byteOffset,
+      output.data.byteOffset,
+      inverseRms.byteOffset,
+      rows,
+      dimension,
+      epsilon,
+    );
+    return;
+  }
   const x = input.data;
   const w = weight.data;
   const y = output.data;
@@ -54,6 +68,27 @@ export function rmsNormBackward(options: {
   assertShape(inputGradient, [rows, dimension], "rmsNorm input gradient");
   assertShape(weightGradient, [dimension], "rmsNorm weight gradient");
   assertLength(inverseRms, rows, "rmsNorm inverseRms");
+  const kernels = kernelsFor(
+    input.data,
+    weight.data,
+    inverseRms,
+    outputGradient.data,
+    inputGradient.data,
+    weightGradient.data,
+  );
+  if (kernels !== undefined) {
+    kernels.rmsNormBackward(
+      input.data.byteOffset,
+      weight.data.byteOffset,
+      inverseRms.byteOffset,
+      outputGradient.data.byteOffset,
+      inputGradient.data.byteOffset,
+      weightGradient.data.byteOffset,
+      rows,
+      dimension,
+    );
+    return;
+  }
   const x = input.data;
   const w = weight.data;
   const dy = outputGradient.data;

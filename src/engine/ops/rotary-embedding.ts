@@ -4,6 +4,7 @@
  */
 import { ShapeError } from "../engine-errors.js";
 import { assertLength, type Tensor } from "../tensor.js";
+import { kernelsFor, type TensorMemory } from "../tensor-memory.js";
 
 /** Cosines and sines for every position below `maxPositions`, each [maxPositions, headDimension / 2]. */
 export interface RotaryTable {
@@ -13,19 +14,23 @@ export interface RotaryTable {
   readonly sin: Float32Array;
 }
 
-/** Precomputes the rotation angles. `theta` is the RoPE base (Llama: 10000). */
+/**
+ * Precomputes the rotation angles. `theta` is the RoPE base (Llama: 10000). Allocate from the
+ * model's `memory` so the SIMD kernels can read the table (default: heap arrays).
+ */
 export function createRotaryTable(options: {
   headDimension: number;
   maxPositions: number;
   theta: number;
+  memory?: TensorMemory;
 }): RotaryTable {
-  const { headDimension, maxPositions, theta } = options;
+  const { headDimension, maxPositions, theta, memory } = options;
   if (headDimension % 2 !== 0 || headDimension <= 0) {
     throw new ShapeError(`rotary head dimension must be even and positive, got ${headDimension}`);
   }
   const half = headDimension / 2;
-  const cos = new Float32Array(maxPositions * half);
-  const sin = new Float32Array(maxPositions * half);
+  const cos = memory?.allocate(maxPositions * half) ?? new Float32Array(maxPositions * half);
+  const sin = memory?.allocate(maxPositions * half) ?? new Float32Array(maxPositions * half);
   for (let index = 0; index < half; index++) {
     // Rounded to float32 first, as PyTorch and Hugging Face compute the frequencies in float32.
     const frequency = Math.fround(1 / Math.fround(theta ** Math.fround((2 * index) / headDimension)));
@@ -52,6 +57,24 @@ function rotate(table: RotaryTable, tensor: Tensor, positions: Int32Array, heads
     if (position < 0 || position >= maxPositions) {
       throw new ShapeError(`rotary: position ${position} at row ${row} is outside [0, ${maxPositions})`);
     }
+  }
+  const kernels = kernelsFor(data, cos, sin, positions);
+  if (kernels !== undefined) {
+    kernels.rotary(
+      data.byteOffset,
+      cos.byteOffset,
+      sin.byteOffset,
+      positions.byteOffset,
+      rows,
+      width,
+      heads,
+      headDimension,
+      direction,
+    );
+    return;
+  }
+  for (let row = 0; row < rows; row++) {
+    const position = positions[row] as number;
     const tableStart = position * half;
     for (let head = 0; head < heads; head++) {
       const start = row * width + head * headDimension;

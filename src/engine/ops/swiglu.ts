@@ -3,6 +3,7 @@
  * projection followed by the up projection (one matrix multiply computes both).
  */
 import { assertShape, type Tensor } from "../tensor.js";
+import { kernelsFor } from "../tensor-memory.js";
 
 /** output [rows, f] = silu(gateUp[:, :f]) * gateUp[:, f:], with gateUp [rows, 2f]. */
 export function swigluForward(options: { gateUp: Tensor; output: Tensor }): void {
@@ -10,6 +11,11 @@ export function swigluForward(options: { gateUp: Tensor; output: Tensor }): void
   const [rows = 0, width = 0] = gateUp.shape;
   const hidden = width / 2;
   assertShape(output, [rows, hidden], "swiglu output");
+  const kernels = kernelsFor(gateUp.data, output.data);
+  if (kernels !== undefined) {
+    kernels.swigluForward(gateUp.data.byteOffset, output.data.byteOffset, rows, hidden);
+    return;
+  }
   const source = gateUp.data;
   const target = output.data;
   for (let row = 0; row < rows; row++) {
@@ -33,6 +39,17 @@ export function swigluBackward(options: { gateUp: Tensor; outputGradient: Tensor
   const hidden = width / 2;
   assertShape(outputGradient, [rows, hidden], "swiglu output gradient");
   assertShape(gateUpGradient, [rows, width], "swiglu input gradient");
+  const kernels = kernelsFor(gateUp.data, outputGradient.data, gateUpGradient.data);
+  if (kernels !== undefined) {
+    kernels.swigluBackward(
+      gateUp.data.byteOffset,
+      outputGradient.data.byteOffset,
+      gateUpGradient.data.byteOffset,
+      rows,
+      hidden,
+    );
+    return;
+  }
   const source = gateUp.data;
   const upstream = outputGradient.data;
   const target = gateUpGradient.data;

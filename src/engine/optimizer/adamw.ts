@@ -4,6 +4,7 @@
  */
 import { ConfigError } from "../../spec/errors.js";
 import { assertLength } from "../tensor.js";
+import { kernelsFor, memoryOf } from "../tensor-memory.js";
 
 /** A range of the flat parameter array, in elements. */
 export interface ParameterRange {
@@ -26,8 +27,12 @@ export interface AdamW {
   readonly firstMoment: Float32Array;
   /** Exponential average of squared gradients, same layout as the parameters. */
   readonly secondMoment: Float32Array;
-  /** Updates the parameters from the current gradients; `learningRate` overrides the configured one (schedules). */
-  step(options?: { learningRate?: number }): void;
+  /**
+   * Updates the parameters from the current gradients. `learningRate` overrides the configured one
+   * (schedules); `gradientScale` (default 1) multiplies every gradient first, so clipping needs no
+   * separate pass over the gradients.
+   */
+  step(options?: { learningRate?: number; gradientScale?: number }): void;
   /** Replaces the state (restoring a checkpoint); the arrays are copied. */
   restore(state: AdamWState): void;
 }
@@ -71,8 +76,20 @@ export function createAdamW(options: {
   for (const range of noDecay) {
     decays.fill(0, range.offset, range.offset + range.length);
   }
-  const firstMoment = new Float32Array(parameters.length);
-  const secondMoment = new Float32Array(parameters.length);
+  // Runs of elements with the same decay setting, so the kernel sweeps each run in one call.
+  const segments: { offset: number; length: number; decays: boolean }[] = [];
+  for (let index = 0; index < decays.length; index++) {
+    const last = segments[segments.length - 1];
+    if (last !== undefined && last.decays === (decays[index] === 1)) {
+      last.length++;
+    } else {
+      segments.push({ offset: index, length: 1, decays: decays[index] === 1 });
+    }
+  }
+  // Moments live beside the parameters, so the SIMD kernel applies when the parameters are in wasm memory.
+  const memory = memoryOf(parameters);
+  const firstMoment = memory?.allocate(parameters.length) ?? new Float32Array(parameters.length);
+  const secondMoment = memory?.allocate(parameters.length) ?? new Float32Array(parameters.length);
   let stepCount = 0;
   return {
     get stepCount() {
@@ -82,16 +99,38 @@ export function createAdamW(options: {
     secondMoment,
     step(stepOptions = {}) {
       const rate = stepOptions.learningRate ?? learningRate;
+      const gradientScale = stepOptions.gradientScale ?? 1;
       stepCount++;
       const stepSize = rate / (1 - beta1 ** stepCount);
       const inverseSecondCorrection = 1 / Math.sqrt(1 - beta2 ** stepCount);
       const decayFactor = 1 - rate * weightDecay;
+      const kernels = kernelsFor(parameters, gradients, firstMoment, secondMoment);
+      if (kernels !== undefined) {
+        for (const segment of segments) {
+          const byteOffset = segment.offset * 4;
+          kernels.adamw(
+            parameters.byteOffset + byteOffset,
+            gradients.byteOffset + byteOffset,
+            firstMoment.byteOffset + byteOffset,
+            secondMoment.byteOffset + byteOffset,
+            segment.length,
+            beta1,
+            beta2,
+            stepSize,
+            inverseSecondCorrection,
+            epsilon,
+            segment.decays ? decayFactor : 1,
+            gradientScale,
+          );
+        }
+        return;
+      }
       const keep1 = beta1;
       const add1 = 1 - beta1;
       const keep2 = beta2;
       const add2 = 1 - beta2;
       for (let index = 0; index < parameters.length; index++) {
-        const gradient = gradients[index] as number;
+        const gradient = (gradients[index] as number) * gradientScale;
         const first = keep1 * (firstMoment[index] as number) + add1 * gradient;
         const second = keep2 * (secondMoment[index] as number) + add2 * gradient * gradient;
         firstMoment[index] = first;

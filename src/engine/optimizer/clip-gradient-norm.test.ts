@@ -7,12 +7,12 @@ interface ClipFixture {
   cases: { maxNorm: number; gradients: number[][]; norm: number; clipped: number[][] }[];
 }
 
-describe.each(testBackends())("clipGradientNorm on $kind", () => {
+describe.each(testBackends())("clipGradientNorm on $name", (backend) => {
   it("matches torch.nn.utils.clip_grad_norm_ when clipping and when not", () => {
     const fixture = readFixture<ClipFixture>("src/engine", "clip-gradient-norm");
     expect(fixture.cases.length).toBe(2);
     for (const testCase of fixture.cases) {
-      const gradients = testCase.gradients.map((values) => Float32Array.from(values));
+      const gradients = testCase.gradients.map((values) => backend.float32(values));
       const norm = clipGradientNorm({ gradients, maxNorm: testCase.maxNorm });
       expect(norm).toBeCloseTo(testCase.norm, 5);
       gradients.forEach((array, index) => {
@@ -22,7 +22,7 @@ describe.each(testBackends())("clipGradientNorm on $kind", () => {
   });
 
   it("returns a non-finite norm without hiding it", () => {
-    const gradients = Float32Array.from([1, Number.NaN]);
+    const gradients = backend.float32([1, Number.NaN]);
     expect(Number.isNaN(clipGradientNorm({ gradients, maxNorm: 1 }))).toBe(true);
   });
 });

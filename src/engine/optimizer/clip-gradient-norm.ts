@@ -1,10 +1,16 @@
 /** Global-norm gradient clipping, as torch.nn.utils.clip_grad_norm_ with the L2 norm. */
+import { kernelsFor } from "../tensor-memory.js";
 
 /** L2 norm over every element of every array, summed in float64. */
 export function gradientNorm(gradients: Float32Array | readonly Float32Array[]): number {
   const arrays = gradients instanceof Float32Array ? [gradients] : gradients;
   let sum = 0;
   for (const array of arrays) {
+    const kernels = kernelsFor(array);
+    if (kernels !== undefined) {
+      sum += kernels.sumOfSquares(array.byteOffset, array.length);
+      continue;
+    }
     for (let index = 0; index < array.length; index++) {
       const value = array[index] as number;
       sum += value * value;
@@ -26,6 +32,11 @@ export function clipGradientNorm(options: {
   const coefficient = maxNorm / (norm + 1e-6);
   if (coefficient < 1) {
     for (const array of gradients instanceof Float32Array ? [gradients] : gradients) {
+      const kernels = kernelsFor(array);
+      if (kernels !== undefined) {
+        kernels.scale(array.byteOffset, array.length, coefficient);
+        continue;
+      }
       for (let index = 0; index < array.length; index++) {
         array[index] = (array[index] as number) * coefficient;
       }

@@ -39,7 +39,7 @@ function loadHashedWeights(model: LlamaModel): void {
   });
 }
 
-describe.each(testBackends())("tiny llama on $kind", (blas) => {
+describe.each(testBackends())("tiny llama on $name", ({ blas, memory }) => {
   const batch = {
     tokens: Int32Array.from(fixture.tokens),
     targets: Int32Array.from(fixture.targets),
@@ -53,7 +53,7 @@ describe.each(testBackends())("tiny llama on $kind", (blas) => {
   });
 
   it("matches PyTorch: per-sequence losses within 1e-6 and every parameter gradient within 1e-5 of its scale", () => {
-    const model = createLlamaModel({ config: llamaPresets.tiny, blas });
+    const model = createLlamaModel({ config: llamaPresets.tiny, blas, memory });
     loadHashedWeights(model);
     const { losses, tokenCounts } = model.sequenceLosses(batch);
     expect(Array.from(tokenCounts)).toEqual(fixture.tokenCounts);
@@ -80,7 +80,7 @@ describe.each(testBackends())("tiny llama on $kind", (blas) => {
   });
 
   it("gives log-probabilities consistent with the losses, and their gradient", () => {
-    const model = createLlamaModel({ config: llamaPresets.tiny, blas });
+    const model = createLlamaModel({ config: llamaPresets.tiny, blas, memory });
     loadHashedWeights(model);
     const logProbabilities = model.tokenLogProbabilities(batch).slice();
     for (let sequence = 0; sequence < batch.batchSize; sequence++) {
@@ -106,7 +106,7 @@ describe.each(testBackends())("tiny llama on $kind", (blas) => {
   });
 
   it("refuses a backward pass without a forward pass", () => {
-    const model = createLlamaModel({ config: llamaPresets.tiny, blas });
+    const model = createLlamaModel({ config: llamaPresets.tiny, blas, memory });
     expect(() => model.backwardSequenceLosses({ lossGradients: [1, 1] })).toThrow(/forward/);
   });
 });

@@ -9,6 +9,7 @@ import {
   causalAttentionForward,
   createRandom,
   createRotaryTable,
+  createTensorMemory,
   embeddingBackward,
   embeddingForward,
   logSoftmaxGatherBackward,
@@ -25,6 +26,7 @@ import {
   swigluBackward,
   swigluForward,
   type Tensor,
+  type TensorMemory,
   viewTensor,
 } from "../../engine/index.js";
 import { StableAlignmentError } from "../../spec/errors.js";
@@ -48,6 +50,8 @@ export interface TargetBatch extends TokenBatch {
 export interface LlamaModel {
   readonly config: LlamaConfig;
   readonly blas: Blas;
+  /** Where weights, gradients and activations live (wasm memory runs the SIMD kernels). */
+  readonly memory: TensorMemory;
   /** Every weight, flat, in `layout` order. */
   readonly parameters: Float32Array;
   /** Gradients, same layout; backward passes add to them until `zeroGradients`. */
@@ -90,19 +94,21 @@ interface LayerWeights {
 
 /**
  * Creates a model. Weights start as Hugging Face llama does: normal(0, initializerRange) for matrices
- * (default 0.02), ones for norms, from `seed` (default 0).
+ * (default 0.02), ones for norms, from `seed` (default 0). `memory` defaults to
+ * createTensorMemory() (wasm SIMD kernels where the runtime has them).
  */
 export function createLlamaModel(options: {
   config: LlamaConfig;
   blas: Blas;
+  memory?: TensorMemory;
   seed?: number;
   initializerRange?: number;
 }): LlamaModel {
-  const { blas, seed = 0, initializerRange = 0.02 } = options;
+  const { blas, seed = 0, initializerRange = 0.02, memory = createTensorMemory() } = options;
   const config = validateLlamaConfig({ ...options.config });
   const { entries, totalSize } = llamaParameterLayout(config);
-  const parameters = new Float32Array(totalSize);
-  const gradients = new Float32Array(totalSize);
+  const parameters = memory.allocate(totalSize);
+  const gradients = memory.allocate(totalSize);
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
   const random = createRandom({ seed });
   for (const entry of entries) {
@@ -151,7 +157,12 @@ export function createLlamaModel(options: {
   const headGradient = view(gradients, headName);
   const finalNorm = view(parameters, "model.norm.weight");
   const finalNormGradient = view(gradients, "model.norm.weight");
-  const rotary = createRotaryTable({ headDimension, maxPositions: config.maxPositions, theta: config.ropeTheta });
+  const rotary = createRotaryTable({
+    headDimension,
+    maxPositions: config.maxPositions,
+    theta: config.ropeTheta,
+    memory,
+  });
   const attentionShape = { heads: config.heads, kvHeads: config.kvHeads, headDimension };
   const rotatedHeads = config.heads + config.kvHeads;
   const epsilon = config.rmsNormEpsilon;
@@ -173,8 +184,8 @@ export function createLlamaModel(options: {
       throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${config.maxPositions}`);
     }
     if (workspace?.batchSize !== batchSize || workspace.sequenceLength !== sequenceLength) {
-      workspace = undefined; // release the old buffers before allocating new ones
-      workspace = createLlamaWorkspace({ config, batchSize, sequenceLength });
+      workspace?.release();
+      workspace = createLlamaWorkspace({ config, batchSize, sequenceLength, memory });
     }
     return workspace;
   };
@@ -332,6 +343,7 @@ export function createLlamaModel(options: {
   return {
     config,
     blas,
+    memory,
     parameters,
     gradients,
     layout: entries,

@@ -2,7 +2,7 @@
  * Activation and gradient buffers for one batch shape. Allocated once per (batch, sequence) and reused
  * by every forward and backward pass of that shape: no allocation per step.
  */
-import { attentionProbabilitiesSize, createTensor, type Tensor } from "../../engine/index.js";
+import { attentionProbabilitiesSize, createTensor, type Tensor, type TensorMemory } from "../../engine/index.js";
 import type { LlamaConfig } from "./llama-config.js";
 
 /** What one decoder layer saves for its backward pass. */
@@ -49,23 +49,37 @@ export interface LlamaWorkspace {
   readonly sequenceLosses: Float64Array;
   readonly tokenCounts: Int32Array;
   readonly tokenLogProbabilities: Float32Array;
+  /** Returns every buffer to the memory it came from; the workspace must not be used afterwards. */
+  release(): void;
 }
 
-/** Allocates the buffers for `batchSize` sequences of `sequenceLength` tokens. */
+/** Allocates the buffers for `batchSize` sequences of `sequenceLength` tokens from `memory`. */
 export function createLlamaWorkspace(options: {
   config: LlamaConfig;
   batchSize: number;
   sequenceLength: number;
+  memory: TensorMemory;
 }): LlamaWorkspace {
-  const { config, batchSize, sequenceLength } = options;
+  const { config, batchSize, sequenceLength, memory } = options;
+  const owned: (Float32Array | Int32Array)[] = [];
+  const float32 = (length: number) => {
+    const array = memory.allocate(length);
+    owned.push(array);
+    return array;
+  };
+  const int32 = (length: number) => {
+    const array = memory.allocateInt32(length);
+    owned.push(array);
+    return array;
+  };
   const rows = batchSize * sequenceLength;
   const d = config.hiddenSize;
   const headDimension = d / config.heads;
   const qkvWidth = (config.heads + 2 * config.kvHeads) * headDimension;
   const attentionWidth = config.heads * headDimension;
   const f = config.intermediateSize;
-  const matrix = (columns: number) => createTensor({ shape: [rows, columns] });
-  const positions = new Int32Array(rows);
+  const matrix = (columns: number) => createTensor({ shape: [rows, columns], data: float32(rows * columns) });
+  const positions = int32(rows);
   for (let row = 0; row < rows; row++) {
     positions[row] = row % sequenceLength;
   }
@@ -79,13 +93,13 @@ export function createLlamaWorkspace(options: {
   const layers = Array.from({ length: config.layers }, () => ({
     input: matrix(d),
     attentionNormed: matrix(d),
-    attentionInverseRms: new Float32Array(rows),
+    attentionInverseRms: float32(rows),
     qkv: matrix(qkvWidth),
-    probabilities: new Float32Array(probabilitiesSize),
+    probabilities: float32(probabilitiesSize),
     attention: matrix(attentionWidth),
     middle: matrix(d),
     mlpNormed: matrix(d),
-    mlpInverseRms: new Float32Array(rows),
+    mlpInverseRms: float32(rows),
     gateUp: matrix(2 * f),
     mlp: matrix(f),
   }));
@@ -93,13 +107,13 @@ export function createLlamaWorkspace(options: {
     batchSize,
     sequenceLength,
     rows,
-    tokens: new Int32Array(rows),
+    tokens: int32(rows),
     targets: new Int32Array(rows),
     positions,
     layers,
     finalHidden: matrix(d),
     finalNormed: matrix(d),
-    finalInverseRms: new Float32Array(rows),
+    finalInverseRms: float32(rows),
     logits: matrix(config.vocabularySize),
     residualGradient: matrix(d),
     normedGradient: matrix(d),
@@ -107,9 +121,14 @@ export function createLlamaWorkspace(options: {
     attentionGradient: matrix(attentionWidth),
     gateUpGradient: matrix(2 * f),
     mlpGradient: matrix(f),
-    attentionScratch: new Float32Array(sequenceLength * sequenceLength),
+    attentionScratch: float32(sequenceLength * sequenceLength),
     sequenceLosses: new Float64Array(batchSize),
     tokenCounts: new Int32Array(batchSize),
     tokenLogProbabilities: new Float32Array(rows),
+    release: () => {
+      for (const array of owned.splice(0)) {
+        memory.release(array);
+      }
+    },
   };
 }
