@@ -28,6 +28,7 @@ describe("runDoctorChecks", () => {
       expect(byName.get("node")?.status).toBe("ok");
       expect(byName.get("cache")).toEqual({ name: "cache", status: "ok", detail: join(directory, "cache") });
       expect(byName.get("llama.cpp")?.status).toBe("ok");
+      expect(byName.get("BLAS")?.detail).toMatch(/openblas|Accelerate|TypeScript/i);
       expect(byName.get(`endpoint ${server.url}/v1`)?.status).toBe("ok");
       expect(byName.get("endpoint http://127.0.0.1:1/v1")?.status).toBe("fail");
       expect(byName.get("OPENAI_API_KEY")).toEqual({ name: "OPENAI_API_KEY", status: "ok", detail: "set" });

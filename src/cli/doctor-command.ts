@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import type { Command } from "commander";
+import { createBlas } from "../engine/blas.js";
 import { describeLlamaCppBackend } from "../llm/llama-cpp-backend.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import { type CliContext, createCliContext } from "./cli-context.js";
@@ -58,6 +59,23 @@ export async function runDoctorChecks({
     detail: context.configFile ?? "none (stable-alignment.config.yaml not found; using defaults)",
   });
   checks.push(checkCacheDirectory(context.cacheDirectory));
+
+  const blas = createBlas();
+  checks.push({
+    name: "BLAS",
+    status: blas.kind === "typescript" ? "warn" : "ok",
+    detail:
+      blas.kind === "typescript"
+        ? `${blas.description}; training is much slower: install libopenblas0-pthread (Debian/Ubuntu)`
+        : blas.description,
+  });
+
+  checks.push({
+    name: "local models",
+    status: "ok",
+    detail:
+      "local:<dir> checkpoints run on this toolkit's TypeScript engine with the BLAS above (not through llama.cpp)",
+  });
 
   const llama = await describeLlamaCppBackend();
   checks.push(
