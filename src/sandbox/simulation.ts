@@ -13,7 +13,7 @@ import type { EmbeddingModel } from "../spec/embedding-model.js";
 import { BudgetExceededError, CancelledError, ConfigError } from "../spec/errors.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel } from "../spec/language-model.js";
-import { createSimulationRepository, type StoredInteraction } from "../store/simulation-repository.js";
+import { createSimulationRepository, type StepInput, type StoredInteraction } from "../store/simulation-repository.js";
 import { type BackScatterSettings, runInteraction } from "./back-scatter.js";
 import { embedTexts } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
@@ -201,6 +201,15 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     ...config.backScatter,
     callOrder: options.schedule?.callOrder ?? "concurrent",
   };
+  // Steps that complete in the same turn of the event loop are committed together: one SQLite
+  // transaction per turn instead of one per call. A step is on disk before the next turn starts
+  // (and its answer is in the response cache as soon as it arrives), so a kill loses at most a turn.
+  const pendingSteps: StepInput[] = [];
+  let flushScheduled = false;
+  const flushSteps = (): void => {
+    flushScheduled = false;
+    if (pendingSteps.length > 0) repository.saveSteps(pendingSteps.splice(0));
+  };
   const limit = options.schedule?.maxConcurrentInteractions ?? Number.POSITIVE_INFINITY;
 
   try {
@@ -268,7 +277,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             priceOf: options.priceOf ?? defaultPrice,
             ...(signal === undefined ? {} : { signal }),
             saveStep: (step, peerId, payload) => {
-              repository.saveStep({
+              pendingSteps.push({
                 runId,
                 round: currentRound,
                 agentId: agent.id,
@@ -276,6 +285,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
                 ...(peerId === undefined ? {} : { peerId }),
                 payload,
               });
+              if (!flushScheduled) {
+                flushScheduled = true;
+                setImmediate(flushSteps);
+              }
               emit({ type: "step-complete", round: currentRound, agentId: agent.id, step, peerId });
             },
           },
@@ -289,6 +302,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
               embedding: embeddings.get(question) as Float32Array,
               round: currentRound,
             };
+        flushSteps();
         repository.completeInteraction({
           runId,
           round: currentRound,
@@ -312,6 +326,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       round += 1;
     }
   } catch (error) {
+    flushSteps();
     const stopped = error instanceof BudgetExceededError || error instanceof CancelledError || signal?.aborted === true;
     repository.setRunStatus(runId, stopped ? "stopped" : "failed");
     if (signal?.aborted && !(error instanceof CancelledError) && !(error instanceof BudgetExceededError)) {

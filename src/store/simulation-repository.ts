@@ -39,6 +39,16 @@ export interface StoredInteraction {
   steps: Map<string, unknown>;
 }
 
+/** One completed Back-Scatter step; `peerId` only for peer ratings. */
+export interface StepInput {
+  runId: string;
+  round: number;
+  agentId: number;
+  step: string;
+  peerId?: number;
+  payload: unknown;
+}
+
 /** A completed round. */
 export interface StoredRound {
   round: number;
@@ -73,14 +83,9 @@ export interface SimulationRepository {
     startedAt: number;
   }): void;
   /** Persists one completed step; a step saved twice keeps the first payload. */
-  saveStep(input: {
-    runId: string;
-    round: number;
-    agentId: number;
-    step: string;
-    peerId?: number;
-    payload: unknown;
-  }): void;
+  saveStep(input: StepInput): void;
+  /** Persists several completed steps in one transaction. */
+  saveSteps(inputs: readonly StepInput[]): void;
   /** Interactions of a round, with their steps. */
   loadRoundInteractions(runId: string, round: number): StoredInteraction[];
   /**
@@ -214,6 +219,9 @@ export function createSimulationRepository(database: Database.Database): Simulat
       memory.agentId,
     );
   };
+  const saveStep = ({ runId, round, agentId, step, peerId = -1, payload }: StepInput): void => {
+    statements.saveStep.run(runId, round, agentId, step, peerId, JSON.stringify(payload), Date.now());
+  };
   const appendEvent: SimulationRepository["appendEvent"] = ({ runId, kind, round, agentId, payload }) => {
     statements.appendEvent.run(
       runId,
@@ -265,9 +273,10 @@ export function createSimulationRepository(database: Database.Database): Simulat
     beginInteraction({ runId, round, agentId, question, targetIds, startedAt }) {
       statements.beginInteraction.run(runId, round, agentId, question, JSON.stringify(targetIds), startedAt);
     },
-    saveStep({ runId, round, agentId, step, peerId = -1, payload }) {
-      statements.saveStep.run(runId, round, agentId, step, peerId, JSON.stringify(payload), Date.now());
-    },
+    saveStep,
+    saveSteps: database.transaction((inputs: readonly StepInput[]) => {
+      for (const input of inputs) saveStep(input);
+    }),
     loadRoundInteractions(runId, round) {
       const steps = new Map<number, Map<string, unknown>>();
       for (const row of statements.loadSteps.all(runId, round)) {
