@@ -1,114 +1,137 @@
 /**
- * `npm run bench -- train-throughput [--configs small,30m] [--steps N] [--warmup N] [--python PATH]`
+ * `npm run bench -- train-throughput [--configs small,30m] [--steps N] [--warmup N] [--rounds N] [--python PATH]`
  *
- * Trains each llama preset (sequence 128, batch 8, AdamW, clipping) with our engine and with PyTorch
- * + OpenBLAS in the same run, PyTorch at the best of torch threads {1, 2} x OpenBLAS threads {1, 2}
- * (scripts/torch-train-throughput.py), and prints one JSON line per config with tokens/s for both
- * and ours / PyTorch. Target: ratio >= 0.7 on `small`. Installs nothing: without Python or torch it
- * says what is missing and reports PyTorch as null. Nothing asserts on the numbers.
+ * Trains each llama preset (sequence 128, batch 8, AdamW, clipping at norm 1, random tokens) with our
+ * engine and with PyTorch + OpenBLAS (scripts/torch-train-throughput.py) in the same run, and prints
+ * one JSON line per config: tokens/s for both and ours / PyTorch. Each side runs at the best of its
+ * thread settings: ours at BLAS threads {1, 2}, PyTorch at torch threads {1, 2} x OpenBLAS threads
+ * {1, 2}. Measurements alternate between the two sides for `rounds` rounds, and every number is the
+ * median step time of its run, so load from other processes hits both sides alike. Target: ratio >=
+ * 0.7 on `small`. Installs nothing: without Python or torch it says what is missing and reports
+ * PyTorch as null. Nothing asserts on the numbers.
  */
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createBlas } from "../src/engine/index.js";
+import { createBlas, createTensorMemory } from "../src/engine/index.js";
 import { createLlamaModel, createLlamaTrainer, type LlamaPresetName, llamaPresets } from "../src/model/llama/index.js";
 
 const batchSize = 8;
 const sequenceLength = 128;
+const tokensPerStep = batchSize * sequenceLength;
 
-interface TorchResult {
+interface Run {
+  side: "ours" | "pytorch";
   tokensPerSecond: number;
-  torch: string;
-  torchThreads: number;
-  blasThreads: number | null;
+  torchThreads?: number;
+  blasThreads: number;
+  torch?: string;
+  blas?: string;
 }
 
-function measureOurs(preset: LlamaPresetName, steps: number, warmup: number, threads: number) {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function measureOurs(
+  preset: LlamaPresetName,
+  steps: number,
+  warmup: number,
+  threads: number,
+): Run & { parameters: number } {
   const blas = createBlas({ threads });
-  const model = createLlamaModel({ config: llamaPresets[preset], blas, seed: 0 });
+  const model = createLlamaModel({ config: llamaPresets[preset], blas, memory: createTensorMemory(), seed: 0 });
   const trainer = createLlamaTrainer({ model, learningRate: 3e-4, weightDecay: 0.01 });
-  const rows = batchSize * sequenceLength;
-  const tokens = new Int32Array(rows);
-  const targets = new Int32Array(rows);
+  const tokens = new Int32Array(tokensPerStep);
+  const targets = new Int32Array(tokensPerStep);
   let state = 12345;
-  for (let index = 0; index < rows; index++) {
+  for (let index = 0; index < tokensPerStep; index++) {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
     tokens[index] = state % model.config.vocabularySize;
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
     targets[index] = state % model.config.vocabularySize;
   }
-  let start = 0;
-  let loss = 0;
+  const stepSeconds: number[] = [];
   for (let step = 0; step < warmup + steps; step++) {
-    if (step === warmup) {
-      start = performance.now();
+    const start = performance.now();
+    trainer.step({ tokens, targets, batchSize, sequenceLength });
+    if (step >= warmup) {
+      stepSeconds.push((performance.now() - start) / 1000);
     }
-    loss = trainer.step({ tokens, targets, batchSize, sequenceLength }).loss;
   }
-  const seconds = (performance.now() - start) / 1000;
   return {
-    tokensPerSecond: (steps * rows) / seconds,
-    secondsPerStep: seconds / steps,
+    side: "ours",
+    tokensPerSecond: tokensPerStep / median(stepSeconds),
+    blasThreads: blas.threads,
+    blas: `${blas.description}; ${model.memory.description}`,
     parameters: model.parameters.length,
-    blas: blas.description,
-    finalLoss: loss,
   };
 }
 
-function measureTorch(
-  python: string,
-  preset: LlamaPresetName,
-  steps: number,
-  warmup: number,
-): { best: TorchResult | null; runs: TorchResult[]; missing?: string } {
+/** Undefined when PyTorch can run; otherwise what is missing. */
+function torchMissing(python: string): string | undefined {
   const probe = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
-  if (probe.error !== undefined || probe.status !== 0) {
-    const missing =
-      probe.error !== undefined
-        ? `${python} not found: install Python 3 (Debian: apt-get install python3-torch)`
-        : `PyTorch missing for ${python}: apt-get install python3-torch (${probe.stderr.trim().split("\n").pop()})`;
-    return { best: null, runs: [], missing };
+  if (probe.error !== undefined) {
+    return `${python} not found: install Python 3 and PyTorch (Debian: apt-get install python3-torch)`;
   }
+  if (probe.status !== 0) {
+    return `PyTorch missing for ${python}: apt-get install python3-torch (${probe.stderr.trim().split("\n").pop()})`;
+  }
+  return undefined;
+}
+
+function measureTorch(options: {
+  python: string;
+  preset: LlamaPresetName;
+  steps: number;
+  warmup: number;
+  torchThreads: number;
+  blasThreads: number;
+}): Run | undefined {
   const script = join(import.meta.dirname, "..", "scripts", "torch-train-throughput.py");
-  const runs: TorchResult[] = [];
-  for (const torchThreads of [1, 2]) {
-    for (const blasThreads of [1, 2]) {
-      const result = spawnSync(
-        python,
-        [
-          script,
-          "--config",
-          JSON.stringify(llamaPresets[preset]),
-          "--torch-threads",
-          String(torchThreads),
-          "--steps",
-          String(steps),
-          "--warmup",
-          String(warmup),
-          "--batch-size",
-          String(batchSize),
-          "--sequence-length",
-          String(sequenceLength),
-        ],
-        { encoding: "utf8", env: { ...process.env, OPENBLAS_NUM_THREADS: String(blasThreads) } },
-      );
-      if (result.status !== 0) {
-        process.stderr.write(`torch run failed (threads ${torchThreads}/${blasThreads}): ${result.stderr}\n`);
-        continue;
-      }
-      const parsed = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as TorchResult;
-      process.stderr.write(
-        `  pytorch ${preset} torch threads ${torchThreads}, OpenBLAS threads ${blasThreads}: ${parsed.tokensPerSecond.toFixed(0)} tokens/s\n`,
-      );
-      runs.push(parsed);
-    }
-  }
-  const best = runs.reduce<TorchResult | null>(
-    (winner, run) => (winner === null || run.tokensPerSecond > winner.tokensPerSecond ? run : winner),
-    null,
+  const { preset, steps, warmup, torchThreads, blasThreads } = options;
+  const result = spawnSync(
+    options.python,
+    [
+      script,
+      "--config",
+      JSON.stringify(llamaPresets[preset]),
+      "--torch-threads",
+      String(torchThreads),
+      "--steps",
+      String(steps),
+      "--warmup",
+      String(warmup),
+      "--batch-size",
+      String(batchSize),
+      "--sequence-length",
+      String(sequenceLength),
+    ],
+    {
+      encoding: "utf8",
+      env: { ...process.env, OPENBLAS_NUM_THREADS: String(blasThreads), OMP_NUM_THREADS: String(torchThreads) },
+    },
   );
-  return { best, runs };
+  if (result.status !== 0) {
+    process.stderr.write(`  pytorch run failed (torch ${torchThreads}, OpenBLAS ${blasThreads}): ${result.stderr}\n`);
+    return undefined;
+  }
+  const parsed = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as {
+    tokensPerSecond: number;
+    torch: string;
+  };
+  return { side: "pytorch", tokensPerSecond: parsed.tokensPerSecond, torchThreads, blasThreads, torch: parsed.torch };
+}
+
+function best(runs: Run[], side: Run["side"]): Run | undefined {
+  return runs
+    .filter((run) => run.side === side)
+    .reduce<Run | undefined>(
+      (winner, run) => (winner === undefined || run.tokensPerSecond > winner.tokensPerSecond ? run : winner),
+      undefined,
+    );
 }
 
 export default async function trainThroughput(args: string[]): Promise<void> {
@@ -118,51 +141,76 @@ export default async function trainThroughput(args: string[]): Promise<void> {
       configs: { type: "string", default: "small,30m" },
       steps: { type: "string" },
       warmup: { type: "string", default: "2" },
+      rounds: { type: "string", default: "2" },
       python: { type: "string", default: "/usr/bin/python3" },
-      threads: { type: "string", default: String(availableParallelism()) },
     },
   });
   const warmup = Number(values.warmup);
-  const threads = Number(values.threads);
+  const rounds = Number(values.rounds);
+  const threadChoices = [...new Set([1, Math.min(2, availableParallelism())])];
+  const missing = torchMissing(values.python);
+  if (missing !== undefined) {
+    process.stderr.write(`PyTorch side skipped: ${missing}\n`);
+  }
   for (const name of values.configs.split(",")) {
     if (!(name in llamaPresets)) {
       throw new Error(`unknown config ${name}; presets: ${Object.keys(llamaPresets).join(", ")}`);
     }
     const preset = name as LlamaPresetName;
-    const steps = Number(values.steps ?? (preset === "30m" ? 4 : 10));
-    process.stderr.write(`train-throughput ${preset}: ours (${threads} BLAS threads)...\n`);
-    const ours = measureOurs(preset, steps, warmup, threads);
-    process.stderr.write(`  ours ${preset}: ${ours.tokensPerSecond.toFixed(0)} tokens/s (${ours.blas})\n`);
-    const torch = measureTorch(values.python, preset, steps, warmup);
-    if (torch.missing !== undefined) {
-      process.stderr.write(`  PyTorch skipped: ${torch.missing}\n`);
+    const steps = Number(values.steps ?? (preset === "30m" ? 4 : 8));
+    const runs: Run[] = [];
+    let parameters = 0;
+    for (let round = 0; round < rounds; round++) {
+      for (const threads of threadChoices) {
+        const ours = measureOurs(preset, steps, warmup, threads);
+        parameters = ours.parameters;
+        runs.push(ours);
+        process.stderr.write(
+          `  ${preset} round ${round + 1} ours, BLAS threads ${threads}: ${ours.tokensPerSecond.toFixed(0)} tokens/s\n`,
+        );
+      }
+      if (missing !== undefined) {
+        continue;
+      }
+      for (const torchThreads of threadChoices) {
+        for (const blasThreads of threadChoices) {
+          const run = measureTorch({ python: values.python, preset, steps, warmup, torchThreads, blasThreads });
+          if (run !== undefined) {
+            runs.push(run);
+            process.stderr.write(
+              `  ${preset} round ${round + 1} pytorch, torch threads ${torchThreads}, OpenBLAS threads ${blasThreads}: ${run.tokensPerSecond.toFixed(0)} tokens/s\n`,
+            );
+          }
+        }
+      }
     }
-    const pytorch = torch.best;
+    const ours = best(runs, "ours");
+    const pytorch = best(runs, "pytorch");
     console.log(
       JSON.stringify({
         bench: "train-throughput",
         config: preset,
+        parameters,
         batchSize,
         sequenceLength,
-        parameters: ours.parameters,
-        oursTokensPerSecond: Math.round(ours.tokensPerSecond),
-        pytorchTokensPerSecond: pytorch === null ? null : Math.round(pytorch.tokensPerSecond),
-        ratio: pytorch === null ? null : Number((ours.tokensPerSecond / pytorch.tokensPerSecond).toFixed(3)),
+        oursTokensPerSecond: ours === undefined ? null : Math.round(ours.tokensPerSecond),
+        pytorchTokensPerSecond: pytorch === undefined ? null : Math.round(pytorch.tokensPerSecond),
+        ratio:
+          ours === undefined || pytorch === undefined
+            ? null
+            : Number((ours.tokensPerSecond / pytorch.tokensPerSecond).toFixed(3)),
         target: preset === "small" ? 0.7 : null,
-        ours: { blas: ours.blas, secondsPerStep: ours.secondsPerStep, finalLoss: ours.finalLoss },
+        ours: ours === undefined ? null : { blasThreads: ours.blasThreads, engine: ours.blas },
         pytorch:
-          pytorch === null
-            ? { missing: torch.missing ?? "every PyTorch run failed" }
-            : {
-                torch: pytorch.torch,
-                torchThreads: pytorch.torchThreads,
-                blasThreads: pytorch.blasThreads,
-                allRuns: torch.runs.map((run) => ({
-                  torchThreads: run.torchThreads,
-                  blasThreads: run.blasThreads,
-                  tokensPerSecond: Math.round(run.tokensPerSecond),
-                })),
-              },
+          pytorch === undefined
+            ? { missing: missing ?? "every PyTorch run failed" }
+            : { torch: pytorch.torch, torchThreads: pytorch.torchThreads, blasThreads: pytorch.blasThreads },
+        runs: runs.map((run) => ({
+          side: run.side,
+          blasThreads: run.blasThreads,
+          torchThreads: run.torchThreads,
+          tokensPerSecond: Math.round(run.tokensPerSecond),
+        })),
       }),
     );
   }

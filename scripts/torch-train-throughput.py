@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch side of `npm run bench -- train-throughput`: trains the same llama decoder as our engine
 (RMSNorm, rotary embedding, causal grouped-query attention, SwiGLU, AdamW) on random tokens and prints
-one JSON line with tokens per second. Thread counts come from the caller: --torch-threads sets
-torch.set_num_threads, OPENBLAS_NUM_THREADS in the environment sets OpenBLAS's.
+one JSON line with tokens per second at the median step time. Thread counts come from the caller:
+--torch-threads sets torch.set_num_threads, OPENBLAS_NUM_THREADS in the environment sets OpenBLAS's.
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/torch-train-throughput.py --config '{"hiddenSize": 256, ...}'
 """
@@ -96,9 +96,9 @@ def main():
     tokens = torch.randint(0, c["vocabularySize"], shape)
     targets = torch.randint(0, c["vocabularySize"], shape)
     losses = []
+    step_seconds = []
     for step in range(args.warmup + args.steps):
-        if step == args.warmup:
-            start = time.perf_counter()
+        start = time.perf_counter()
         logits = model(tokens)
         loss = F.cross_entropy(logits.view(-1, c["vocabularySize"]), targets.view(-1))
         optimizer.zero_grad(set_to_none=True)
@@ -106,10 +106,13 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         losses.append(loss.item())
-    seconds = time.perf_counter() - start
+        if step >= args.warmup:
+            step_seconds.append(time.perf_counter() - start)
+    median = sorted(step_seconds)[len(step_seconds) // 2]
     print(json.dumps({
-        "tokensPerSecond": args.steps * args.batch_size * args.sequence_length / seconds,
-        "secondsPerStep": seconds / args.steps,
+        "tokensPerSecond": args.batch_size * args.sequence_length / median,
+        "secondsPerStep": median,
+        "stepSeconds": step_seconds,
         "parameters": sum(p.numel() for p in model.parameters()),
         "torch": torch.__version__,
         "torchThreads": args.torch_threads,
