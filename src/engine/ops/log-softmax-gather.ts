@@ -4,6 +4,7 @@
  */
 import { TokenRangeError } from "../engine-errors.js";
 import { assertLength, assertShape, type Tensor } from "../tensor.js";
+import { kernelsFor } from "../tensor-memory.js";
 import { softmaxRow } from "./row-softmax.js";
 
 /**
@@ -55,6 +56,8 @@ export function logSoftmaxGatherBackward(options: {
   assertLength(outputGradient, rows, "log-softmax output gradient");
   const source = probabilities.data;
   const target = logitsGradient.data;
+  // In place on wasm memory the row scaling runs as a SIMD kernel.
+  const kernels = source === target ? kernelsFor(source) : undefined;
   for (let row = 0; row < rows; row++) {
     const start = row * vocabularySize;
     const token = targets[row] as number;
@@ -63,8 +66,12 @@ export function logSoftmaxGatherBackward(options: {
       continue;
     }
     const scale = outputGradient[row] as number;
-    for (let index = start; index < start + vocabularySize; index++) {
-      target[index] = -(source[index] as number) * scale;
+    if (kernels !== undefined) {
+      kernels.scale(target.byteOffset + start * 4, vocabularySize, -scale);
+    } else {
+      for (let index = start; index < start + vocabularySize; index++) {
+        target[index] = -(source[index] as number) * scale;
+      }
     }
     target[start + token] = (target[start + token] as number) + scale;
   }

@@ -5,6 +5,7 @@
  */
 import { TokenRangeError } from "../engine-errors.js";
 import { assertLength, assertShape, type Tensor } from "../tensor.js";
+import { kernelsFor } from "../tensor-memory.js";
 import { softmaxRow } from "./row-softmax.js";
 
 /**
@@ -72,6 +73,8 @@ export function maskedCrossEntropyBackward(options: {
   const length = rows / batchSize;
   const source = probabilities.data;
   const target = logitsGradient.data;
+  // In place on wasm memory the row scaling runs as a SIMD kernel.
+  const kernels = source === target ? kernelsFor(source) : undefined;
   for (let sequence = 0; sequence < batchSize; sequence++) {
     const count = tokenCounts[sequence] as number;
     const scale = count === 0 ? 0 : (sequenceLossGradients[sequence] as number) / count;
@@ -83,8 +86,12 @@ export function maskedCrossEntropyBackward(options: {
         target.fill(0, start, start + vocabularySize);
         continue;
       }
-      for (let index = start; index < start + vocabularySize; index++) {
-        target[index] = (source[index] as number) * scale;
+      if (kernels !== undefined) {
+        kernels.scale(target.byteOffset + start * 4, vocabularySize, scale);
+      } else {
+        for (let index = start; index < start + vocabularySize; index++) {
+          target[index] = (source[index] as number) * scale;
+        }
       }
       target[start + token] = (target[start + token] as number) - scale;
     }

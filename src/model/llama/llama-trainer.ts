@@ -3,7 +3,7 @@
  * backward, global-norm clipping, AdamW. Objectives that weight sequences differently (Stable
  * Alignment, DPO) call the model's loss heads and the optimizer themselves.
  */
-import { type AdamW, clipGradientNorm, createAdamW } from "../../engine/index.js";
+import { type AdamW, createAdamW, gradientNorm } from "../../engine/index.js";
 import type { LlamaModel, TargetBatch } from "./llama-model.js";
 
 /** What one step measured. */
@@ -80,9 +80,14 @@ export function createLlamaTrainer(options: {
         loss += weight * (losses[sequence] as number);
       }
       model.backwardSequenceLosses({ lossGradients });
-      const gradientNorm = clipGradientNorm({ gradients: model.gradients, maxNorm: maxGradientNorm });
-      optimizer.step(batch.learningRate === undefined ? {} : { learningRate: batch.learningRate });
-      return { loss, gradientNorm, targetCount };
+      // Clipping as clip_grad_norm_ does it, folded into the optimizer's pass over the gradients.
+      const norm = gradientNorm(model.gradients);
+      const gradientScale = Math.min(1, maxGradientNorm / (norm + 1e-6));
+      optimizer.step({
+        gradientScale,
+        ...(batch.learningRate === undefined ? {} : { learningRate: batch.learningRate }),
+      });
+      return { loss, gradientNorm: norm, targetCount };
     },
   };
 }
