@@ -110,3 +110,32 @@ describe.each(testBackends())("tiny llama on $name", ({ blas, memory }) => {
     expect(() => model.backwardSequenceLosses({ lossGradients: [1, 1] })).toThrow(/forward/);
   });
 });
+
+describe("llama batches", () => {
+  it("scores each sequence independently of its batch and of right padding", () => {
+    const [backend] = testBackends();
+    if (backend === undefined) {
+      throw new Error("no backend");
+    }
+    const model = createLlamaModel({ config: llamaPresets.tiny, blas: backend.blas, memory: backend.memory, seed: 5 });
+    const first = [5, 9, 200, 3, 17, 42];
+    const second = [7, 7, 1, 99, 250, 0];
+    const targets = (tokens: number[]) => [...tokens.slice(1), -1];
+    const alone = model.sequenceLosses({
+      tokens: Int32Array.from(first),
+      targets: Int32Array.from(targets(first)),
+      batchSize: 1,
+      sequenceLength: 6,
+    }).losses[0];
+    // The same sequence second in a batch, then padded to length 8 with masked targets.
+    const padded = [...first, 0, 0];
+    const batch = model.sequenceLosses({
+      tokens: Int32Array.from([...second, 0, 0, ...padded]),
+      targets: Int32Array.from([...targets(second), -1, -1, ...targets(first), -1, -1]),
+      batchSize: 2,
+      sequenceLength: 8,
+    });
+    expect(batch.losses[1]).toBeCloseTo(alone as number, 5);
+    expect(Array.from(batch.tokenCounts)).toEqual([5, 5]);
+  });
+});
