@@ -1,6 +1,7 @@
 /**
  * Assembles src/engine/kernels/engine-kernels.wat into src/engine/kernels/engine-kernels-wasm.ts
- * (base64 plus the source's SHA-256, which a test checks). Needs `wat2wasm` (Debian: apt-get install
+ * (base64 plus the source's SHA-256, which a test checks), after expanding `;;! exp4 $dest EXPR`
+ * lines into the exp body inline. Needs `wat2wasm` (Debian: apt-get install
  * wabt); only whoever edits the kernels runs it, so neither CI nor users need wabt.
  *
  *     npx tsx scripts/build-engine-kernels.ts
@@ -15,9 +16,36 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const source = join(root, "src/engine/kernels/engine-kernels.wat");
 const target = join(root, "src/engine/kernels/engine-kernels-wasm.ts");
+/** $exp4's body (engine-kernels.wat) over the locals $expV $expT $expK $expR $expP. */
+function inlineExp(destination: string, expression: string): string {
+  const splat = (value: string) => `(f32x4.splat (f32.const ${value}))`;
+  const get = (name: string) => `(local.get $exp${name})`;
+  const horner = (constant: string, previous: string) =>
+    `(local.set $expP (f32x4.add ${splat(constant)} (f32x4.mul ${get("R")} ${previous})))`;
+  return [
+    `(local.set $expV (f32x4.pmax ${splat("-87")} (f32x4.pmin ${splat("88")} ${expression})))`,
+    `(local.set $expT (f32x4.add (f32x4.mul ${get("V")} ${splat("1.44269504")}) ${splat("12582912")}))`,
+    `(local.set $expK (f32x4.sub ${get("T")} ${splat("12582912")}))`,
+    `(local.set $expR (f32x4.sub (f32x4.sub ${get("V")} (f32x4.mul ${get("K")} ${splat("0.693359375")})) (f32x4.mul ${get("K")} ${splat("-2.12194440e-4")})))`,
+    horner("8.3333337e-3", splat("1.3888889e-3")),
+    horner("4.1666668e-2", get("P")),
+    horner("1.6666667e-1", get("P")),
+    horner("0.5", get("P")),
+    horner("1", get("P")),
+    horner("1", get("P")),
+    `(local.set ${destination} (f32x4.mul ${get("P")} (i32x4.shl (i32x4.add (i32x4.sub ${get("T")} ${splat("12582912")}) (i32x4.splat (i32.const 127))) (i32.const 23))))`,
+  ].join(" ");
+}
+
+const expanded = readFileSync(source, "utf8").replace(
+  /^(\s*);;! exp4 (\$\w+) (.+)$/gm,
+  (_line, indent: string, destination: string, expression: string) => indent + inlineExp(destination, expression),
+);
 const directory = mkdtempSync(join(tmpdir(), "engine-kernels-"));
+const expandedPath = join(directory, "engine-kernels.wat");
+writeFileSync(expandedPath, expanded);
 const output = join(directory, "engine-kernels.wasm");
-const result = spawnSync("wat2wasm", ["--enable-threads", source, "-o", output], { encoding: "utf8" });
+const result = spawnSync("wat2wasm", ["--enable-threads", expandedPath, "-o", output], { encoding: "utf8" });
 if (result.error !== undefined || result.status !== 0) {
   process.stderr.write(
     `wat2wasm failed${result.error === undefined ? "" : " (install it: apt-get install wabt)"}: ${result.error?.message ?? result.stderr}\n`,

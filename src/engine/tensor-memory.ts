@@ -188,6 +188,8 @@ function createWasmMemory(module: object): TensorMemory {
   // Free ranges in bytes, sorted by offset; the first `alignment` bytes stay reserved as kernel scratch.
   const free: { offset: number; size: number }[] = [{ offset: alignment, size: pageBytes - alignment }];
   const allocated = new Map<number, number>();
+  // Bytes past this offset were never handed out: fresh wasm memory is already zero there.
+  let highWater = 0;
   let buffer = memory.buffer;
   let registration: Registration;
   const register = () => {
@@ -234,7 +236,10 @@ function createWasmMemory(module: object): TensorMemory {
       free.splice(index, 1);
     }
     allocated.set(offset, size);
-    new Uint8Array(buffer, offset, size).fill(0);
+    if (offset < highWater) {
+      new Uint8Array(buffer, offset, Math.min(size, highWater - offset)).fill(0);
+    }
+    highWater = Math.max(highWater, offset + size);
     return offset;
   };
 

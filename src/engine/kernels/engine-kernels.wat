@@ -2,6 +2,9 @@
 ;; Pointers are byte offsets into the shared memory the host allocates tensors from; counts are
 ;; elements. Every loop runs 4 lanes at a time and finishes the remainder one element at a time.
 ;; Build: npx tsx scripts/build-engine-kernels.ts (needs wat2wasm from Debian's wabt package).
+;; A line `;;! exp4 $dest EXPRESSION` is expanded by that script into $exp4's body, inline (V8 does not
+;; inline wasm calls, and the call costs as much as the arithmetic); the function using it declares
+;; the locals $expV $expT $expK $expR $expP (v128).
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
@@ -42,7 +45,8 @@
   ;; output[r, i] = silu(gateUp[r, i]) * gateUp[r, hidden + i]
   (func (export "swigluForward") (param $gateUp i32) (param $output i32) (param $rows i32) (param $hidden i32)
     (local $row i32) (local $i i32) (local $vectorEnd i32) (local $gate i32) (local $up i32) (local $out i32)
-    (local $g v128) (local $gs f32)
+    (local $g v128) (local $gs f32) (local $e v128)
+    (local $expV v128) (local $expT v128) (local $expK v128) (local $expR v128) (local $expP v128)
     (local.set $vectorEnd (i32.and (local.get $hidden) (i32.const -4)))
     (block $rowsDone (loop $rowLoop
       (br_if $rowsDone (i32.ge_u (local.get $row) (local.get $rows)))
@@ -53,8 +57,9 @@
       (block $vectorDone (loop $vectorLoop
         (br_if $vectorDone (i32.ge_u (local.get $i) (local.get $vectorEnd)))
         (local.set $g (v128.load (i32.add (local.get $gate) (i32.shl (local.get $i) (i32.const 2)))))
+        ;;! exp4 $e (f32x4.neg (local.get $g))
         (v128.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
-          (f32x4.mul (f32x4.mul (local.get $g) (call $sigmoid4 (local.get $g)))
+          (f32x4.mul (f32x4.div (local.get $g) (f32x4.add (f32x4.splat (f32.const 1)) (local.get $e)))
                      (v128.load (i32.add (local.get $up) (i32.shl (local.get $i) (i32.const 2))))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $vectorLoop)))
@@ -73,7 +78,8 @@
   (func (export "swigluBackward") (param $gateUp i32) (param $outputGradient i32) (param $gateUpGradient i32)
         (param $rows i32) (param $hidden i32)
     (local $row i32) (local $i i32) (local $vectorEnd i32) (local $rowOffset i32) (local $gate i32) (local $dGate i32)
-    (local $dOut i32) (local $g v128) (local $u v128) (local $s v128) (local $d v128)
+    (local $dOut i32) (local $g v128) (local $u v128) (local $s v128) (local $d v128) (local $e v128)
+    (local $expV v128) (local $expT v128) (local $expK v128) (local $expR v128) (local $expP v128)
     (local $gs f32) (local $us f32) (local $ss f32) (local $ds f32)
     (local.set $vectorEnd (i32.and (local.get $hidden) (i32.const -4)))
     (block $rowsDone (loop $rowLoop
@@ -88,7 +94,8 @@
         (local.set $g (v128.load (i32.add (local.get $gate) (i32.shl (local.get $i) (i32.const 2)))))
         (local.set $u (v128.load (i32.add (local.get $gate) (i32.shl (i32.add (local.get $i) (local.get $hidden)) (i32.const 2)))))
         (local.set $d (v128.load (i32.add (local.get $dOut) (i32.shl (local.get $i) (i32.const 2)))))
-        (local.set $s (call $sigmoid4 (local.get $g)))
+        ;;! exp4 $e (f32x4.neg (local.get $g))
+        (local.set $s (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.add (f32x4.splat (f32.const 1)) (local.get $e))))
         (v128.store (i32.add (local.get $dGate) (i32.shl (local.get $i) (i32.const 2)))
           (f32x4.mul (f32x4.mul (f32x4.mul (local.get $d) (local.get $u)) (local.get $s))
             (f32x4.add (f32x4.splat (f32.const 1))
@@ -118,6 +125,7 @@
   (func $softmaxRow (param $source i32) (param $target i32) (param $count i32) (param $width i32) (param $statistics i32)
     (local $i i32) (local $vectorEnd i32) (local $maxVector v128) (local $sumVector v128) (local $e v128)
     (local $max f32) (local $sum f32) (local $es f32) (local $inverse f32)
+    (local $expV v128) (local $expT v128) (local $expK v128) (local $expR v128) (local $expP v128)
     (local.set $vectorEnd (i32.and (local.get $count) (i32.const -4)))
     (local.set $maxVector (f32x4.splat (f32.const -inf)))
     (block $done (loop $loop
@@ -135,8 +143,7 @@
     (local.set $i (i32.const 0))
     (block $done (loop $loop
       (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
-      (local.set $e (call $exp4 (f32x4.sub (v128.load (i32.add (local.get $source) (i32.shl (local.get $i) (i32.const 2))))
-                                           (f32x4.splat (local.get $max)))))
+      ;;! exp4 $e (f32x4.sub (v128.load (i32.add (local.get $source) (i32.shl (local.get $i) (i32.const 2)))) (f32x4.splat (local.get $max)))
       (v128.store (i32.add (local.get $target) (i32.shl (local.get $i) (i32.const 2))) (local.get $e))
       (local.set $sumVector (f32x4.add (local.get $sumVector) (local.get $e)))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
