@@ -33,10 +33,21 @@ export function createSimulateReporter({
   let done = 0;
   let total = 0;
   let agents = 0;
+  let resumedDone = 0;
+  const remaining = (seconds: number): string => {
+    // Interactions finish in bursts at the end of their last step; estimate from this session's pace.
+    const finishedHere = done - resumedDone;
+    if (finishedHere <= 0) return "?";
+    const left = ((total - done) * seconds) / finishedHere;
+    return left >= 60
+      ? `${Math.floor(left / 60)}m${String(Math.round(left % 60)).padStart(2, "0")}s`
+      : `${Math.round(left)}s`;
+  };
   const payload = () => {
     const totals = usageMeter.totals();
     const seconds = Math.max(0.001, (performance.now() - startedAt) / 1000);
     return {
+      remaining: remaining(seconds),
       calls: totals.calls,
       callsPerSecond: (totals.calls / seconds).toFixed(1),
       tokens: totals.promptTokens + totals.completionTokens,
@@ -62,7 +73,7 @@ export function createSimulateReporter({
               bar = new cliProgress.SingleBar(
                 {
                   format:
-                    "{bar} {value}/{total} interactions | {callsPerSecond} calls/s | {tokens} tokens | {cost} | ETA {eta_formatted}",
+                    "{bar} {value}/{total} interactions | {callsPerSecond} calls/s | {tokens} tokens | {cost} | ETA {remaining}",
                   stream: stderr,
                   hideCursor: true,
                   clearOnComplete: true,
@@ -76,6 +87,7 @@ export function createSimulateReporter({
           return;
         case "round-start":
           done += event.alreadyComplete;
+          resumedDone += event.alreadyComplete;
           bar?.update(done, payload());
           if (json) line(event);
           return;
