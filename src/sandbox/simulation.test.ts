@@ -1,14 +1,43 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import { INITIAL_SETTINGS } from "../spec/interaction-record.js";
 import type { GenerateRequest } from "../spec/language-model.js";
-import type { ScriptedModel } from "../test-kit/scripted-model.js";
+
 import { formatMean, meanValidRating, sortFeedback } from "./back-scatter.js";
-import { neighboursOf } from "./target-selection.js";
+import { keptNeighbourCount, neighboursOf } from "./target-selection.js";
+import type { PromptKind } from "./test-support/scripted-society.js";
 import { classifyPrompt, promptTextOf } from "./test-support/scripted-society.js";
-import { createSocietyModel, runTestSimulation } from "./test-support/test-simulation.js";
+import { type RecordingModel, type SocietyServer, startSocietyServer } from "./test-support/society-server.js";
+import { runTestSimulation } from "./test-support/test-simulation.js";
+
+// Every simulation here talks to the fake OpenAI-compatible server through the real provider and
+// middleware; each model records the requests it sent.
+let society: SocietyServer;
+let modelCount = 0;
+beforeAll(async () => {
+  society = await startSocietyServer();
+});
+afterAll(async () => {
+  await society.close();
+});
+const createSocietyModel = ({
+  modelId = "agent",
+  answers = {},
+}: {
+  modelId?: string;
+  answers?: { invalid?: (kind: PromptKind, text: string) => boolean };
+} = {}): RecordingModel => {
+  modelCount += 1;
+  // A distinct name per model keeps one test's answer rules away from another's.
+  return society.model({ modelId: `${modelId}-${modelCount}`, ...answers });
+};
+const defaults = () => ({
+  agentLanguageModels: [createSocietyModel()],
+  observer: createSocietyModel({ modelId: "observer" }),
+});
+
 import { initialLabels } from "./world.js";
 
 const RECORD_FIELDS = [
@@ -38,7 +67,7 @@ const RECORD_FIELDS = [
   "timings",
 ].sort();
 
-const requestsOfKind = (model: ScriptedModel, kind: string): GenerateRequest[] =>
+const requestsOfKind = (model: RecordingModel, kind: string): GenerateRequest[] =>
   model.requests.filter((request) => classifyPrompt(promptTextOf(request)) === kind);
 
 describe("sorting and means (SPEC 1.6 step 5)", () => {
@@ -71,7 +100,7 @@ describe("sorting and means (SPEC 1.6 step 5)", () => {
 
 describe("simulation with scripted models", () => {
   it("writes one record per (round, agent) with the reference field names and consistent values", async () => {
-    const run = await runTestSimulation({ size: 3, rounds: 2, setting: "half_half" });
+    const run = await runTestSimulation({ ...defaults(), size: 3, rounds: 2, setting: "half_half" });
     expect(run.records).toHaveLength(18);
     expect(run.records.map((record) => `${record.iteration}/${record.agent_id}`)).toEqual(
       [0, 1].flatMap((round) => Array.from({ length: 9 }, (_, agent) => `${round}/${agent}`)),
@@ -102,7 +131,7 @@ describe("simulation with scripted models", () => {
 
   it("runs all four initial settings", async () => {
     for (const setting of INITIAL_SETTINGS) {
-      const run = await runTestSimulation({ size: 2, rounds: 1, setting, targets: 2 });
+      const run = await runTestSimulation({ ...defaults(), size: 2, rounds: 1, setting, targets: 2 });
       const expected = initialLabels({ size: 2, setting, seed: 7 });
       expect(run.records.map((record) => record.label)).toEqual(expected);
     }
@@ -110,7 +139,7 @@ describe("simulation with scripted models", () => {
 
   it("quotes every valid reason, sorted, in the revision prompt; score-only drops them", async () => {
     const agent = createSocietyModel();
-    const run = await runTestSimulation({ size: 3, rounds: 1, agentLanguageModels: [agent] });
+    const run = await runTestSimulation({ ...defaults(), size: 3, rounds: 1, agentLanguageModels: [agent] });
     const centre = run.records.find((record) => record.agent_id === 4) as InteractionRecord;
     const revision = requestsOfKind(agent, "revision").find((request) => promptTextOf(request).includes(`agent 4,`));
     const text = promptTextOf(revision as GenerateRequest);
@@ -121,6 +150,7 @@ describe("simulation with scripted models", () => {
 
     const scoreOnlyAgent = createSocietyModel();
     const scoreOnly = await runTestSimulation({
+      ...defaults(),
       size: 3,
       rounds: 1,
       scoreOnly: true,
@@ -169,9 +199,16 @@ describe("simulation with scripted models", () => {
   it("assigns mixed models by seed and uses each agent's own model for its draft and its feedback", async () => {
     const first = createSocietyModel({ modelId: "model-a" });
     const second = createSocietyModel({ modelId: "model-b" });
-    const run = await runTestSimulation({ size: 4, rounds: 1, agentLanguageModels: [first, second], targets: 3 });
+    const run = await runTestSimulation({
+      ...defaults(),
+      size: 4,
+      rounds: 1,
+      agentLanguageModels: [first, second],
+      targets: 3,
+    });
     const byAgent = new Map(run.records.map((record) => [record.agent_id, record.models.agent]));
-    expect([...byAgent.values()].filter((id) => id === "model-a")).toHaveLength(8);
+    expect([...byAgent.values()].filter((id) => id === first.modelId)).toHaveLength(8);
+    expect([...byAgent.values()].filter((id) => id === second.modelId)).toHaveLength(8);
     for (const record of run.records) {
       expect(record.models.peers).toEqual(record.target_id.map((peer) => byAgent.get(peer)));
     }
@@ -179,8 +216,22 @@ describe("simulation with scripted models", () => {
       Number(/agent (\d+),/.exec(promptTextOf(request))?.[1]),
     );
     expect(draftsOfA.sort((a, b) => a - b)).toEqual(
-      [...byAgent].filter(([, id]) => id === "model-a").map(([agentId]) => agentId),
+      [...byAgent].filter(([, id]) => id === first.modelId).map(([agentId]) => agentId),
     );
+  });
+});
+
+describe("feedback givers in a run (SPEC 1.6 step 3)", () => {
+  it("global interaction: max(1, floor((1 - dropout) x #neighbours)) neighbours, the rest of the quota from non-neighbours", async () => {
+    const run = await runTestSimulation({ ...defaults(), size: 4, rounds: 1, global: true, targets: 5, dropout: 0.75 });
+    for (const record of run.records) {
+      const neighbours = new Set(neighboursOf(record.agent_id, 4));
+      const kept = keptNeighbourCount(neighbours.size, 0.75);
+      expect(record.target_id).toHaveLength(5);
+      expect(new Set(record.target_id).size).toBe(5);
+      expect(record.target_id).not.toContain(record.agent_id);
+      expect(record.target_id.filter((id) => neighbours.has(id))).toHaveLength(kept);
+    }
   });
 });
 
@@ -191,6 +242,7 @@ describe("memory during a run (SPEC 1.4)", () => {
     const agent = createSocietyModel();
     const question = "Is it fine to borrow a neighbour's ladder without asking?";
     const run = await runTestSimulation({
+      ...defaults(),
       size: 2,
       rounds: 2,
       targets: 3,
@@ -232,6 +284,7 @@ describe("memory during a run (SPEC 1.4)", () => {
       ],
     });
     await runTestSimulation({
+      ...defaults(),
       size: 1,
       rounds: 2,
       targets: 1,
