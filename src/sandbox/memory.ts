@@ -44,15 +44,19 @@ export interface MemoryBank {
 interface StoredEntry {
   question: string;
   answer: string;
-  unit: Float32Array;
+  unit: UnitVector;
   round: number;
 }
 
-/** A unit vector with its non-zero positions, so sparse queries (lexical embeddings) cost little. */
+/**
+ * A unit-length vector, sparse when fewer than a quarter of its values are non-zero (lexical
+ * embeddings have a few dozen of 4,096), so thousands of prior memories cost kilobytes, not megabytes.
+ */
 interface UnitVector {
-  dense: Float32Array;
-  /** Positions of the non-zero values, when fewer than a quarter of all; else undefined (dense). */
-  nonZero: Uint32Array | undefined;
+  length: number;
+  /** Positions of `values`; undefined when `values` is dense. */
+  indices: Uint32Array | undefined;
+  values: Float32Array;
 }
 
 /** A unit-length copy of a vector (zero vectors stay zero and match nothing). */
@@ -70,44 +74,41 @@ function toUnitVector(vector: Float32Array): UnitVector {
   const dense = normalise(vector);
   let count = 0;
   for (const value of dense) if (value !== 0) count += 1;
-  if (count * 4 >= dense.length) return { dense, nonZero: undefined };
-  const nonZero = new Uint32Array(count);
+  if (count * 4 >= dense.length) return { length: dense.length, indices: undefined, values: dense };
+  const indices = new Uint32Array(count);
+  const values = new Float32Array(count);
   let cursor = 0;
   for (let index = 0; index < dense.length; index += 1) {
-    if (dense[index] !== 0) {
-      nonZero[cursor] = index;
+    const value = dense[index] as number;
+    if (value !== 0) {
+      indices[cursor] = index;
+      values[cursor] = value;
       cursor += 1;
     }
   }
-  return { dense, nonZero };
+  return { length: dense.length, indices, values };
 }
 
 /** Cosine distance 1 - cos(a, b); 1 when either vector is zero. */
 export function cosineDistance(left: Float32Array, right: Float32Array): number {
-  return distanceOfUnits(toUnitVector(left), normalise(right));
+  return distanceTo(normalise(left), toUnitVector(right));
 }
 
-function distanceOfUnits(query: UnitVector, entry: Float32Array): number {
-  const { dense, nonZero } = query;
-  if (dense.length !== entry.length) {
-    throw new RangeError(`embedding lengths differ: ${dense.length} and ${entry.length}`);
+/** 1 - (query . entry) for a dense unit query; 1 when either is zero. */
+function distanceTo(query: Float32Array, entry: UnitVector): number {
+  if (query.length !== entry.length) {
+    throw new RangeError(`embedding lengths differ: ${query.length} and ${entry.length}`);
   }
+  const { indices, values } = entry;
   let dot = 0;
-  let squared = 0;
-  if (nonZero !== undefined) {
-    for (const index of nonZero) {
-      const value = dense[index] as number;
-      dot += value * (entry[index] as number);
-      squared += value * value;
+  if (indices !== undefined) {
+    for (let position = 0; position < indices.length; position += 1) {
+      dot += (values[position] as number) * (query[indices[position] as number] as number);
     }
   } else {
-    for (let index = 0; index < dense.length; index += 1) {
-      const value = dense[index] as number;
-      dot += value * (entry[index] as number);
-      squared += value * value;
-    }
+    for (let index = 0; index < values.length; index += 1) dot += (values[index] as number) * (query[index] as number);
   }
-  return squared === 0 ? 1 : 1 - dot;
+  return 1 - dot;
 }
 
 /**
@@ -118,8 +119,8 @@ function distanceOfUnits(query: UnitVector, entry: Float32Array): number {
 export function createMemoryBank({ distanceThreshold }: { distanceThreshold: number }): MemoryBank {
   const byAgent = new Map<number, StoredEntry[]>();
   const questions = new Map<number, Set<string>>();
-  // Agents share most prior questions and every interaction of a round reuses its question's vector:
-  // normalise (and index the non-zeros of) each vector once.
+  // Agents share most prior questions, and every interaction of a round asks with its question's
+  // vector: convert each vector once.
   const units = new WeakMap<Float32Array, UnitVector>();
   const unitOf = (vector: Float32Array): UnitVector => {
     let unit = units.get(vector);
@@ -128,6 +129,15 @@ export function createMemoryBank({ distanceThreshold }: { distanceThreshold: num
       units.set(vector, unit);
     }
     return unit;
+  };
+  const queries = new WeakMap<Float32Array, Float32Array>();
+  const queryOf = (vector: Float32Array): Float32Array => {
+    let query = queries.get(vector);
+    if (query === undefined) {
+      query = normalise(vector);
+      queries.set(vector, query);
+    }
+    return query;
   };
   return {
     add(entry: MemoryEntry): boolean {
@@ -146,7 +156,7 @@ export function createMemoryBank({ distanceThreshold }: { distanceThreshold: num
       list.push({
         question: entry.question,
         answer: entry.answer,
-        unit: unitOf(entry.embedding).dense,
+        unit: unitOf(entry.embedding),
         round: entry.round,
       });
       return true;
@@ -168,11 +178,11 @@ export function createMemoryBank({ distanceThreshold }: { distanceThreshold: num
         retrieve(agentId: number, queryEmbedding: Float32Array): RetrievedMemory | undefined {
           const entries = visible.get(agentId);
           if (entries === undefined || entries.length === 0) return undefined;
-          const query = unitOf(queryEmbedding);
+          const query = queryOf(queryEmbedding);
           let best: StoredEntry | undefined;
           let bestDistance = Number.POSITIVE_INFINITY;
           for (const entry of entries) {
-            const distance = distanceOfUnits(query, entry.unit);
+            const distance = distanceTo(query, entry.unit);
             if (distance < bestDistance) {
               best = entry;
               bestDistance = distance;

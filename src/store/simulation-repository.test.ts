@@ -53,6 +53,12 @@ describe("simulation repository", () => {
     repository.saveEmbeddings("lexical", [{ text: "a", vector: Float32Array.from([9, 9]) }]);
     expect([...(repository.findEmbeddings("lexical", ["a", "b"]).get("a") ?? [])]).toEqual([1, 2]);
     expect(repository.findEmbeddings("other", ["a"]).size).toBe(0);
+    // Mostly-zero vectors are stored sparse and come back exactly.
+    const sparse = new Float32Array(4096);
+    sparse[7] = 0.25;
+    sparse[4000] = -0.5;
+    repository.saveEmbeddings("lexical", [{ text: "sparse", vector: sparse }]);
+    expect(repository.findEmbeddings("lexical", ["sparse"]).get("sparse")).toEqual(sparse);
     repository.completeRound({ runId: "r", round: 0, summary: { s: 1 }, recordsBytes: 42 });
     expect(repository.loadRounds("r")).toEqual([{ round: 0, summary: { s: 1 }, recordsBytes: 42 }]);
     expect(repository.findRun("r")).toEqual({ config: { a: 1 }, status: "running" });
