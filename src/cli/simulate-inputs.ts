@@ -129,20 +129,23 @@ export async function loadInputs(
       signal,
       onProgress: createDownloadProgressReporter(context.stderr),
     });
-    questionSource = options.questions ?? `hh-rlhf:${HH_RLHF_FILES.questions}`;
+    questionSource =
+      options.questions === undefined ? `hh-rlhf:${HH_RLHF_FILES.questions}` : resolve(options.questions);
     pool =
       options.questions === undefined
         ? await loadHhRlhfQuestions({ path: dataset.questionsPath })
-        : await loadQuestionPool({ path: options.questions });
+        : await loadQuestionPool({ path: resolve(options.questions) });
     prior =
       options.prior === undefined
         ? { ...(await loadPrior({ path: dataset.priorPath })), source: `hh-rlhf:${HH_RLHF_FILES.prior}` }
-        : await loadPrior({ path: options.prior });
+        : await loadPrior({ path: resolve(options.prior) });
   } else {
     questionSource = options.questions === undefined ? STARTER_SOURCE : resolve(options.questions);
     pool =
-      options.questions === undefined ? [...STARTER_QUESTIONS] : await loadQuestionPool({ path: options.questions });
-    prior = options.prior === undefined ? starterPrior() : await loadPrior({ path: options.prior });
+      options.questions === undefined
+        ? [...STARTER_QUESTIONS]
+        : await loadQuestionPool({ path: resolve(options.questions) });
+    prior = options.prior === undefined ? starterPrior() : await loadPrior({ path: resolve(options.prior) });
     if (options.prior === undefined) defaultPriorSize = STARTER_PRIOR_SIZE;
   }
   return { questionSource, pool, prior, defaultPriorSize };
