@@ -1,4 +1,6 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -104,6 +106,55 @@ describe("stable-alignment generate", () => {
     });
     expect(chat.code).toBe(0);
     expect((JSON.parse(chat.stdout) as { text: string }).text).toBe(expectedGreedyChatReply(8));
+  });
+
+  it("downloads an hf: model once into the cache (HF_ENDPOINT pointed at a local server), then runs it", async () => {
+    const bytes = readFileSync(ggufPath);
+    const downloads: string[] = [];
+    const hub = createServer((request, response) => {
+      const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
+      if (path !== "/owner/repo/resolve/main/tiny.gguf") {
+        response.writeHead(404).end("Entry not found");
+        return;
+      }
+      if (request.method === "GET") downloads.push(path);
+      response.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(bytes.length) });
+      response.end(request.method === "HEAD" ? undefined : bytes);
+    });
+    await new Promise<void>((resolve) => hub.listen(0, "127.0.0.1", resolve));
+    const hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+    try {
+      const cache = join(directory, "hf-cache");
+      const run = () =>
+        runCliProcess({
+          args: [
+            "generate",
+            "--model",
+            "hf:owner/repo/tiny.gguf",
+            "--prompt",
+            "xy",
+            "--completion",
+            "--greedy",
+            "--max-tokens",
+            "3",
+          ],
+          cwd: directory,
+          environment: { STABLE_ALIGNMENT_CACHE: cache, HF_ENDPOINT: hubUrl },
+        });
+      const first = await run();
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toBe(`${expectedGreedyContinuation("xy", 3)}\n`);
+      expect(first.stderr).toMatch(/downloading hf:owner\/repo\/tiny\.gguf/);
+      const downloadsAfterFirst = downloads.length;
+      expect(downloadsAfterFirst).toBeGreaterThan(0);
+      const second = await run();
+      expect(second.stdout).toBe(first.stdout);
+      // The second run finds the file in the cache and asks the hub nothing.
+      expect(downloads).toHaveLength(downloadsAfterFirst);
+      expect(readdirSync(join(cache, "models")).some((name) => name.endsWith(".gguf"))).toBe(true);
+    } finally {
+      hub.close();
+    }
   });
 
   it("gives one clear line and a non-zero exit for bad input", async () => {
