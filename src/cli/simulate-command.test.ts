@@ -208,6 +208,39 @@ describe("simulate: budget", () => {
   });
 });
 
+describe("simulate: interrupted", () => {
+  it("stops on SIGINT with a resume hint and marks the run stopped", { timeout: 120_000 }, async () => {
+    const runDirectory = join(directory(), "run");
+    const child = spawn(
+      process.execPath,
+      [binPath, "simulate", ...modelFlags(), "--run-dir", runDirectory, "--size", "3", "--rounds", "2", "--json"],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          STABLE_ALIGNMENT_CACHE: process.env.STABLE_ALIGNMENT_CACHE ?? "",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    let calls = 0;
+    respondHook = async () => {
+      calls += 1;
+      if (calls === 20) child.kill("SIGINT");
+    };
+    expect(await exited).toBe(1);
+    expect(stderr).toMatch(/stopped; rerun with --run-dir .*run to resume/);
+    const database = new Database(join(runDirectory, "run.sqlite"), { readonly: true });
+    expect(database.prepare("SELECT status FROM runs").get()).toEqual({ status: "stopped" });
+    database.close();
+  });
+});
+
 describe("simulate: killed and resumed", () => {
   it("SIGKILLed mid-round, resumes to the same records, sending only calls not already answered", {
     timeout: 240_000,
