@@ -61,8 +61,16 @@ export interface PromptTemplates {
   readonly provenance: Record<PromptName, PromptProvenance>;
 }
 
-/** The directory of the built-in prompt files (shipped with the package). */
-export const BUILTIN_PROMPT_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), "prompts");
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The directory of the built-in prompt files: beside this module in a checkout (`src/sandbox/prompts`),
+ * and the same folder, shipped as is, when running the compiled `dist/sandbox/prompt-templates.js`.
+ */
+export const BUILTIN_PROMPT_DIRECTORY =
+  [join(here, "prompts"), join(here, "..", "..", "src", "sandbox", "prompts")].find((directory) =>
+    existsSync(directory),
+  ) ?? join(here, "prompts");
 
 function findVersioned(directory: string, name: string): { file: string; version: string } | undefined {
   if (!existsSync(directory)) return undefined;
