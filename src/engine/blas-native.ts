@@ -92,7 +92,7 @@ export function loadNativeBlas(options: { libraryPaths?: readonly string[] | und
         sgemm,
         kind,
         threads,
-        description: `${configuration} (${candidate.path}), ${threads} threads`,
+        description: `${configuration} (${candidate.path}), ${threads} thread${threads === 1 ? "" : "s"}`,
       }),
       attempts,
     };

@@ -5,8 +5,6 @@
  */
 import {
   type Blas,
-  causalAttentionBackward,
-  causalAttentionForward,
   createRandom,
   createRotaryTable,
   createTensorMemory,
@@ -20,19 +18,16 @@ import {
   matmulForward,
   rmsNormBackward,
   rmsNormForward,
-  rotaryBackward,
-  rotaryForward,
   ShapeError,
-  swigluBackward,
-  swigluForward,
   type Tensor,
   type TensorMemory,
   viewTensor,
 } from "../../engine/index.js";
 import { StableAlignmentError } from "../../spec/errors.js";
 import { type LlamaConfig, validateLlamaConfig } from "./llama-config.js";
+import { type LayerWeights, llamaLayerBackward, llamaLayerForward } from "./llama-layer.js";
 import { llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
-import { createLlamaWorkspace, type LlamaWorkspace } from "./llama-workspace.js";
+import { createLlamaWorkspace, type LayerActivations, type LlamaWorkspace } from "./llama-workspace.js";
 
 /** One batch of token ids: `batchSize` sequences of `sequenceLength`, row-major. */
 export interface TokenBatch {
@@ -81,15 +76,6 @@ export interface LlamaModel {
   /** Backward pass from dLoss/dLogProbability [batch * sequence] after `tokenLogProbabilities`. */
   backwardTokenLogProbabilities(options: { logProbabilityGradients: Float32Array }): void;
   zeroGradients(): void;
-}
-
-interface LayerWeights {
-  inputNorm: Tensor;
-  qkv: Tensor;
-  output: Tensor;
-  postNorm: Tensor;
-  gateUp: Tensor;
-  down: Tensor;
 }
 
 /**
@@ -164,8 +150,8 @@ export function createLlamaModel(options: {
     memory,
   });
   const attentionShape = { heads: config.heads, kvHeads: config.kvHeads, headDimension };
-  const rotatedHeads = config.heads + config.kvHeads;
   const epsilon = config.rmsNormEpsilon;
+  const context = { blas, rotary, epsilon, rotatedHeads: config.heads + config.kvHeads };
 
   let workspace: LlamaWorkspace | undefined;
   let pending: "none" | "logits" | "loss" | "log-probabilities" = "none";
@@ -197,37 +183,14 @@ export function createLlamaModel(options: {
     const first = w.layers[0];
     embeddingForward({ table: embedding, tokens: w.tokens, output: first === undefined ? w.finalHidden : first.input });
     w.layers.forEach((layer, index) => {
-      const weight = weights[index] as LayerWeights;
-      const next = w.layers[index + 1]?.input ?? w.finalHidden;
-      rmsNormForward({
-        input: layer.input,
-        weight: weight.inputNorm,
-        epsilon,
-        output: layer.attentionNormed,
-        inverseRms: layer.attentionInverseRms,
+      llamaLayerForward({
+        ...context,
+        shape,
+        weights: weights[index] as LayerWeights,
+        activations: layer,
+        output: w.layers[index + 1]?.input ?? w.finalHidden,
+        positions: w.positions,
       });
-      matmulForward({ blas, input: layer.attentionNormed, weight: weight.qkv, output: layer.qkv });
-      rotaryForward({ table: rotary, data: layer.qkv, positions: w.positions, heads: rotatedHeads });
-      causalAttentionForward({
-        ...shape,
-        blas,
-        qkv: layer.qkv,
-        probabilities: layer.probabilities,
-        output: layer.attention,
-      });
-      layer.middle.data.set(layer.input.data);
-      matmulForward({ blas, input: layer.attention, weight: weight.output, output: layer.middle, accumulate: true });
-      rmsNormForward({
-        input: layer.middle,
-        weight: weight.postNorm,
-        epsilon,
-        output: layer.mlpNormed,
-        inverseRms: layer.mlpInverseRms,
-      });
-      matmulForward({ blas, input: layer.mlpNormed, weight: weight.gateUp, output: layer.gateUp });
-      swigluForward({ gateUp: layer.gateUp, output: layer.mlp });
-      next.data.set(layer.middle.data);
-      matmulForward({ blas, input: layer.mlp, weight: weight.down, output: next, accumulate: true });
     });
     rmsNormForward({
       input: w.finalHidden,
@@ -267,67 +230,13 @@ export function createLlamaModel(options: {
       weightGradient: finalNormGradient,
     });
     for (let index = config.layers - 1; index >= 0; index--) {
-      const layer = w.layers[index] as (typeof w.layers)[number];
-      const weight = weights[index] as LayerWeights;
-      const gradient = weightGradients[index] as LayerWeights;
-      matmulBackward({
-        blas,
-        input: layer.mlp,
-        weight: weight.down,
-        outputGradient: residual,
-        inputGradient: w.mlpGradient,
-        weightGradient: gradient.down,
-      });
-      swigluBackward({ gateUp: layer.gateUp, outputGradient: w.mlpGradient, gateUpGradient: w.gateUpGradient });
-      matmulBackward({
-        blas,
-        input: layer.mlpNormed,
-        weight: weight.gateUp,
-        outputGradient: w.gateUpGradient,
-        inputGradient: w.normedGradient,
-        weightGradient: gradient.gateUp,
-      });
-      rmsNormBackward({
-        input: layer.middle,
-        weight: weight.postNorm,
-        inverseRms: layer.mlpInverseRms,
-        outputGradient: w.normedGradient,
-        inputGradient: residual,
-        weightGradient: gradient.postNorm,
-      });
-      matmulBackward({
-        blas,
-        input: layer.attention,
-        weight: weight.output,
-        outputGradient: residual,
-        inputGradient: w.attentionGradient,
-        weightGradient: gradient.output,
-      });
-      causalAttentionBackward({
-        ...shape,
-        blas,
-        qkv: layer.qkv,
-        probabilities: layer.probabilities,
-        outputGradient: w.attentionGradient,
-        qkvGradient: w.qkvGradient,
-        scratch: w.attentionScratch,
-      });
-      rotaryBackward({ table: rotary, gradient: w.qkvGradient, positions: w.positions, heads: rotatedHeads });
-      matmulBackward({
-        blas,
-        input: layer.attentionNormed,
-        weight: weight.qkv,
-        outputGradient: w.qkvGradient,
-        inputGradient: w.normedGradient,
-        weightGradient: gradient.qkv,
-      });
-      rmsNormBackward({
-        input: layer.input,
-        weight: weight.inputNorm,
-        inverseRms: layer.attentionInverseRms,
-        outputGradient: w.normedGradient,
-        inputGradient: residual,
-        weightGradient: gradient.inputNorm,
+      llamaLayerBackward({
+        ...context,
+        shape,
+        weights: weights[index] as LayerWeights,
+        gradients: weightGradients[index] as LayerWeights,
+        activations: w.layers[index] as LayerActivations,
+        workspace: w,
       });
     }
     embeddingBackward({ tokens: w.tokens, outputGradient: residual, tableGradient: embeddingGradient });
