@@ -67,7 +67,7 @@ export function createSimulateReporter({
           } else {
             stdout.write(
               `${event.resumed ? "resuming" : "starting"} run ${event.runId} in ${runDirectory}: ${agents} agents, ` +
-                `rounds ${event.firstRound + 1}-${event.maxRounds}\n`,
+                `rounds ${event.firstRound}-${event.maxRounds - 1} (numbered from 0, as the records' iteration)\n`,
             );
             if (stderr.isTTY && total > 0) {
               bar = new cliProgress.SingleBar(
