@@ -14,6 +14,9 @@ const candidateLibraries: readonly { path: string; kind: BlasKind }[] = [
   { path: "/opt/homebrew/opt/openblas/lib/libopenblas.dylib", kind: "openblas" },
   { path: "/usr/local/opt/openblas/lib/libopenblas.dylib", kind: "openblas" },
   { path: "/System/Library/Frameworks/Accelerate.framework/Accelerate", kind: "accelerate" },
+  // Whatever the system's BLAS alternative is (often OpenBLAS; reference BLAS is slow but still native).
+  { path: "libcblas.so.3", kind: "cblas" },
+  { path: "libblas.so.3", kind: "cblas" },
 ];
 
 type KoffiFunction = (...args: unknown[]) => unknown;
