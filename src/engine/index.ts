@@ -1,5 +1,6 @@
 /** The training engine: tensors, BLAS backends, fused ops with hand-written backward passes, optimizer. */
 export * from "./blas.js";
+export * from "./engine-description.js";
 export * from "./engine-errors.js";
 export * from "./ops/causal-attention.js";
 export * from "./ops/embedding.js";
