@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { clipGradientNorm, createAdamW } from "../../engine/index.js";
+import {
+  clipGradientNorm,
+  createAdamW,
+  createTensor,
+  maskedCrossEntropyBackward,
+  maskedCrossEntropyForward,
+} from "../../engine/index.js";
 import { testBackends } from "../../engine/testing/backends.js";
 import { decodeFloat32, hashUniform, readFixture, scaledMaxError } from "../../engine/testing/fixtures.js";
 import { type LlamaConfig, llamaPresets } from "./llama-config.js";
@@ -103,6 +109,36 @@ describe.each(testBackends())("tiny llama on $name", ({ blas, memory }) => {
     model.backwardTokenLogProbabilities({ logProbabilityGradients: weights });
     const name = "model.layers.1.mlp.down_proj.weight";
     expect(scaledMaxError(model.gradient(name).data, decodeFloat32(fixture.gradients[name] ?? ""))).toBeLessThan(1e-5);
+  });
+
+  it("backpropagates a logits gradient computed outside the model like its own loss head", () => {
+    const model = createLlamaModel({ config: llamaPresets.tiny, blas, memory });
+    loadHashedWeights(model);
+    const logits = model.forward(batch);
+    const probabilities = createTensor({ shape: logits.shape, memory });
+    const sequenceLosses = new Float64Array(batch.batchSize);
+    const tokenCounts = new Int32Array(batch.batchSize);
+    maskedCrossEntropyForward({
+      logits,
+      targets: batch.targets,
+      batchSize: batch.batchSize,
+      sequenceLosses,
+      tokenCounts,
+      probabilities,
+    });
+    maskedCrossEntropyBackward({
+      probabilities,
+      targets: batch.targets,
+      batchSize: batch.batchSize,
+      tokenCounts,
+      sequenceLossGradients: fixture.sequenceLossGradients,
+      logitsGradient: probabilities,
+    });
+    model.backward({ logitsGradient: probabilities });
+    for (const name of fixture.parameterNames) {
+      const expected = decodeFloat32(fixture.gradients[name] ?? "");
+      expect(scaledMaxError(model.gradient(name).data, expected), name).toBeLessThan(1e-5);
+    }
   });
 
   it("refuses a backward pass without a forward pass", () => {
