@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import type { Command } from "commander";
-import { createBlas } from "../engine/blas.js";
+import { describeEngine } from "../engine/engine-description.js";
 import { describeLlamaCppBackend } from "../llm/llama-cpp-backend.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import { type CliContext, createCliContext } from "./cli-context.js";
@@ -60,16 +60,23 @@ export async function runDoctorChecks({
   });
   checks.push(checkCacheDirectory(context.cacheDirectory));
 
-  const blas = createBlas();
+  const engine = describeEngine();
   checks.push({
     name: "BLAS",
-    status: blas.kind === "typescript" ? "warn" : "ok",
+    status: engine.blasKind === "typescript" ? "warn" : "ok",
     detail:
-      blas.kind === "typescript"
-        ? `${blas.description}; training is much slower: install libopenblas0-pthread (Debian/Ubuntu)`
-        : blas.description,
+      engine.blasKind === "typescript"
+        ? `${engine.blas}; training is much slower: install libopenblas0-pthread (Debian/Ubuntu)`
+        : engine.blas,
   });
-
+  checks.push({
+    name: "engine kernels",
+    status: engine.elementwise === "typescript" ? "warn" : "ok",
+    detail:
+      engine.elementwise === "typescript"
+        ? "element-wise ops in plain TypeScript (WebAssembly SIMD unavailable): slower training"
+        : "element-wise ops in WebAssembly SIMD",
+  });
   checks.push({
     name: "local models",
     status: "ok",
