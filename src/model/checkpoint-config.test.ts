@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../spec/errors.js";
 import { checkpointConfigToJson, parseCheckpointConfig } from "./checkpoint-config.js";
+import { llamaPresets } from "./llama/llama-config.js";
 
 /** Trimmed from the published SmolLM2-135M config. */
 const SMOLLM2_135M = {
@@ -80,6 +81,19 @@ function message(json: unknown): string {
 }
 
 describe("parseCheckpointConfig", () => {
+  it("round-trips every training preset through config.json", () => {
+    for (const preset of Object.values(llamaPresets)) {
+      const config = {
+        ...preset,
+        family: "llama" as const,
+        queryKeyValueBias: false,
+        bosTokenId: undefined,
+        eosTokenIds: [],
+      };
+      expect(parseCheckpointConfig({ json: checkpointConfigToJson(config) })).toMatchObject(preset);
+    }
+  });
+
   it("reads SmolLM2 as a tied llama", () => {
     expect(parseCheckpointConfig({ json: SMOLLM2_135M })).toEqual({
       family: "llama",

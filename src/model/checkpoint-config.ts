@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "../spec/errors.js";
+import type { LlamaConfig } from "./llama/llama-config.js";
 
 /** Which Hugging Face architecture a checkpoint declares (`model_type`). */
 export type CheckpointFamily = "llama" | "mistral" | "qwen2";
@@ -15,28 +16,10 @@ export type CheckpointFamily = "llama" | "mistral" | "qwen2";
  * The decoder's shape and constants, in the training decoder's field names, plus what a checkpoint
  * adds: family, q/k/v biases, context length and special token ids.
  */
-export interface CheckpointConfig {
+export interface CheckpointConfig extends LlamaConfig {
   family: CheckpointFamily;
-  /** Model width `d`. */
-  hiddenSize: number;
-  /** Decoder blocks. */
-  layers: number;
-  /** Query heads; head dimension = hiddenSize / heads. */
-  heads: number;
-  /** Key/value heads (grouped-query attention); divides `heads`. */
-  kvHeads: number;
-  /** SwiGLU hidden width. */
-  intermediateSize: number;
-  vocabularySize: number;
-  /** RoPE base. */
-  ropeTheta: number;
-  rmsNormEpsilon: number;
-  /** The output head reuses the token embedding matrix. */
-  tieWordEmbeddings: boolean;
   /** q_proj, k_proj and v_proj carry biases (Qwen2). */
   queryKeyValueBias: boolean;
-  /** Longest sequence the model was trained for, in tokens (`max_position_embeddings`). */
-  maxPositions: number;
   bosTokenId: number | undefined;
   /** Token ids that end generation (config.json may give one or a list). */
   eosTokenIds: number[];

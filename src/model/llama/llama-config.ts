@@ -1,6 +1,7 @@
 /**
  * Llama-family decoder configuration, mirroring the Hugging Face `config.json` fields, plus the presets
- * the project tests and benchmarks with.
+ * the project tests and benchmarks with. Reading and writing `config.json` itself is
+ * `src/model/checkpoint-config.ts`.
  */
 import { ConfigError } from "../../spec/errors.js";
 
@@ -106,51 +107,4 @@ export function validateLlamaConfig(config: LlamaConfig, file?: string): LlamaCo
     }
   }
   return config;
-}
-
-/** Reads a Hugging Face llama `config.json` object (missing optional keys take Hugging Face's defaults). */
-export function llamaConfigFromHuggingFace(json: Record<string, unknown>, file?: string): LlamaConfig {
-  const number = (key: string, fallback?: number): number => {
-    const value = json[key] ?? fallback;
-    if (typeof value !== "number") {
-      throw new ConfigError(`config.json: ${key} must be a number`, { field: key, file });
-    }
-    return value;
-  };
-  const heads = number("num_attention_heads");
-  return validateLlamaConfig(
-    {
-      hiddenSize: number("hidden_size"),
-      layers: number("num_hidden_layers"),
-      heads,
-      kvHeads: number("num_key_value_heads", heads),
-      intermediateSize: number("intermediate_size"),
-      vocabularySize: number("vocab_size"),
-      ropeTheta: number("rope_theta", 10000),
-      rmsNormEpsilon: number("rms_norm_eps", 1e-6),
-      tieWordEmbeddings: json.tie_word_embeddings === true,
-      maxPositions: number("max_position_embeddings", 2048),
-    },
-    file,
-  );
-}
-
-/** The Hugging Face `config.json` object for a config (architecture LlamaForCausalLM). */
-export function llamaConfigToHuggingFace(config: LlamaConfig): Record<string, unknown> {
-  return {
-    architectures: ["LlamaForCausalLM"],
-    model_type: "llama",
-    hidden_size: config.hiddenSize,
-    num_hidden_layers: config.layers,
-    num_attention_heads: config.heads,
-    num_key_value_heads: config.kvHeads,
-    intermediate_size: config.intermediateSize,
-    vocab_size: config.vocabularySize,
-    rope_theta: config.ropeTheta,
-    rms_norm_eps: config.rmsNormEpsilon,
-    tie_word_embeddings: config.tieWordEmbeddings,
-    max_position_embeddings: config.maxPositions,
-    hidden_act: "silu",
-    torch_dtype: "float32",
-  };
 }
