@@ -8,14 +8,11 @@
 import { availableParallelism } from "node:os";
 import { type Command, Option } from "commander";
 import { createBlas } from "../engine/index.js";
-import { createLocalModel } from "../llm/local-model.js";
-import { parseModelSpec } from "../llm/model-spec.js";
 import { describeModel, exportModel, initializeModel, type ModelDescription } from "../model/model-directory.js";
 import { ConfigError } from "../spec/errors.js";
-import type { GenerateRequest, LanguageModel, SamplingOptions } from "../spec/language-model.js";
-import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
-import { createModelFactory } from "./model-factory.js";
-import { integerOption, numberOption } from "./option-parsers.js";
+import { createCliContext, resolveCommandOptions } from "./cli-context.js";
+import { addSamplingOptions, type GenerateOptions, runGenerate } from "./generate-command.js";
+import { integerOption } from "./option-parsers.js";
 
 interface InitOptions {
   config?: string;
@@ -30,20 +27,6 @@ interface ExportOptions {
   format: "gguf" | "safetensors";
   dtype?: string;
   out: string;
-}
-
-interface ModelGenerateOptions {
-  model: string;
-  prompt: string;
-  maxTokens: number;
-  greedy?: boolean;
-  chat?: boolean;
-  temperature?: number;
-  topP?: number;
-  seed?: number;
-  stop?: string[];
-  threads?: number;
-  allowTestModels?: boolean;
 }
 
 /** Registers `model` and its subcommands on the program. */
@@ -152,70 +135,17 @@ export function registerModelCommand(program: Command): void {
       );
     });
 
-  model
+  const generate = model
     .command("generate")
     .description("run one prompt on any model spec (local:<dir> runs on this toolkit's engine)")
     .requiredOption("--model <spec>", "local:<dir>, gguf:<path>, hf:<owner>/<repo>/<file>.gguf, openai:<model>[@url]")
     .requiredOption("--prompt <text>", "text to continue (or the user message with --chat)")
-    .option("--max-tokens <n>", "most new tokens", integerOption("--max-tokens", { min: 1 }), 64)
-    .option("--greedy", "temperature 0: always the most likely token")
-    .option("--chat", "send the prompt as a chat message through the model's chat template")
-    .option("--temperature <t>", "sampling temperature", numberOption("--temperature", { min: 0, max: 2 }))
-    .option("--top-p <p>", "nucleus sampling mass", numberOption("--top-p", { min: 0, max: 1 }))
-    .option("--seed <n>", "sampling seed", integerOption("--seed"))
-    .option("--stop <text...>", "stop before any of these strings")
-    .option("--threads <n>", "BLAS threads for local: models", integerOption("--threads", { min: 1 }))
-    .addOption(new Option("--allow-test-models", "accept scripted: test models").hideHelp())
-    .action(async (_options: ModelGenerateOptions, command: Command) => {
-      const context = createCliContext(command);
-      const options = resolveCommandOptions<ModelGenerateOptions & Record<string, unknown>>(command, context);
-      await runModelGenerate({ context, options });
-    });
-}
-
-async function runModelGenerate({ context, options }: { context: CliContext; options: ModelGenerateOptions }) {
-  const parsed = parseModelSpec(options.model);
-  const factory =
-    parsed.provider === "local"
-      ? undefined
-      : createModelFactory({ context, allowTestModels: options.allowTestModels === true });
-  let model: LanguageModel | undefined;
-  try {
-    model =
-      parsed.provider === "local"
-        ? await createLocalModel({
-            directory: parsed.directory,
-            modelId: options.model,
-            blas: createBlas({ threads: options.threads ?? defaultThreads() }),
-          })
-        : await factory?.languageModel(options.model);
-    if (!model) throw new ConfigError(`cannot create ${options.model}`, { field: "--model" });
-    const sampling: SamplingOptions = {
-      maxTokens: options.maxTokens,
-      ...(options.greedy
-        ? { temperature: 0 }
-        : options.temperature === undefined
-          ? {}
-          : { temperature: options.temperature }),
-      ...(options.topP === undefined ? {} : { topP: options.topP }),
-      ...(options.seed === undefined ? {} : { seed: options.seed }),
-      ...(options.stop === undefined ? {} : { stop: options.stop }),
-    };
-    const request: GenerateRequest = options.chat
-      ? { messages: [{ role: "user", content: options.prompt }], sampling }
-      : { prompt: options.prompt, sampling };
-    const started = performance.now();
-    const result = await model.generate(request);
-    const seconds = (performance.now() - started) / 1000;
-    context.stdout.write(`${result.text}\n`);
-    const rate = result.usage.completionTokens / Math.max(seconds, 1e-9);
-    context.stderr.write(
-      `(${options.model}: ${result.usage.promptTokens} prompt + ${result.usage.completionTokens} completion tokens, ${seconds.toFixed(2)} s, ${rate.toFixed(1)} tokens/s, finish: ${result.finishReason})\n`,
-    );
-  } finally {
-    if (parsed.provider === "local") await model?.close?.();
-    await factory?.close();
-  }
+    .option("--chat", "send the prompt as a chat message through the model's chat template");
+  addSamplingOptions(generate, { defaultMaxTokens: 64 }).action(async (_options: unknown, command: Command) => {
+    const context = createCliContext(command);
+    const options = resolveCommandOptions<Omit<GenerateOptions, "mode"> & { chat?: boolean }>(command, context);
+    await runGenerate({ context, options: { ...options, mode: options.chat ? "chat" : "completion" } });
+  });
 }
 
 function rootOf(command: Command): Command {

@@ -36,6 +36,8 @@ export interface ModelFactoryOptions {
   maxConcurrency?: number;
   /** Parallel sequences per in-process llama.cpp model. Default 4. */
   llamaParallelSequences?: number;
+  /** BLAS threads for `local:` models. Default: available cores - 1, at least 1. */
+  localThreads?: number;
   /** Accept `scripted:` test doubles. Only tests and `--allow-test-models` set this. Default false. */
   allowTestModels?: boolean;
   /** Told about download progress of `hf:` models (bytes). */
@@ -57,6 +59,7 @@ export function createModelFactory({
   budgetUsd = context.config.budgetUsd,
   maxConcurrency = context.config.endpoints?.maxConcurrency,
   llamaParallelSequences = 4,
+  localThreads,
   allowTestModels = false,
   onDownloadProgress,
 }: ModelFactoryOptions): ModelFactory {
@@ -135,7 +138,11 @@ export function createModelFactory({
       }
       case "local": {
         // Runs on our TypeScript engine; one call at a time per loaded checkpoint.
-        const model = await createLocalModel({ directory: resolve(parsed.directory), modelId: spec });
+        const model = await createLocalModel({
+          directory: resolve(parsed.directory),
+          modelId: spec,
+          ...(localThreads === undefined ? {} : { threads: localThreads }),
+        });
         return { replicas: [model], concurrency: 1 };
       }
       case "scripted":
