@@ -17,6 +17,7 @@ import { parseDataMix } from "../src/data/data-mix.js";
 import { exportAlignmentData, parseExportFormat } from "../src/data/export-alignment-data.js";
 import { importAlignmentData } from "../src/data/import-alignment-data.js";
 import { formatTable } from "../src/data/text-table.js";
+import { mulberry32 } from "../src/engine/random.js";
 import type { InteractionRecord } from "../src/spec/interaction-record.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -81,14 +82,7 @@ function runChild(step: string, parameters: string[]): Promise<StepResult> {
 
 /** mulberry32, so the synthetic data is the same on every run. */
 function createGenerator(seed: number) {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const integer = (low: number, high: number): number => low + Math.floor(next() * (high - low + 1));
   const syllables = ["ka", "lo", "mi", "ren", "tas", "vu", "no", "shi", "pel", "dor", "a", "e", "qui", "zan"];
   const vocabulary = Array.from({ length: 2000 }, () =>

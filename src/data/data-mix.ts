@@ -4,6 +4,7 @@
  * keeps floor(imitation / 5) of each), never upsampled. Sampling is seeded and each kind draws from
  * its own stream, so adding or removing a kind does not change which examples the others keep.
  */
+import { mulberry32 } from "../engine/random.js";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
 import { ConfigError } from "../spec/errors.js";
 
@@ -68,15 +69,7 @@ export function createSeededRandom({ seed, stream = "" }: { seed: number; stream
   for (let index = 0; index < stream.length; index += 1) {
     state = Math.imul(state ^ stream.charCodeAt(index), 0x01000193) >>> 0;
   }
-  return {
-    next(): number {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let mixed = state;
-      mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-      mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-      return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-    },
-  };
+  return { next: mulberry32(state) };
 }
 
 /**

@@ -1,4 +1,4 @@
-/** Seeded pseudo-random numbers for weight initialisation and data sampling (same seed, same numbers). */
+/** Seeded pseudo-random numbers for weight initialisation and sampling (same seed, same numbers). */
 
 /** A deterministic generator. */
 export interface Random {
@@ -59,4 +59,19 @@ export function createRandom(options: { seed?: number } = {}): Random {
 
 function rotateLeft(value: number, bits: number): number {
   return ((value << bits) | (value >>> (32 - bits))) >>> 0;
+}
+
+/**
+ * mulberry32: the small, fast uniform generator used for sampling choices (simulation, data mixing,
+ * synthetic data, fake answers). Returns a function giving the next number in [0, 1).
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
 }

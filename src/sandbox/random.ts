@@ -5,6 +5,7 @@
  * resumed run equal an uninterrupted one.
  */
 import { createHash } from "node:crypto";
+import { mulberry32 } from "../engine/random.js";
 
 /** A seeded source of uniform numbers in [0, 1). */
 export interface Random {
@@ -16,14 +17,7 @@ export interface Random {
 
 /** Creates a generator (mulberry32: small, fast, good enough for sampling cells and answers). */
 export function createRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     integer(exclusiveMaximum: number): number {
