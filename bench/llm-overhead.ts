@@ -13,7 +13,7 @@ import { createMemoryResponseCacheStore } from "../src/llm/middleware/memory-res
 import { createModelStack } from "../src/llm/model-stack.js";
 import { createOpenAICompatible } from "../src/llm/openai-compatible.js";
 import type { LanguageModel } from "../src/spec/language-model.js";
-import { spawnFakeLlmServer } from "../src/test-kit/fake-llm-server.js";
+import { spawnFakeLlmServer } from "../src/test-kit/fake-llm-server-process.js";
 
 interface Measurement {
   calls: number;

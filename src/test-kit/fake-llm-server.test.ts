@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type FakeLlmServer, spawnFakeLlmServer, startFakeLlmServer } from "./fake-llm-server.js";
+import { type FakeLlmServer, startFakeLlmServer } from "./fake-llm-server.js";
+import { spawnFakeLlmServer } from "./fake-llm-server-process.js";
 
 let server: FakeLlmServer | undefined;
 afterEach(async () => {

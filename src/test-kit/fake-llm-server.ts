@@ -3,11 +3,8 @@
  * and model listing on 127.0.0.1, scripted or seeded answers, adjustable latency and a queue of
  * injected faults (rate limit, server error, hang, malformed body, rejected key).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { mulberry32 } from "../engine/random.js";
 
 /** One request the server received. Times are `Date.now()` milliseconds. */
@@ -374,61 +371,4 @@ function hashText(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
-}
-
-/** A fake server running in a child process (so its CPU does not count against the caller's). */
-export interface FakeLlmServerProcess {
-  readonly url: string;
-  readonly child: ChildProcess;
-  close(): Promise<void>;
-}
-
-/**
- * Starts the fake server in a child Node process (`fake-llm-server-main`), answering with seeded text.
- * Under TypeScript sources the child loads them through tsx.
- */
-export async function spawnFakeLlmServer({
-  port = 0,
-  host = "127.0.0.1",
-  latencyMs = 0,
-  embeddingDimensions = 8,
-}: Omit<FakeLlmServerOptions, "respond" | "models" | "recordRequests"> = {}): Promise<FakeLlmServerProcess> {
-  const fromSources = import.meta.url.endsWith(".ts");
-  const mainPath = fileURLToPath(new URL(`./fake-llm-server-main.${fromSources ? "ts" : "js"}`, import.meta.url));
-  const args = [
-    ...(fromSources ? ["--import", "tsx"] : []),
-    mainPath,
-    "--port",
-    String(port),
-    "--host",
-    host,
-    "--latency-ms",
-    String(latencyMs),
-    "--embedding-dimensions",
-    String(embeddingDimensions),
-  ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
-    lines.once("line", (line) => {
-      try {
-        resolve((JSON.parse(line) as { url: string }).url);
-      } catch (error) {
-        reject(error);
-      }
-    });
-    child.once("exit", (code) =>
-      reject(new Error(`fake LLM server process exited with code ${code} before listening`)),
-    );
-    child.once("error", reject);
-  });
-  return {
-    url,
-    child,
-    async close() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
 }
