@@ -150,7 +150,11 @@ export function registerDataCommand(program: Command): void {
   data
     .command("build")
     .description("turn runs' interaction records into Imitation, Self-Critic and Realignment examples (SPEC 2)")
-    .option("--run <dir>", "a run folder with records.jsonl, or a records .jsonl file (repeatable)", collect)
+    .option(
+      "--run <dir>",
+      "a run folder (records.jsonl, else run.sqlite), or a records .jsonl file (repeatable)",
+      collect,
+    )
     .requiredOption("--out <file>", "output: a JSON array of {query, responses, scores, models, kind}")
     .option("--mix <ratio>", "imitation:self-critic:realignment counted in prompts, or all", "5:1:1")
     .option("--seed <n>", "seed of the mix sampling", integerOption("--seed"), 0)

@@ -180,12 +180,16 @@ describe("buildAlignmentData", () => {
     expect(readFileSync(out, "utf8")).toBe("previous");
   });
 
-  it("says when a run folder has no records.jsonl", async () => {
+  it("says when a run folder has no records, and when its run.sqlite is not a simulation store", async () => {
     const run = join(directory, "empty-run");
     mkdirSync(run);
+    await expect(buildAlignmentData({ runs: [run], out: join(directory, "x.json") })).rejects.toThrow(
+      "no records.jsonl or run.sqlite in the run folder",
+    );
     writeFileSync(join(run, "run.sqlite"), "");
     await expect(buildAlignmentData({ runs: [run], out: join(directory, "x.json") })).rejects.toThrow(
-      "no records.jsonl in the run folder",
+      /empty-run\/run\.sqlite: not a simulation store/,
     );
+    expect(existsSync(join(directory, "x.json"))).toBe(false);
   });
 });

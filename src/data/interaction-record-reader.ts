@@ -1,12 +1,14 @@
 /**
- * Reads interaction records (src/spec/interaction-record.ts) from a run's `records.jsonl`, one at a
- * time. Only the fields that alignment data is built from are checked; the others pass through
+ * Reads interaction records (src/spec/interaction-record.ts) from a run's `records.jsonl`, or from its
+ * `run.sqlite` when the JSONL file is missing, one at a time. Only the fields that alignment data is built from are checked; the others pass through
  * unchecked and unknown fields are ignored, so a record written by a newer simulation still reads.
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { InputError } from "../spec/errors.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
+import { createSimulationRepository } from "../store/simulation-repository.js";
 import { readLines } from "./line-reader.js";
 
 /** The lowest and highest rating on the 1-7 scale (SPEC 1.6). */
@@ -21,24 +23,25 @@ export interface LocatedRecord {
 }
 
 /**
- * The records file of a run: `<dir>/records.jsonl` (or `records.jsonl.gz`) for a run folder, the path
- * itself for a file. Throws InputError naming the path when there is none.
+ * The records file of a run: `<dir>/records.jsonl` (or `records.jsonl.gz`) for a run folder, else its
+ * `run.sqlite`; the path itself for a file. Throws InputError naming the path when there is none.
  */
 export function resolveRecordsFile(run: string): string {
   if (!existsSync(run)) throw new InputError("no such run folder or records file", { file: run });
   if (!statSync(run).isDirectory()) return run;
-  for (const name of ["records.jsonl", "records.jsonl.gz"]) {
+  for (const name of ["records.jsonl", "records.jsonl.gz", "run.sqlite"]) {
     const candidate = join(run, name);
     if (existsSync(candidate)) return candidate;
   }
-  const hint = existsSync(join(run, "run.sqlite"))
-    ? " (the run has run.sqlite, but data build reads records.jsonl)"
-    : "";
-  throw new InputError(`no records.jsonl in the run folder${hint}`, { file: run });
+  throw new InputError("no records.jsonl or run.sqlite in the run folder", { file: run });
 }
 
 /** Yields each record of `file` in order, checked; throws InputError naming the file, line and field. */
 export async function* readInteractionRecords({ file }: { file: string }): AsyncGenerator<LocatedRecord> {
+  if (file.endsWith(".sqlite")) {
+    yield* readStoredRecords(file);
+    return;
+  }
   for await (const { text, line } of readLines({ path: file })) {
     if (text.trim() === "") continue;
     let value: unknown;
@@ -140,4 +143,29 @@ export function checkInteractionRecord(
 export function peerModel(record: InteractionRecord, index: number): string {
   const peers = record.models.peers;
   return (peers.length === 1 ? peers[0] : peers[index]) ?? "unknown";
+}
+
+/** Records of every run in a simulation store; `line` counts records within the file, from 1. */
+function* readStoredRecords(file: string): Generator<LocatedRecord> {
+  let database: Database.Database;
+  try {
+    database = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (cause) {
+    throw new InputError(`cannot open as SQLite: ${String(cause)}`, { file, cause });
+  }
+  try {
+    const repository = createSimulationRepository(database);
+    let line = 0;
+    for (const runId of repository.listRunIds()) {
+      for (const value of repository.iterateRecords(runId)) {
+        line += 1;
+        yield { record: checkInteractionRecord(value, { file, line }), file, line };
+      }
+    }
+  } catch (cause) {
+    if (cause instanceof InputError) throw cause;
+    throw new InputError(`not a simulation store (${String(cause)})`, { file, cause });
+  } finally {
+    database.close();
+  }
 }

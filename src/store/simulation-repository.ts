@@ -104,6 +104,8 @@ export interface SimulationRepository {
   loadRounds(runId: string): StoredRound[];
   /** Completed records of the run in (round, agent) order, from `fromRound` on. */
   loadRecords(runId: string, fromRound?: number): unknown[];
+  /** The completed records of a run, one at a time (parsed JSON), in (round, agent) order. */
+  iterateRecords(runId: string): IterableIterator<unknown>;
   appendEvent(input: { runId: string; kind: string; round?: number; agentId?: number; payload?: unknown }): void;
   /** Stored embeddings of `texts` by `modelId` (missing ones absent from the map). */
   findEmbeddings(modelId: string, texts: readonly string[]): Map<string, Float32Array>;
@@ -348,6 +350,9 @@ export function createSimulationRepository(database: Database.Database): Simulat
         summary: JSON.parse(row.summary_json),
         recordsBytes: row.records_bytes,
       }));
+    },
+    *iterateRecords(runId) {
+      for (const row of statements.loadRecords.iterate(runId, 0)) yield JSON.parse(row.record_json);
     },
     loadRecords(runId, fromRound = 0) {
       return statements.loadRecords.all(runId, fromRound).map((row) => JSON.parse(row.record_json));
