@@ -36,7 +36,10 @@ describe.each(testBackends())("matrixMultiply on $name", (backend) => {
     [true, false],
     [true, true],
   ])("computes alpha op(A) op(B) + beta C with transposeA %s, transposeB %s", (transposeA, transposeB) => {
-    const m = 5;
+    for (const m of [5, 1]) checkProduct({ transposeA, transposeB, m });
+  });
+
+  function checkProduct({ transposeA, transposeB, m }: { transposeA: boolean; transposeB: boolean; m: number }) {
     const n = 7;
     const k = 6;
     const a = pseudoRandom(m * k, 1);
@@ -62,7 +65,7 @@ describe.each(testBackends())("matrixMultiply on $name", (backend) => {
     for (let index = 0; index < c.length; index++) {
       expect(c[index]).toBeCloseTo(0.5 * (expected[index] as number) + 2 * (initial[index] as number), 5);
     }
-  });
+  }
 
   it("addresses sub-blocks through offsets and leading dimensions, and beta 0 ignores NaN", () => {
     const a = Float32Array.from([9, 1, 2, 9, 3, 4]); // 2 x 2 block at offset 1, lda 3
@@ -70,6 +73,24 @@ describe.each(testBackends())("matrixMultiply on $name", (backend) => {
     const c = Float32Array.from([Number.NaN, Number.NaN, Number.NaN, Number.NaN, 7]);
     blas.matrixMultiply({ m: 2, n: 2, k: 2, a, aOffset: 1, lda: 3, b, ldb: 2, c, ldc: 2 });
     expect(Array.from(c)).toEqual([1, 2, 3, 4, 7]);
+    // One row (the matrix-vector path), offsets, and a NaN in C that beta 0 must ignore.
+    const row = Float32Array.from([Number.NaN, Number.NaN, 5]);
+    const weight = Float32Array.from([8, 1, 2, 3, 4]); // 2 x 2 stored transposed at offset 1
+    blas.matrixMultiply({
+      transposeB: true,
+      m: 1,
+      n: 2,
+      k: 2,
+      a,
+      aOffset: 1,
+      lda: 3,
+      b: weight,
+      bOffset: 1,
+      ldb: 2,
+      c: row,
+      ldc: 2,
+    });
+    expect(Array.from(row)).toEqual([1 * 1 + 2 * 2, 1 * 3 + 2 * 4, 5]);
   });
 
   it("describes itself", () => {
