@@ -5,7 +5,6 @@
  * and on llama.cpp (`gguf:<file>`). The work is in src/model and src/llm; this file parses flags
  * and prints.
  */
-import { availableParallelism } from "node:os";
 import { type Command, Option } from "commander";
 import { createBlas } from "../engine/index.js";
 import { describeModel, exportModel, initializeModel, type ModelDescription } from "../model/model-directory.js";
@@ -49,8 +48,9 @@ export function registerModelCommand(program: Command): void {
     .requiredOption("--out <dir>", "directory to write")
     .option("--seed <n>", "weight initialisation seed", integerOption("--seed", { min: 0 }), 0)
     .action(async (_options: InitOptions, command: Command) => {
-      const options = command.opts<InitOptions>();
-      const shape = options.config ?? rootOf(command).opts<{ config?: string }>().config;
+      // The program's --config and this one merge here, whichever took the value.
+      const options = command.optsWithGlobals<InitOptions>();
+      const shape = options.config;
       if (shape === undefined) {
         throw new ConfigError("model init needs --config <tiny|small|30m|config.json>", { field: "--config" });
       }
@@ -73,7 +73,7 @@ export function registerModelCommand(program: Command): void {
                 vocabularySize: options.vocab ?? defaultVocabulary(shape),
               },
         directory: options.out,
-        blas: createBlas({ threads: defaultThreads() }),
+        blas: createBlas(),
         seed: options.seed,
       });
       const { config } = result;
@@ -146,16 +146,6 @@ export function registerModelCommand(program: Command): void {
     const options = resolveCommandOptions<Omit<GenerateOptions, "mode"> & { chat?: boolean }>(command, context);
     await runGenerate({ context, options: { ...options, mode: options.chat ? "chat" : "completion" } });
   });
-}
-
-function rootOf(command: Command): Command {
-  let current = command;
-  while (current.parent) current = current.parent;
-  return current;
-}
-
-function defaultThreads(): number {
-  return Math.max(1, availableParallelism() - 1);
 }
 
 function defaultVocabulary(shape: string): number {
