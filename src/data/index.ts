@@ -13,6 +13,7 @@ export * from "./import-alignment-data.js";
 export * from "./interaction-record-reader.js";
 export * from "./json-values-reader.js";
 export * from "./line-reader.js";
+export * from "./preference-accuracy.js";
 export * from "./record-rows.js";
 export * from "./statistics.js";
 export * from "./text-table.js";

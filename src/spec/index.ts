@@ -4,3 +4,4 @@ export * from "./errors.js";
 export * from "./interaction-record.js";
 export * from "./language-model.js";
 export * from "./response-cache.js";
+export * from "./scoring.js";
