@@ -83,14 +83,16 @@ describe("createLocalModel", () => {
     ).rejects.toBeInstanceOf(ProviderError);
   });
 
-  it("scores completions by log-likelihood", async () => {
-    const likely = await model.logLikelihood({
-      prompt: "The quick brown fox",
-      completion: expectedText(tokenizer.encode("The quick brown fox"), 1),
-    });
-    const unlikely = await model.logLikelihood({ prompt: "The quick brown fox", completion: "x" });
-    expect(likely.mean).toBeGreaterThan(unlikely.mean);
-    expect(likely.greedy).toBe(true);
+  it("scores continuations by log-likelihood: its own next token nearly certain, another unlikely", async () => {
+    const context = "The quick brown fox";
+    const next = expectedText(tokenizer.encode(context), 1);
+    const result = await model.score({ context, continuations: [next, "x"] });
+    const [likely, unlikely] = result.scores;
+    if (!likely?.valid || !unlikely?.valid) throw new Error("expected valid scores");
+    expect(likely.tokenCount).toBe(1);
+    expect(likely.logProbability).toBeGreaterThan(-0.01);
+    expect(unlikely.logProbability).toBeLessThan(-5);
+    expect(result.usage.promptTokens).toBeGreaterThan(0);
   });
 
   it("names the directory when it holds no checkpoint, and refuses calls after close", async () => {

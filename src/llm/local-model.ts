@@ -2,19 +2,21 @@
  * The `local:<dir>` provider: a checkpoint directory (Hugging Face layout: config.json, safetensors,
  * tokenizer.json) run by this toolkit's own TypeScript decoder with a key/value cache. It serves
  * models trained here, and published Llama, SmolLM, Mistral and Qwen2 checkpoints, as agents,
- * observers or evaluated models, and scores completions by log-likelihood.
+ * observers or evaluated models, and scores continuations by log-likelihood.
  */
 import { randomInt } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { type Blas, createBlas } from "../engine/index.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import type { CheckpointConfig } from "../model/checkpoint-config.js";
-import { generateText, type LogLikelihood, logLikelihood } from "../model/generation/generate.js";
+import { generateText } from "../model/generation/generate.js";
 import { createInferenceDecoder } from "../model/generation/inference-decoder.js";
+import { scoreContinuations } from "../model/generation/score-continuations.js";
 import { renderChatTemplate } from "../model/tokenizer/chat-template.js";
 import { loadTokenizer, type Tokenizer } from "../model/tokenizer/tokenizer.js";
 import { CancelledError, ModelSpecError, ProviderError, StableAlignmentError } from "../spec/errors.js";
 import type { GenerateRequest, GenerateResult, LanguageModel } from "../spec/language-model.js";
+import type { ScoreRequest, ScoreResult } from "../spec/scoring.js";
 
 /** Options of {@link createLocalModel}. */
 export interface LocalModelOptions {
@@ -37,8 +39,8 @@ export interface LocalModel extends LanguageModel {
   readonly tokenizer: Tokenizer;
   /** What runs the model, for `doctor`: the TypeScript decoder and its BLAS backend. */
   readonly backend: string;
-  /** log p(completion | prompt), sum and per-token mean in nats (see `logLikelihood` in src/model). */
-  logLikelihood(request: { prompt: string; completion: string }): Promise<LogLikelihood>;
+  /** Log-likelihood of each continuation of a context, one pass over the shared context. */
+  score(request: ScoreRequest): Promise<ScoreResult>;
   close(): Promise<void>;
 }
 
@@ -160,10 +162,12 @@ export async function createLocalModel({
       });
     },
 
-    logLikelihood({ prompt, completion }) {
-      return exclusive(async () => {
+    score({ context, continuations, signal }) {
+      return exclusive(async (): Promise<ScoreResult> => {
         assertOpen();
-        return logLikelihood({ decoder, tokenizer, prompt, completion });
+        if (signal?.aborted) throw new CancelledError(`${modelId}: scoring cancelled`);
+        const { scores, evaluatedTokens } = scoreContinuations({ decoder, tokenizer, context, continuations });
+        return { scores, usage: { promptTokens: evaluatedTokens, completionTokens: 0 }, modelId };
       });
     },
 

@@ -7,7 +7,7 @@ import {
   testTokenizer,
   tinyConfig,
 } from "../__fixtures__/tiny-models.js";
-import { generateText, logLikelihood } from "./generate.js";
+import { generateText } from "./generate.js";
 import { createInferenceDecoder } from "./inference-decoder.js";
 import { logProbabilityOf, sampleToken } from "./sampler.js";
 
@@ -132,47 +132,5 @@ describe("sampleToken", () => {
     // top-p 0.7 keeps only the 0.75 token.
     for (let draw = 0; draw < 50; draw++) expect(sampleToken({ logits, random: generator, topP: 0.7 })).toBe(1);
     expect(() => sampleToken({ logits, random: generator, topP: 0 })).toThrow(/topP/);
-  });
-});
-
-describe("logLikelihood", () => {
-  it("sums the completion's log-probabilities from one forward pass over prompt + completion", () => {
-    const promptText = "Numbers: 1234";
-    const completion = " and café 🙂";
-    const result = logLikelihood({ decoder: random, tokenizer, prompt: promptText, completion });
-    const context = tokenizer.encode(promptText);
-    const continuation = tokenizer.encode(completion);
-    const all = [...context, ...continuation];
-    const logits = random.createSession().append(all, { allLogits: true });
-    const expected = continuation.map((token, index) => {
-      const row = context.length - 1 + index;
-      return logProbabilityOf(logits.subarray(row * config.vocabularySize, (row + 1) * config.vocabularySize), token);
-    });
-    expect(result.tokenCount).toBe(continuation.length);
-    expect(result.tokenLogProbabilities).toHaveLength(continuation.length);
-    for (const [index, value] of expected.entries()) expect(result.tokenLogProbabilities[index]).toBeCloseTo(value, 5);
-    expect(result.sum).toBeCloseTo(
-      expected.reduce((total, value) => total + value, 0),
-      4,
-    );
-    expect(result.mean).toBeCloseTo(result.sum / continuation.length, 10);
-    expect(result.sum).toBeLessThan(0);
-  });
-
-  it("scores the clear-margin model's own next token as greedy and nearly certain, another as unlikely", () => {
-    const next = successors(prompt.at(-1) as number, 1)[0] as number;
-    const completion = tokenizer.decode([next]);
-    expect(tokenizer.encode(completion)).toEqual([next]);
-    const own = logLikelihood({ decoder: clearMargin, tokenizer, prompt: "The quick brown fox", completion });
-    expect(own).toMatchObject({ tokenCount: 1, greedy: true });
-    expect(own.mean).toBeGreaterThan(-0.01);
-    const other = logLikelihood({ decoder: clearMargin, tokenizer, prompt: "The quick brown fox", completion: "x" });
-    expect(other.greedy).toBe(false);
-    expect(other.sum).toBeLessThan(-5);
-  });
-
-  it("conditions an empty prompt on BOS and refuses an empty completion", () => {
-    expect(logLikelihood({ decoder: random, tokenizer, prompt: "", completion: "x" }).tokenCount).toBe(1);
-    expect(() => logLikelihood({ decoder: random, tokenizer, prompt: "a", completion: "" })).toThrow(/empty/);
   });
 });

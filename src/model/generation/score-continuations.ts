@@ -1,0 +1,123 @@
+/**
+ * Likelihood scoring of several continuations of one context with the inference decoder. Context and
+ * continuation are tokenized together, as a server that echoes prompt log-probabilities does, and a
+ * token counts when it starts at or after the context's end; a token straddling that boundary makes the
+ * continuation's score invalid rather than a number that silently includes part of the context.
+ */
+import type { ContinuationScore } from "../../spec/scoring.js";
+import type { Tokenizer } from "../tokenizer/tokenizer.js";
+import type { InferenceDecoder } from "./inference-decoder.js";
+import { logProbabilityOf } from "./sampler.js";
+
+/** The tokens of context + continuation and where the continuation's tokens start. */
+export type AlignedContinuation = { tokens: number[]; start: number } | { problem: string };
+
+/**
+ * Tokenizes `context + continuation` (with the tokenizer's special tokens, e.g. BOS) and finds the first
+ * continuation token: the one whose text starts exactly at the context's end. Returns a problem when a
+ * token straddles the boundary, when the tokenizer does not reproduce the text, or when there is nothing
+ * to condition the first token on.
+ */
+export function alignContinuation({
+  tokenizer,
+  context,
+  continuation,
+}: {
+  tokenizer: Tokenizer;
+  context: string;
+  continuation: string;
+}): AlignedContinuation {
+  if (continuation === "") return { problem: "the continuation is empty" };
+  let tokens = tokenizer.encode(context + continuation, { addSpecialTokens: true });
+  const textOf = (count: number): string => tokenizer.decode(tokens.slice(0, count), { skipSpecialTokens: true });
+  if (textOf(tokens.length) !== context + continuation) {
+    return { problem: "the tokenizer does not reproduce the text, so the context's end cannot be placed" };
+  }
+  let start: number;
+  const contextTokens = tokenizer.encode(context, { addSpecialTokens: true });
+  if (contextTokens.every((token, index) => tokens[index] === token) && textOf(contextTokens.length) === context) {
+    start = contextTokens.length;
+  } else {
+    // The joint tokenization differs near the boundary: walk forward until the decoded prefix reaches it.
+    let shared = 0;
+    while (shared < contextTokens.length && tokens[shared] === contextTokens[shared]) shared += 1;
+    start = Math.max(0, shared - 1);
+    let prefix = textOf(start);
+    while (prefix.length < context.length && start < tokens.length) {
+      start += 1;
+      prefix = textOf(start);
+    }
+    if (prefix !== context) return { problem: "a token straddles the end of the context" };
+  }
+  if (start === tokens.length) return { problem: "the continuation has no tokens of its own" };
+  if (start === 0) {
+    if (tokenizer.bosTokenId === undefined) {
+      return { problem: "the context is empty and the tokenizer has no BOS token to condition on" };
+    }
+    tokens = [tokenizer.bosTokenId, ...tokens];
+    start = 1;
+  }
+  return { tokens, start };
+}
+
+/**
+ * Scores each continuation of `context` under the decoder: one pass over the shared prefix, then the
+ * rest of each sequence after it. Returns the scores in order and the number of tokens evaluated.
+ */
+export function scoreContinuations({
+  decoder,
+  tokenizer,
+  context,
+  continuations,
+}: {
+  decoder: InferenceDecoder;
+  tokenizer: Tokenizer;
+  context: string;
+  continuations: readonly string[];
+}): { scores: ContinuationScore[]; evaluatedTokens: number } {
+  const aligned = continuations.map((continuation) => {
+    const result = alignContinuation({ tokenizer, context, continuation });
+    if ("tokens" in result && result.tokens.length > decoder.config.maxPositions) {
+      return {
+        problem: `context + continuation are ${result.tokens.length} tokens; the model's context is ${decoder.config.maxPositions}`,
+      };
+    }
+    return result;
+  });
+  const sequences = aligned.filter((entry): entry is { tokens: number[]; start: number } => "tokens" in entry);
+  if (sequences.length === 0) {
+    return {
+      scores: aligned.map((entry) => ({ valid: false, reason: (entry as { problem: string }).problem })),
+      evaluatedTokens: 0,
+    };
+  }
+  // The shared prefix is evaluated once; each sequence then needs the logits from its first counted
+  // token's predecessor on, so the prefix stops before the earliest such position.
+  const first = sequences[0] as { tokens: number[]; start: number };
+  let shared = Math.min(...sequences.map((sequence) => sequence.start - 1));
+  for (const sequence of sequences) {
+    let index = 0;
+    while (index < shared && sequence.tokens[index] === first.tokens[index]) index += 1;
+    shared = index;
+  }
+  const session = decoder.createSession({ capacity: Math.max(...sequences.map((sequence) => sequence.tokens.length)) });
+  const vocabulary = decoder.config.vocabularySize;
+  if (shared > 0) session.append(first.tokens.slice(0, shared));
+  let evaluatedTokens = shared;
+  const scores = aligned.map((entry): ContinuationScore => {
+    if (!("tokens" in entry)) return { valid: false, reason: entry.problem };
+    session.truncate(shared);
+    const logits = session.append(entry.tokens.slice(shared, -1), { allLogits: true });
+    evaluatedTokens += entry.tokens.length - 1 - shared;
+    const tokenLogProbabilities: number[] = [];
+    for (let position = entry.start; position < entry.tokens.length; position += 1) {
+      const row = position - 1 - shared;
+      tokenLogProbabilities.push(
+        logProbabilityOf(logits.subarray(row * vocabulary, (row + 1) * vocabulary), entry.tokens[position] as number),
+      );
+    }
+    const logProbability = tokenLogProbabilities.reduce((total, value) => total + value, 0);
+    return { valid: true, logProbability, tokenLogProbabilities, tokenCount: tokenLogProbabilities.length };
+  });
+  return { scores, evaluatedTokens };
+}
