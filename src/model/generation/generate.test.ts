@@ -9,7 +9,7 @@ import {
 } from "../__fixtures__/tiny-models.js";
 import { generateText } from "./generate.js";
 import { createInferenceDecoder } from "./inference-decoder.js";
-import { logProbabilityOf, sampleToken } from "./sampler.js";
+import { sampleToken } from "./sampler.js";
 
 const blas = createBlas({ backend: "typescript" });
 const tokenizer = testTokenizer();

@@ -7,7 +7,7 @@ import { createRandom } from "../../engine/index.js";
 import { CancelledError } from "../../spec/errors.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import type { InferenceDecoder } from "./inference-decoder.js";
-import { logProbabilityOf, type SamplerOptions, sampleToken } from "./sampler.js";
+import { type SamplerOptions, sampleToken } from "./sampler.js";
 
 /** Options of {@link generateText}. */
 export interface GenerateTextOptions extends SamplerOptions {
