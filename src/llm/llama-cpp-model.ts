@@ -14,7 +14,9 @@ import {
   type LlamaGrammar,
   type LlamaModel,
   resolveChatWrapper,
+  type Token,
 } from "node-llama-cpp";
+import { type AlignmentTokenizer, continuationScore, planScoring } from "../model/generation/score-continuations.js";
 import { CancelledError, ConfigError, ProviderError } from "../spec/errors.js";
 import type {
   ChatMessage,
@@ -24,6 +26,7 @@ import type {
   LanguageModel,
   ResponseFormat,
 } from "../spec/language-model.js";
+import type { ContinuationScore, ScoreRequest, ScoreResult } from "../spec/scoring.js";
 import {
   defaultLlamaCppThreads,
   errorMessage,
@@ -54,6 +57,12 @@ export interface LlamaCppModelOptions {
   defaultMaxTokens?: number;
   /** A runtime to share; default: the process-wide one for `gpu`. */
   llama?: Llama;
+  /**
+   * Attention precision. `"fast"` (default): llama.cpp's defaults (f16 key/value cache, flash attention
+   * where available), which move probabilities by ~1e-4. `"exact"`: f32 cache and no flash attention,
+   * for likelihood benchmarks that must match other implementations (more memory).
+   */
+  attention?: "fast" | "exact";
 }
 
 /** A loaded llama.cpp model; `close()` frees its weights and context. */
@@ -85,6 +94,7 @@ export async function createLlamaCppModel({
   gpu = "auto",
   defaultMaxTokens = 1024,
   llama,
+  attention = "fast",
 }: LlamaCppModelOptions): Promise<LlamaCppModel> {
   if (!Number.isInteger(parallelSequences) || parallelSequences < 1) {
     throw new ConfigError(`parallelSequences must be a positive integer, got ${parallelSequences}`, {
@@ -100,6 +110,9 @@ export async function createLlamaCppModel({
       contextSize: Math.min(contextSize, model.trainContextSize),
       sequences: parallelSequences,
       threads: resolvedThreads,
+      ...(attention === "exact"
+        ? { flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" }
+        : {}),
     });
   } catch (error) {
     await model.dispose();
@@ -124,7 +137,7 @@ export async function createLlamaCppModel({
   return {
     provider: "llama-cpp",
     modelId,
-    capabilities: { chat: true, completion: true, jsonSchema: true, grammar: true },
+    capabilities: { chat: true, completion: true, jsonSchema: true, grammar: true, score: true },
     pricePerMillionTokens: { prompt: 0, completion: 0 },
     contextSize: context.contextSize,
     parallelSequences,
@@ -154,6 +167,30 @@ export async function createLlamaCppModel({
       }
     },
 
+    async score(request: ScoreRequest): Promise<ScoreResult> {
+      if (closed) throw new ProviderError(`${modelId} is closed`, { code: "MODEL_CLOSED", retryable: false });
+      throwIfCancelled(request.signal);
+      const plan = planScoring({
+        tokenizer: alignmentTokenizer(model),
+        context: request.context,
+        continuations: request.continuations,
+        maxPositions: context.contextSize,
+      });
+      const slot = await pool.acquire(request.signal);
+      try {
+        return await scoreOnSequence({ sequence: slot.sequence, plan, modelId });
+      } catch (error) {
+        if (request.signal?.aborted) throw new CancelledError(`${modelId}: scoring cancelled`);
+        if (error instanceof ProviderError) throw error;
+        throw new ProviderError(`${modelId}: llama.cpp scoring failed: ${errorMessage(error)}`, {
+          retryable: false,
+          cause: error,
+        });
+      } finally {
+        pool.release(slot);
+      }
+    },
+
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
@@ -162,6 +199,71 @@ export async function createLlamaCppModel({
       await model.dispose();
     },
   };
+}
+
+/** llama.cpp's tokenizer in the shape continuation alignment needs (BOS as the model wants it). */
+function alignmentTokenizer(model: LlamaModel): AlignmentTokenizer {
+  const bos = model.tokens.bos;
+  return {
+    bosTokenId: bos ?? undefined,
+    encode: (text, { addSpecialTokens = false } = {}) => {
+      const tokens = text === "" ? [] : model.tokenize(text, false);
+      return addSpecialTokens && model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+    },
+    decode: (ids, { skipSpecialTokens = false } = {}) => model.detokenize(ids as Token[], !skipSpecialTokens),
+  };
+}
+
+/**
+ * Teacher-forced scoring on one sequence: the shared prefix once, then each continuation after it,
+ * reading the probability of every counted token from llama.cpp's next-token distribution.
+ */
+async function scoreOnSequence({
+  sequence,
+  plan,
+  modelId,
+}: {
+  sequence: LlamaContextSequence;
+  plan: ReturnType<typeof planScoring>;
+  modelId: string;
+}): Promise<ScoreResult> {
+  await sequence.clearHistory();
+  const shared = plan.shared as Token[];
+  if (shared.length > 0) await sequence.evaluateWithoutGeneratingNewTokens(shared);
+  let evaluatedTokens = shared.length;
+  const scores: ContinuationScore[] = [];
+  try {
+    for (const entry of plan.aligned) {
+      if (!("tokens" in entry)) {
+        scores.push({ valid: false, reason: entry.problem });
+        continue;
+      }
+      if (sequence.nextTokenIndex > shared.length) {
+        await sequence.eraseContextTokenRanges([{ start: shared.length, end: sequence.nextTokenIndex }]);
+      }
+      const inputs = entry.tokens.slice(shared.length, -1).map((token, index) => {
+        const position = shared.length + index;
+        return position >= entry.start - 1
+          ? ([token as Token, { generateNext: { probabilities: true } }] as [
+              Token,
+              { generateNext: { probabilities: true } },
+            ])
+          : (token as Token);
+      });
+      const outputs = await sequence.controlledEvaluate(inputs);
+      evaluatedTokens += inputs.length;
+      const tokenLogProbabilities: number[] = [];
+      for (let position = entry.start; position < entry.tokens.length; position += 1) {
+        const distribution = outputs[position - 1 - shared.length]?.next.probabilities;
+        if (!distribution) throw new Error(`no probabilities at position ${position}`);
+        tokenLogProbabilities.push(Math.log(distribution.get(entry.tokens[position] as Token) ?? 0));
+      }
+      scores.push(continuationScore(tokenLogProbabilities));
+    }
+  } finally {
+    await sequence.clearHistory();
+  }
+  return { scores, usage: { promptTokens: evaluatedTokens, completionTokens: 0 }, modelId };
 }
 
 /** One context sequence with the evaluators bound to it, created on first use and reused. */

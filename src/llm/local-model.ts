@@ -110,7 +110,7 @@ export async function createLocalModel({
   return {
     provider: "local",
     modelId,
-    capabilities: { chat: true, completion: true, jsonSchema: false, grammar: false },
+    capabilities: { chat: true, completion: true, jsonSchema: false, grammar: false, score: true },
     pricePerMillionTokens: { prompt: 0, completion: 0 },
     config: checkpoint.config,
     tokenizer,

@@ -4,6 +4,8 @@
  * (cache, retry, limits, usage) wraps it and returns the same interface.
  */
 
+import type { ScoreRequest, ScoreResult } from "./scoring.js";
+
 /** A chat message. */
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -91,6 +93,11 @@ export interface ModelCapabilities {
   completion: boolean;
   jsonSchema: boolean;
   grammar: boolean;
+  /**
+   * Likelihood scoring (`score`): local checkpoints, llama.cpp, servers that echo prompt
+   * log-probabilities. Absent means false.
+   */
+  score?: boolean;
 }
 
 /** A language model. */
@@ -103,6 +110,8 @@ export interface LanguageModel {
   /** Cost per million tokens in US dollars; 0 for local models. Absent: unknown (priced by table). */
   readonly pricePerMillionTokens?: { prompt: number; completion: number };
   generate(request: GenerateRequest): Promise<GenerateResult>;
+  /** Log-likelihood of continuations; present exactly when `capabilities.score` is true. */
+  score?(request: ScoreRequest): Promise<ScoreResult>;
   /** Releases sockets, model weights, contexts. Safe to call twice. */
   close?(): Promise<void>;
 }

@@ -9,6 +9,9 @@ import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import type { InferenceDecoder } from "./inference-decoder.js";
 import { logProbabilityOf } from "./sampler.js";
 
+/** What alignment needs of a tokenizer (ours, or llama.cpp's through an adapter). */
+export type AlignmentTokenizer = Pick<Tokenizer, "encode" | "decode" | "bosTokenId">;
+
 /** The tokens of context + continuation and where the continuation's tokens start. */
 export type AlignedContinuation = { tokens: number[]; start: number } | { problem: string };
 
@@ -23,7 +26,7 @@ export function alignContinuation({
   context,
   continuation,
 }: {
-  tokenizer: Tokenizer;
+  tokenizer: AlignmentTokenizer;
   context: string;
   continuation: string;
 }): AlignedContinuation {
@@ -60,6 +63,58 @@ export function alignContinuation({
   return { tokens, start };
 }
 
+/** A scoring plan: each continuation aligned (or why not) and the token prefix all of them share. */
+export interface ScoringPlan {
+  aligned: AlignedContinuation[];
+  /**
+   * Tokens every aligned sequence shares, stopping before the earliest token whose next-token
+   * distribution is needed: evaluate these once, then the rest of each sequence after them.
+   */
+  shared: number[];
+}
+
+/** Aligns every continuation of `context`, refusing sequences longer than `maxPositions` tokens. */
+export function planScoring({
+  tokenizer,
+  context,
+  continuations,
+  maxPositions,
+}: {
+  tokenizer: AlignmentTokenizer;
+  context: string;
+  continuations: readonly string[];
+  maxPositions: number;
+}): ScoringPlan {
+  const aligned = continuations.map((continuation): AlignedContinuation => {
+    const result = alignContinuation({ tokenizer, context, continuation });
+    if ("tokens" in result && result.tokens.length > maxPositions) {
+      return {
+        problem: `context + continuation are ${result.tokens.length} tokens; the model's context is ${maxPositions}`,
+      };
+    }
+    return result;
+  });
+  const sequences = aligned.filter((entry) => "tokens" in entry);
+  const first = sequences[0];
+  if (first === undefined) return { aligned, shared: [] };
+  let shared = Math.min(...sequences.map((sequence) => sequence.start - 1));
+  for (const sequence of sequences) {
+    let index = 0;
+    while (index < shared && sequence.tokens[index] === first.tokens[index]) index += 1;
+    shared = index;
+  }
+  return { aligned, shared: first.tokens.slice(0, shared) };
+}
+
+/** The score of one aligned sequence from the log-probability of each of its counted tokens. */
+export function continuationScore(tokenLogProbabilities: number[]): ContinuationScore {
+  if (tokenLogProbabilities.some((value) => !Number.isFinite(value))) {
+    return { valid: false, reason: "a token's probability underflowed to zero" };
+  }
+  const logProbability = tokenLogProbabilities.reduce((total, value) => total + value, 0);
+  return { valid: true, logProbability, tokenLogProbabilities, tokenCount: tokenLogProbabilities.length };
+}
+
 /**
  * Scores each continuation of `context` under the decoder: one pass over the shared prefix, then the
  * rest of each sequence after it. Returns the scores in order and the number of tokens evaluated.
@@ -75,49 +130,30 @@ export function scoreContinuations({
   context: string;
   continuations: readonly string[];
 }): { scores: ContinuationScore[]; evaluatedTokens: number } {
-  const aligned = continuations.map((continuation) => {
-    const result = alignContinuation({ tokenizer, context, continuation });
-    if ("tokens" in result && result.tokens.length > decoder.config.maxPositions) {
-      return {
-        problem: `context + continuation are ${result.tokens.length} tokens; the model's context is ${decoder.config.maxPositions}`,
-      };
-    }
-    return result;
+  const { aligned, shared } = planScoring({
+    tokenizer,
+    context,
+    continuations,
+    maxPositions: decoder.config.maxPositions,
   });
-  const sequences = aligned.filter((entry): entry is { tokens: number[]; start: number } => "tokens" in entry);
-  if (sequences.length === 0) {
-    return {
-      scores: aligned.map((entry) => ({ valid: false, reason: (entry as { problem: string }).problem })),
-      evaluatedTokens: 0,
-    };
-  }
-  // The shared prefix is evaluated once; each sequence then needs the logits from its first counted
-  // token's predecessor on, so the prefix stops before the earliest such position.
-  const first = sequences[0] as { tokens: number[]; start: number };
-  let shared = Math.min(...sequences.map((sequence) => sequence.start - 1));
-  for (const sequence of sequences) {
-    let index = 0;
-    while (index < shared && sequence.tokens[index] === first.tokens[index]) index += 1;
-    shared = index;
-  }
-  const session = decoder.createSession({ capacity: Math.max(...sequences.map((sequence) => sequence.tokens.length)) });
+  const capacity = Math.max(0, ...aligned.map((entry) => ("tokens" in entry ? entry.tokens.length : 0)));
+  const session = decoder.createSession({ capacity: Math.max(1, capacity) });
   const vocabulary = decoder.config.vocabularySize;
-  if (shared > 0) session.append(first.tokens.slice(0, shared));
-  let evaluatedTokens = shared;
+  if (shared.length > 0) session.append(shared);
+  let evaluatedTokens = shared.length;
   const scores = aligned.map((entry): ContinuationScore => {
     if (!("tokens" in entry)) return { valid: false, reason: entry.problem };
-    session.truncate(shared);
-    const logits = session.append(entry.tokens.slice(shared, -1), { allLogits: true });
-    evaluatedTokens += entry.tokens.length - 1 - shared;
+    session.truncate(shared.length);
+    const logits = session.append(entry.tokens.slice(shared.length, -1), { allLogits: true });
+    evaluatedTokens += entry.tokens.length - 1 - shared.length;
     const tokenLogProbabilities: number[] = [];
     for (let position = entry.start; position < entry.tokens.length; position += 1) {
-      const row = position - 1 - shared;
+      const row = position - 1 - shared.length;
       tokenLogProbabilities.push(
         logProbabilityOf(logits.subarray(row * vocabulary, (row + 1) * vocabulary), entry.tokens[position] as number),
       );
     }
-    const logProbability = tokenLogProbabilities.reduce((total, value) => total + value, 0);
-    return { valid: true, logProbability, tokenLogProbabilities, tokenCount: tokenLogProbabilities.length };
+    return continuationScore(tokenLogProbabilities);
   });
   return { scores, evaluatedTokens };
 }
