@@ -97,3 +97,20 @@ export class CancelledError extends StableAlignmentError {
     super("CANCELLED", message);
   }
 }
+
+/** Training produced a NaN or infinite loss; `step` and the batch's source ids say where. */
+export class TrainingDivergedError extends StableAlignmentError {
+  readonly step: number;
+  readonly sourceIds: readonly string[];
+  constructor(step: number, sourceIds: readonly string[]) {
+    const shown = sourceIds.slice(0, 5).map((id) => JSON.stringify(id.length > 60 ? `${id.slice(0, 57)}...` : id));
+    const more = sourceIds.length > 5 ? ` and ${sourceIds.length - 5} more` : "";
+    super(
+      "TRAINING_DIVERGED",
+      `the loss became NaN or infinite at step ${step}; batch sources: ${shown.join(", ")}${more}; lower --lr or check those rows`,
+    );
+    this.step = step;
+    this.sourceIds = sourceIds;
+  }
+}
+

@@ -4,6 +4,7 @@
  * the loss and its gradient with respect to each response's mean NLL, which the model's
  * `backwardSequenceLosses` turns into parameter gradients.
  */
+import { bestResponseIndex } from "../../data/alignment-example-reader.js";
 
 /** One response of a prompt as an objective sees it. */
 export interface RatedResponse {
@@ -30,11 +31,7 @@ export interface ObjectiveSkip {
   skip: string;
 }
 
-/** Index of the highest-rated response, the first one on ties. */
+/** Index of the highest-rated response, the first one on ties (SPEC 3). */
 export function bestIndex(responses: readonly RatedResponse[]): number {
-  let best = 0;
-  for (let index = 1; index < responses.length; index += 1) {
-    if ((responses[index] as RatedResponse).rating > (responses[best] as RatedResponse).rating) best = index;
-  }
-  return best;
+  return bestResponseIndex(responses.map((response) => response.rating));
 }
