@@ -1,0 +1,227 @@
+/**
+ * A whole training run as one library call: load the start checkpoint and tokenizer, read and tokenize
+ * the data, split by source id, compute DPO references once, resume from the newest checkpoint when
+ * asked, train, and write checkpoints, metrics and the final model into the run directory.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { type LocatedExample, readAlignmentExamples } from "../data/alignment-example-reader.js";
+import { type Blas, createAdamW, createTensorMemory } from "../engine/index.js";
+import { loadCheckpoint } from "../model/checkpoint.js";
+import { createLlamaModel } from "../model/llama/index.js";
+import { copyWeightsIntoModel } from "../model/llama-weights.js";
+import { loadTokenizer } from "../model/tokenizer/tokenizer.js";
+import { ConfigError, InputError } from "../spec/errors.js";
+import { prepareTrainingData } from "./training-examples.js";
+import {
+  computeReferenceLogProbabilities,
+  type EvaluationMetrics,
+  runTraining,
+  type StepMetrics,
+  type TrainingCursor,
+  totalStepsOf,
+  trainingOrder,
+} from "./training-loop.js";
+import {
+  appendMetrics,
+  readRunDescription,
+  restoreLatestCheckpoint,
+  saveTrainingCheckpoint,
+  truncateMetrics,
+  writeModelDirectory,
+  writeRunDescription,
+} from "./training-run-files.js";
+import { firstDifferentSetting, type TrainingSettings, validateTrainingSettings } from "./training-settings.js";
+
+/** What the run reports as it goes (the CLI draws the progress bar from these). */
+export type TrainingEvent =
+  | {
+      type: "start";
+      parameters: number;
+      trainPrompts: number;
+      heldOutPrompts: number;
+      skipped: Record<string, number>;
+      totalSteps: number;
+      maxLength: number;
+      resumedAt: TrainingCursor | undefined;
+    }
+  | { type: "references"; prompts: number }
+  | ({ type: "step" } & StepMetrics)
+  | ({ type: "eval" } & Omit<EvaluationMetrics, "preferenceOutcomes">)
+  | { type: "checkpoint"; step: number; directory: string };
+
+/** Options of {@link trainRun}. */
+export interface TrainRunOptions {
+  /** Start checkpoint directory (Hugging Face layout). */
+  model: string;
+  /** Alignment data file (`sa` JSON array or JSON lines, gzip allowed). */
+  data: string;
+  /** Run directory: checkpoints, metrics and the final model (`<out>/model`). */
+  out: string;
+  settings: TrainingSettings;
+  blas: Blas;
+  /** Continue from the newest checkpoint in `out`. Default false: `out` must hold no run. */
+  resume?: boolean;
+  onEvent?: (event: TrainingEvent) => void;
+  /** Stops cleanly between steps (the newest checkpoint stays resumable). */
+  signal?: AbortSignal;
+}
+
+/** Trains; returns where the run stopped and the final model directory (when it finished). */
+export async function trainRun({
+  model: modelDirectory,
+  data,
+  out,
+  settings,
+  blas,
+  resume = false,
+  onEvent,
+  signal,
+}: TrainRunOptions): Promise<{ cursor: TrainingCursor; finished: boolean; modelDirectory: string }> {
+  validateTrainingSettings(settings);
+  const stored = readRunDescription({ directory: out });
+  if (stored !== undefined && !resume) {
+    throw new ConfigError(`${out} already holds a training run; pass --resume to continue it or choose another --out`, {
+      field: "out",
+    });
+  }
+  const checkpoint = await loadCheckpoint({ directory: modelDirectory });
+  const tokenizer = await loadTokenizer({ directory: modelDirectory });
+  const dataHash = await sha256File(data);
+  if (stored !== undefined) {
+    const different = firstDifferentSetting(stored.settings, settings);
+    if (different !== undefined)
+      throw new ConfigError(`--resume with a different ${different}; rerun with the run's settings`, {
+        field: "resume",
+      });
+    if (stored.data.sha256 !== dataHash)
+      throw new ConfigError(
+        `--resume with different --data: ${data} is not the file the run trained on (${stored.data.path})`,
+        { field: "data" },
+      );
+    if (stored.model !== resolve(modelDirectory))
+      throw new ConfigError(`--resume with a different --model: the run started from ${stored.model}`, {
+        field: "model",
+      });
+  }
+  const maxLength = Math.min(settings.maxLength, checkpoint.config.maxPositions);
+  const rows: LocatedExample[] = [];
+  for await (const row of readAlignmentExamples({ path: data, defaults: { model: "unknown", kind: "imitation" } }))
+    rows.push(row);
+  const prepared = prepareTrainingData({
+    rows,
+    file: data,
+    tokenizer,
+    format: settings.promptFormat,
+    maxLength,
+    ratingScale: settings.ratingScale,
+    evalSplit: settings.evalSplit,
+    seed: settings.seed,
+  });
+  if (prepared.train.length === 0) throw new InputError("no trainable rows (all held out or skipped)", { file: data });
+  const model = createLlamaModel({ config: checkpoint.config, blas, memory: createTensorMemory() });
+  copyWeightsIntoModel({ model, weights: checkpoint.weights });
+  const optimizer = createAdamW({
+    parameters: model.parameters,
+    gradients: model.gradients,
+    learningRate: settings.learningRate,
+    weightDecay: settings.weightDecay,
+    noDecay: model.layout
+      .filter((entry) => entry.kind === "norm")
+      .map((entry) => ({ offset: entry.offset, length: entry.size })),
+  });
+  await mkdir(out, { recursive: true });
+  if (stored === undefined) {
+    writeRunDescription({
+      directory: out,
+      description: {
+        settings,
+        model: resolve(modelDirectory),
+        data: { path: resolve(data), sha256: dataHash },
+        maxLength,
+      },
+    });
+  }
+  // DPO's reference is the start model: computed before any update, kept for resumes.
+  let references: number[][] | undefined;
+  let heldOutReferences: number[][] | undefined;
+  if (settings.loss === "dpo") {
+    const path = join(out, "references.json");
+    if (existsSync(path)) {
+      ({ train: references, heldOut: heldOutReferences } = JSON.parse(await readFile(path, "utf8")) as {
+        train: number[][];
+        heldOut: number[][];
+      });
+    } else {
+      references = computeReferenceLogProbabilities({ model, prompts: prepared.train, maxLength });
+      heldOutReferences = computeReferenceLogProbabilities({ model, prompts: prepared.heldOut, maxLength });
+      await writeFile(`${path}.tmp`, JSON.stringify({ train: references, heldOut: heldOutReferences }));
+      await rename(`${path}.tmp`, path);
+    }
+    onEvent?.({ type: "references", prompts: references.length });
+  }
+  const resumedAt = resume ? await restoreLatestCheckpoint({ runDirectory: out, model, optimizer }) : undefined;
+  const cursor = resumedAt ?? { step: 0, consumed: 0 };
+  truncateMetrics({ directory: out, step: cursor.step });
+  const totalSteps = totalStepsOf({
+    microBatches: trainingOrder({ prompts: prepared.train, settings }).length,
+    settings,
+  });
+  onEvent?.({
+    type: "start",
+    parameters: model.parameters.length,
+    trainPrompts: prepared.train.length,
+    heldOutPrompts: prepared.heldOut.length,
+    skipped: prepared.skipped,
+    totalSteps,
+    maxLength,
+    resumedAt,
+  });
+  const finalDirectory = join(out, "model");
+  const ended = await runTraining({
+    model,
+    optimizer,
+    settings,
+    prompts: prepared.train,
+    heldOut: prepared.heldOut,
+    ...(references ? { references } : {}),
+    ...(heldOutReferences ? { heldOutReferences } : {}),
+    cursor,
+    maxLength,
+    ...(signal ? { signal } : {}),
+    onStep: (metrics) => {
+      appendMetrics({ directory: out, record: { type: "step", ...metrics } });
+      onEvent?.({ type: "step", ...metrics });
+    },
+    onEvaluation: ({ preferenceOutcomes: _, ...metrics }) => {
+      appendMetrics({ directory: out, record: { type: "eval", ...metrics } });
+      onEvent?.({ type: "eval", ...metrics });
+    },
+    onCheckpoint: async (at) => {
+      const directory = await saveTrainingCheckpoint({
+        runDirectory: out,
+        cursor: at,
+        config: checkpoint.config,
+        model,
+        tokenizer,
+        optimizer,
+      });
+      onEvent?.({ type: "checkpoint", step: at.step, directory });
+    },
+  });
+  const finished = ended.step >= totalSteps;
+  if (finished) await writeModelDirectory({ directory: finalDirectory, config: checkpoint.config, model, tokenizer });
+  return { cursor: ended, finished, modelDirectory: finalDirectory };
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch (error) {
+    throw new InputError(`cannot read the data file: ${(error as Error).message}`, { file: path, cause: error });
+  }
+  return hash.digest("hex");
+}
