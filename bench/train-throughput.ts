@@ -10,7 +10,7 @@
  * median step time of its run, so load from other processes hits both sides alike. Target: ratio >=
  * 0.7 on `small`. Installs nothing: without Python or torch it says what is missing and reports
  * PyTorch as null. Nothing asserts on the numbers. The first line (stderr) names the BLAS and warns
- * when it is the reference BLAS or none (about 35x slower training). `--blas-library` makes our side
+ * when it is the reference BLAS or none (up to 35x slower training). `--blas-library` makes our side
  * load only that library (the reference BLAS: /usr/lib/x86_64-linux-gnu/blas/libblas.so.3 on Debian),
  * or the TypeScript fallback when it does not load.
  */

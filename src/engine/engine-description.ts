@@ -49,7 +49,7 @@ export function blasWarning({
 }): string | undefined {
   const install = `install OpenBLAS: ${openBlasInstallCommand({ platform })}`;
   if (kind === "reference") {
-    return `the reference BLAS is single-threaded and unblocked, training runs about 35x slower than on OpenBLAS; ${install}`;
+    return `the reference BLAS is single-threaded and unblocked, training runs up to 35x slower than on OpenBLAS; ${install}`;
   }
   if (kind === "typescript") {
     return `no native BLAS, matrix products run in TypeScript and training is much slower; ${install}`;
