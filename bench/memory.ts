@@ -7,7 +7,7 @@
  * size (the kernel's high-water mark, so every transient buffer counts) and what the weights, the
  * gradients and the optimizer state alone take, for comparison.
  */
-import { createBlas } from "../src/engine/index.js";
+import { createBlas, describeEngine, formatEngineLine } from "../src/engine/index.js";
 import { createLlamaModel, createLlamaTrainer, type LlamaConfig } from "../src/model/llama/index.js";
 
 const SMOLLM2_135M: LlamaConfig = {
@@ -39,6 +39,8 @@ const peakResidentBytes = () => process.resourceUsage().maxRSS * 1024;
 export default async function memory(args: string[]): Promise<void> {
   const sequenceLength = option(args, "sequence", 512);
   const threads = option(args, "threads", 1);
+  // Every training entry point names its BLAS first, with a warning when it makes training slow.
+  process.stderr.write(`${formatEngineLine(describeEngine({ threads }))}\n`);
   const baseline = peakResidentBytes();
   const blas = createBlas({ threads });
   const model = createLlamaModel({ config: SMOLLM2_135M, blas, seed: 0 });

@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- train-throughput [--configs small,30m] [--steps N] [--warmup N] [--rounds N] [--python PATH]`
+ * `npm run bench -- train-throughput [--configs small,30m] [--steps N] [--warmup N] [--rounds N] [--python PATH]
+ *   [--blas-library PATH]`
  *
  * Trains each llama preset (sequence 128, batch 8, AdamW, clipping at norm 1, random tokens) with our
  * engine and with PyTorch + OpenBLAS (scripts/torch-train-throughput.py) in the same run, and prints
@@ -8,13 +9,16 @@
  * {1, 2}. Measurements alternate between the two sides for `rounds` rounds, and every number is the
  * median step time of its run, so load from other processes hits both sides alike. Target: ratio >=
  * 0.7 on `small`. Installs nothing: without Python or torch it says what is missing and reports
- * PyTorch as null. Nothing asserts on the numbers.
+ * PyTorch as null. Nothing asserts on the numbers. The first line (stderr) names the BLAS and warns
+ * when it is the reference BLAS or none (up to 35x slower training). `--blas-library` makes our side
+ * load only that library (the reference BLAS: /usr/lib/x86_64-linux-gnu/blas/libblas.so.3 on Debian),
+ * or the TypeScript fallback when it does not load.
  */
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createBlas, createTensorMemory } from "../src/engine/index.js";
+import { createBlas, createTensorMemory, describeEngine, formatEngineLine } from "../src/engine/index.js";
 import { createLlamaModel, createLlamaTrainer, type LlamaPresetName, llamaPresets } from "../src/model/llama/index.js";
 
 const batchSize = 8;
@@ -40,8 +44,9 @@ function measureOurs(
   steps: number,
   warmup: number,
   threads: number,
+  libraryPaths: readonly string[] | undefined,
 ): Run & { parameters: number } {
-  const blas = createBlas({ threads });
+  const blas = createBlas(libraryPaths === undefined ? { threads } : { threads, libraryPaths });
   const model = createLlamaModel({ config: llamaPresets[preset], blas, memory: createTensorMemory(), seed: 0 });
   const trainer = createLlamaTrainer({ model, learningRate: 3e-4, weightDecay: 0.01 });
   const tokens = new Int32Array(tokensPerStep);
@@ -143,8 +148,13 @@ export default async function trainThroughput(args: string[]): Promise<void> {
       warmup: { type: "string", default: "2" },
       rounds: { type: "string", default: "2" },
       python: { type: "string", default: "/usr/bin/python3" },
+      "blas-library": { type: "string" },
     },
   });
+  const libraryPaths = values["blas-library"] === undefined ? undefined : [values["blas-library"]];
+  // Every training entry point names its BLAS first, with a warning when it makes training slow.
+  const engine = describeEngine(libraryPaths === undefined ? { threads: 1 } : { threads: 1, libraryPaths });
+  process.stderr.write(`${formatEngineLine(engine)}\n`);
   const warmup = Number(values.warmup);
   const rounds = Number(values.rounds);
   const threadChoices = [...new Set([1, Math.min(2, availableParallelism())])];
@@ -162,7 +172,7 @@ export default async function trainThroughput(args: string[]): Promise<void> {
     let parameters = 0;
     for (let round = 0; round < rounds; round++) {
       for (const threads of threadChoices) {
-        const ours = measureOurs(preset, steps, warmup, threads);
+        const ours = measureOurs(preset, steps, warmup, threads, libraryPaths);
         parameters = ours.parameters;
         runs.push(ours);
         process.stderr.write(

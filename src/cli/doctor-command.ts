@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import type { Command } from "commander";
-import { describeEngine } from "../engine/engine-description.js";
+import { describeEngine, type EngineDescription } from "../engine/engine-description.js";
 import { describeLlamaCppBackend } from "../llm/llama-cpp-backend.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import { type CliContext, createCliContext } from "./cli-context.js";
@@ -36,15 +36,20 @@ export function registerDoctorCommand(program: Command): void {
     });
 }
 
-/** Runs every check; never throws (a failing check is a `fail` line). */
+/**
+ * Runs every check; never throws (a failing check is a `fail` line). `blasLibraryPaths`: the BLAS
+ * libraries to probe instead of the usual locations (default: the usual ones, as training would).
+ */
 export async function runDoctorChecks({
   context,
   timeoutMs = 3000,
   fetch = globalThis.fetch,
+  blasLibraryPaths,
 }: {
   context: CliContext;
   timeoutMs?: number;
   fetch?: typeof globalThis.fetch;
+  blasLibraryPaths?: readonly string[] | undefined;
 }): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const major = Number.parseInt(process.versions.node.split(".")[0] ?? "0", 10);
@@ -60,15 +65,8 @@ export async function runDoctorChecks({
   });
   checks.push(checkCacheDirectory(context.cacheDirectory));
 
-  const engine = describeEngine();
-  checks.push({
-    name: "BLAS",
-    status: engine.blasKind === "typescript" ? "warn" : "ok",
-    detail:
-      engine.blasKind === "typescript"
-        ? `${engine.blas}; training is much slower: install libopenblas0-pthread (Debian/Ubuntu)`
-        : engine.blas,
-  });
+  const engine = describeEngine(blasLibraryPaths === undefined ? {} : { libraryPaths: blasLibraryPaths });
+  checks.push(checkBlas(engine));
   checks.push({
     name: "engine kernels",
     status: engine.elementwise === "typescript" ? "warn" : "ok",
@@ -115,6 +113,13 @@ export async function runDoctorChecks({
   }
   for (const spec of specs) checks.push(...(await checkModelSpec({ spec, context, timeoutMs, fetch })));
   return checks;
+}
+
+/** The BLAS line: `warn` with the install command for the reference BLAS and for no native BLAS. */
+export function checkBlas(engine: EngineDescription): DoctorCheck {
+  return engine.blasWarning === undefined
+    ? { name: "BLAS", status: "ok", detail: engine.blas }
+    : { name: "BLAS", status: "warn", detail: `${engine.blas}; ${engine.blasWarning}` };
 }
 
 function checkCacheDirectory(directory: string): DoctorCheck {

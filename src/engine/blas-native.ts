@@ -1,4 +1,4 @@
-/** Native BLAS through koffi: OpenBLAS on Linux/Windows/Homebrew, Accelerate on macOS. */
+/** Native BLAS through koffi: OpenBLAS on Linux/Windows/Homebrew, Accelerate on macOS, or the system BLAS. */
 import { createRequire } from "node:module";
 import type { Blas, BlasKind, MatrixMultiplyOptions } from "./blas.js";
 import { checkMatrixMultiply } from "./matrix-multiply-checks.js";
@@ -7,21 +7,24 @@ const rowMajor = 101;
 const noTranspose = 111;
 const transpose = 112;
 
-const candidateLibraries: readonly { path: string; kind: BlasKind }[] = [
-  { path: "libopenblas.so.0", kind: "openblas" },
-  { path: "libopenblas.so", kind: "openblas" },
-  { path: "libopenblas.dll", kind: "openblas" },
-  { path: "/opt/homebrew/opt/openblas/lib/libopenblas.dylib", kind: "openblas" },
-  { path: "/usr/local/opt/openblas/lib/libopenblas.dylib", kind: "openblas" },
-  { path: "/System/Library/Frameworks/Accelerate.framework/Accelerate", kind: "accelerate" },
-  // Whatever the system's BLAS alternative is (often OpenBLAS; reference BLAS is slow but still native).
-  { path: "libcblas.so.3", kind: "cblas" },
-  { path: "libblas.so.3", kind: "cblas" },
+/** Where OpenBLAS, Accelerate and the system BLAS usually are, fastest first. */
+const candidateLibraries: readonly string[] = [
+  "libopenblas.so.0",
+  "libopenblas.so",
+  "libopenblas.dll",
+  "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+  "/usr/local/opt/openblas/lib/libopenblas.dylib",
+  "/System/Library/Frameworks/Accelerate.framework/Accelerate",
+  // Whatever the system's BLAS alternative is: often OpenBLAS, sometimes the slow reference BLAS.
+  "libcblas.so.3",
+  "libblas.so.3",
 ];
 
 type KoffiFunction = (...args: unknown[]) => unknown;
 interface KoffiLibrary {
   func(signature: string): KoffiFunction;
+  /** The address of an exported variable or function; throws when the library does not export it. */
+  symbol(name: string): unknown;
   unload(): void;
 }
 interface Koffi {
@@ -37,6 +40,30 @@ function loadKoffi(): Koffi | string {
   }
 }
 
+function exportsSymbol(library: KoffiLibrary, name: string): boolean {
+  try {
+    library.symbol(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Tells the libraries apart by what they export: OpenBLAS has `openblas_get_config`; the netlib
+ * reference CBLAS keeps its row-major flag in the exported globals `RowMajorStrg` and
+ * `CBLAS_CallFromC`, which OpenBLAS, BLIS and MKL do not export; Accelerate is known by its path.
+ */
+function classifyLibrary(library: KoffiLibrary, path: string): { kind: BlasKind; name: string } {
+  const getConfiguration = optionalFunction(library, "const char *openblas_get_config()");
+  if (getConfiguration !== undefined) return { kind: "openblas", name: String(getConfiguration()) };
+  if (path.includes("Accelerate.framework")) return { kind: "accelerate", name: "Apple Accelerate" };
+  if (exportsSymbol(library, "RowMajorStrg") && exportsSymbol(library, "CBLAS_CallFromC")) {
+    return { kind: "reference", name: "reference BLAS (netlib, single-threaded)" };
+  }
+  return { kind: "cblas", name: "cblas library" };
+}
+
 function optionalFunction(library: KoffiLibrary, signature: string): KoffiFunction | undefined {
   try {
     return library.func(signature);
@@ -46,9 +73,9 @@ function optionalFunction(library: KoffiLibrary, signature: string): KoffiFuncti
 }
 
 /**
- * Tries `libraryPaths` (default: the usual OpenBLAS/Accelerate locations) in order; returns the first
- * library exporting `cblas_sgemm`, with `threads` set where the library allows it, plus why each
- * attempt failed.
+ * Tries `libraryPaths` (default: the usual OpenBLAS/Accelerate/system BLAS locations; an empty list
+ * tries none) in order; returns the first library exporting `cblas_sgemm`, classified (see BlasKind),
+ * with `threads` set where the library allows it, plus why each earlier attempt failed.
  */
 export function loadNativeBlas(options: { libraryPaths?: readonly string[] | undefined; threads: number }): {
   blas: Blas | undefined;
@@ -59,19 +86,12 @@ export function loadNativeBlas(options: { libraryPaths?: readonly string[] | und
   if (typeof koffi === "string") {
     return { blas: undefined, attempts: [koffi] };
   }
-  const candidates =
-    options.libraryPaths === undefined
-      ? candidateLibraries
-      : options.libraryPaths.map((path) => ({
-          path,
-          kind: (path.includes("Accelerate") ? "accelerate" : "cblas") as BlasKind,
-        }));
-  for (const candidate of candidates) {
+  for (const path of options.libraryPaths ?? candidateLibraries) {
     let library: KoffiLibrary;
     try {
-      library = koffi.load(candidate.path);
+      library = koffi.load(path);
     } catch (error) {
-      attempts.push(`${candidate.path}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      attempts.push(`${path}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
       continue;
     }
     const sgemm = optionalFunction(
@@ -79,7 +99,7 @@ export function loadNativeBlas(options: { libraryPaths?: readonly string[] | und
       "void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)",
     );
     if (sgemm === undefined) {
-      attempts.push(`${candidate.path}: no cblas_sgemm`);
+      attempts.push(`${path}: no cblas_sgemm`);
       library.unload();
       continue;
     }
@@ -91,18 +111,16 @@ export function loadNativeBlas(options: { libraryPaths?: readonly string[] | und
     );
     const setThreads = optionalFunction(library, "void openblas_set_num_threads(int count)");
     const getThreads = optionalFunction(library, "int openblas_get_num_threads()");
-    const getConfiguration = optionalFunction(library, "const char *openblas_get_config()");
-    const kind: BlasKind = getConfiguration !== undefined ? "openblas" : candidate.kind;
+    const { kind, name } = classifyLibrary(library, path);
     setThreads?.(Math.max(1, Math.floor(options.threads)));
     const threads = getThreads !== undefined ? Number(getThreads()) : 1;
-    const configuration = getConfiguration !== undefined ? String(getConfiguration()) : kind;
     return {
       blas: createNativeBlas({
         sgemm,
         sgemv,
         kind,
         threads,
-        description: `${configuration} (${candidate.path}), ${threads} thread${threads === 1 ? "" : "s"}`,
+        description: `${name} (${path}), ${threads} thread${threads === 1 ? "" : "s"}`,
       }),
       attempts,
     };

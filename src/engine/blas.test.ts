@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { createBlas } from "./blas.js";
+import { type BlasKind, createBlas } from "./blas.js";
 import { BlasUnavailableError } from "./engine-errors.js";
 import { testBackends } from "./testing/backends.js";
+import { blasUnderTest, referenceBlasPaths } from "./testing/blas-under-test.js";
 import { pseudoRandom } from "./testing/gradient-check.js";
 
 /** Reference product in float64 on plain loops, for every transpose combination. */
@@ -106,11 +107,43 @@ describe("createBlas", () => {
     expect(fallback.kind).toBe("typescript");
     expect(fallback.description).toContain("/nonexistent/libopenblas.so.0");
     expect(() => createBlas({ backend: "native", libraryPaths: missing })).toThrow(BlasUnavailableError);
-    expect(createBlas({ backend: "native", threads: 1 }).kind).not.toBe("typescript");
+    // No paths at all: nothing native is tried, and the error names the command that installs OpenBLAS.
+    expect(createBlas({ libraryPaths: [] }).description).toContain("no library paths to try");
+    expect(() => createBlas({ backend: "native", libraryPaths: [] })).toThrow(
+      /no native BLAS.*apt-get install libopenblas0-pthread.*no library paths to try/,
+    );
   });
 
   it("says which library and thread count it uses", () => {
-    const blas = createBlas({ threads: 2 });
-    expect(blas.description).toMatch(/2 threads|Accelerate/);
+    const forced = blasUnderTest();
+    const blas = createBlas({ libraryPaths: forced.libraryPaths, threads: 2 });
+    // The forced library must be classified as what it is; "auto" takes whatever this machine has.
+    if (forced.expectedKind !== undefined) expect(blas.kind).toBe(forced.expectedKind);
+    const expected: Record<BlasKind, { name: RegExp; threads: number }> = {
+      openblas: { name: /^OpenBLAS /, threads: 2 },
+      reference: { name: /^reference BLAS \(netlib, single-threaded\) \(/, threads: 1 },
+      accelerate: { name: /^Apple Accelerate /, threads: 1 },
+      cblas: { name: /^cblas library /, threads: 1 },
+      typescript: { name: /^pure TypeScript matrix multiply/, threads: 1 },
+    };
+    expect(blas.description).toMatch(expected[blas.kind].name);
+    expect(blas.threads).toBe(expected[blas.kind].threads);
+    expect(blas.description).toContain(`, ${blas.threads} thread${blas.threads === 1 ? "" : "s"}`);
+  });
+
+  it("reads the test BLAS setting and refuses an unknown one by name", () => {
+    expect(blasUnderTest({ environment: {} })).toEqual({
+      setting: "auto",
+      libraryPaths: undefined,
+      expectedKind: undefined,
+    });
+    expect(blasUnderTest({ environment: { STABLE_ALIGNMENT_TEST_BLAS: "none" } }).libraryPaths).toEqual([]);
+    expect(blasUnderTest({ environment: { STABLE_ALIGNMENT_TEST_BLAS: "reference" } }).libraryPaths).toEqual(
+      referenceBlasPaths(),
+    );
+    expect(referenceBlasPaths({ arch: "arm64" })).toEqual(["/usr/lib/aarch64-linux-gnu/blas/libblas.so.3"]);
+    expect(() => blasUnderTest({ environment: { STABLE_ALIGNMENT_TEST_BLAS: "openblas" } })).toThrow(
+      "STABLE_ALIGNMENT_TEST_BLAS=openblas is not one of auto, reference, none",
+    );
   });
 });

@@ -1,7 +1,7 @@
 /**
  * BLAS backends: the one routine the engine needs, single-precision general matrix multiply on
- * row-major matrices. `createBlas` picks a native library (OpenBLAS, Apple Accelerate) through koffi
- * and falls back to a pure TypeScript implementation when none loads.
+ * row-major matrices. `createBlas` picks a native library (OpenBLAS, Apple Accelerate, or the system
+ * BLAS) through koffi and falls back to a pure TypeScript implementation when none loads.
  */
 import { availableParallelism } from "node:os";
 import { loadNativeBlas } from "./blas-native.js";
@@ -40,8 +40,25 @@ export interface MatrixMultiplyOptions {
   ldc: number;
 }
 
-/** Which implementation computes matrix products. */
-export type BlasKind = "openblas" | "accelerate" | "cblas" | "typescript";
+/**
+ * Which implementation computes matrix products, told apart by the symbols the library exports:
+ * - "openblas": OpenBLAS (exports `openblas_get_config`); multi-threaded, fast.
+ * - "accelerate": Apple Accelerate (macOS).
+ * - "reference": the netlib reference BLAS (Debian `libblas3`; exports the reference CBLAS globals
+ *   `RowMajorStrg` and `CBLAS_CallFromC`): native but single-threaded and unblocked, so training runs
+ *   up to 35x slower than on OpenBLAS (issue 9: 172 vs 6,104 tokens/s in bench train-throughput).
+ * - "cblas": any other library exporting `cblas_sgemm` (BLIS, MKL, ATLAS, ...).
+ * - "typescript": no native library; the pure TypeScript fallback.
+ */
+export type BlasKind = "openblas" | "accelerate" | "reference" | "cblas" | "typescript";
+
+/**
+ * The command that installs OpenBLAS on this platform (`platform` defaults to `process.platform`):
+ * Homebrew on macOS, apt-get (Debian/Ubuntu) elsewhere.
+ */
+export function openBlasInstallCommand({ platform = process.platform }: { platform?: string } = {}): string {
+  return platform === "darwin" ? "brew install openblas" : "apt-get install libopenblas0-pthread";
+}
 
 /** A matrix-multiply backend. Stateless apart from its thread setting; safe to share. */
 export interface Blas {
@@ -61,7 +78,8 @@ export type BlasPreference = "auto" | "native" | "typescript";
  * - `backend`: "auto" (default) tries native libraries and falls back to TypeScript; "native" throws
  *   BlasUnavailableError when none loads; "typescript" never touches native code.
  * - `libraryPaths`: shared libraries exporting `cblas_sgemm` to try, in order, instead of the usual
- *   OpenBLAS (Linux, Windows, Homebrew) and Accelerate (macOS) locations.
+ *   OpenBLAS (Linux, Windows, Homebrew), Accelerate (macOS) and system BLAS locations; an empty list
+ *   tries none (the TypeScript fallback, or BlasUnavailableError with "native").
  * - `threads`: threads for the native library; default the machine's available parallelism. Keep
  *   BLAS threads plus any other compute threads of the process at or below the core count: on two
  *   cores, 2 BLAS threads with 2 busy workers ran 3x slower than 2 BLAS threads alone.
@@ -79,9 +97,13 @@ export function createBlas(
   }
   if (backend === "native") {
     throw new BlasUnavailableError(
-      `no native BLAS library could be loaded (install libopenblas0-pthread on Debian/Ubuntu); tried: ${loaded.attempts.join("; ")}`,
+      `no native BLAS library could be loaded (install OpenBLAS: ${openBlasInstallCommand()}); tried: ${describeAttempts(loaded.attempts)}`,
       loaded.attempts,
     );
   }
-  return createTypeScriptBlas({ note: `no native BLAS loaded: ${loaded.attempts.join("; ")}` });
+  return createTypeScriptBlas({ note: `no native BLAS loaded: ${describeAttempts(loaded.attempts)}` });
+}
+
+function describeAttempts(attempts: readonly string[]): string {
+  return attempts.length === 0 ? "no library paths to try" : attempts.join("; ");
 }

@@ -1,10 +1,13 @@
 /**
- * The backends every op test runs on: native BLAS with tensors in wasm memory (SIMD kernels), and
- * pure TypeScript (TypeScript matrix multiply, heap arrays, TypeScript loops).
+ * The backends every op test runs on: the BLAS under test (native, or TypeScript where
+ * STABLE_ALIGNMENT_TEST_BLAS=none or no library loads) with tensors in wasm memory (SIMD kernels),
+ * and pure TypeScript (TypeScript matrix multiply, heap arrays, TypeScript loops).
  */
 import { type Blas, createBlas } from "../blas.js";
+import { BlasUnavailableError } from "../engine-errors.js";
 import { createTensor, type Tensor } from "../tensor.js";
 import { createTensorMemory, type TensorMemory } from "../tensor-memory.js";
+import { blasUnderTest, testBlasVariable } from "./blas-under-test.js";
 
 /** One engine configuration plus helpers that allocate test data in its memory. */
 export interface TestBackend {
@@ -49,15 +52,33 @@ function createTestBackend(name: string, blas: Blas, memory: TensorMemory): Test
 }
 
 /**
- * Both backends, native first. One native thread: test files run in parallel on few cores. Throws
- * when no native library loads or the runtime lacks WebAssembly SIMD, so a missing piece fails loudly
- * instead of silently testing one backend twice.
+ * The BLAS the tests run on (see blas-under-test.ts), with `threads` native threads (default 1: test
+ * files run in parallel on few cores). Throws BlasUnavailableError when
+ * STABLE_ALIGNMENT_TEST_BLAS=reference and the reference BLAS does not load or is another library.
+ */
+export function createTestBlas({ threads = 1 }: { threads?: number } = {}): Blas {
+  const forced = blasUnderTest();
+  if (forced.setting !== "reference") return createBlas({ libraryPaths: forced.libraryPaths, threads });
+  const blas = createBlas({ backend: "native", libraryPaths: forced.libraryPaths, threads });
+  if (blas.kind !== "reference") {
+    throw new BlasUnavailableError(
+      `${testBlasVariable}=reference loaded ${blas.description}, which is not the netlib reference BLAS`,
+      [],
+    );
+  }
+  return blas;
+}
+
+/**
+ * Both backends, the BLAS under test first. Throws when the runtime lacks WebAssembly SIMD, so a
+ * missing piece fails loudly instead of silently testing the TypeScript loops twice.
  */
 export function testBackends(): TestBackend[] {
+  const blas = createTestBlas();
   return [
     createTestBackend(
-      "native BLAS + wasm kernels",
-      createBlas({ backend: "native", threads: 1 }),
+      `${blas.kind === "typescript" ? "TypeScript BLAS" : `native BLAS (${blas.kind})`} + wasm kernels`,
+      blas,
       createTensorMemory({ kind: "wasm" }),
     ),
     createTestBackend("TypeScript", createBlas({ backend: "typescript" }), createTensorMemory({ kind: "heap" })),

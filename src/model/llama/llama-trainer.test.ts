@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createBlas } from "../../engine/index.js";
+import { createTestBlas } from "../../engine/testing/backends.js";
 import { llamaPresets } from "./llama-config.js";
 import { createLlamaModel } from "./llama-model.js";
 import { createLlamaTrainer } from "./llama-trainer.js";
@@ -15,7 +15,7 @@ function train(steps: number, seed: number): number[] {
   const sequenceLength = 32;
   const model = createLlamaModel({
     config: llamaPresets.tiny,
-    blas: createBlas({ backend: "native", threads: 1 }),
+    blas: createTestBlas(),
     seed,
   });
   const trainer = createLlamaTrainer({ model, learningRate: 3e-3, weightDecay: 0.01 });
