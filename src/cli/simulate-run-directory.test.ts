@@ -109,6 +109,26 @@ describe("simulate: one process per run directory", () => {
   });
 });
 
+describe("simulate: the lock is released when the run stops", () => {
+  it("on SIGTERM", { timeout: 120_000 }, async () => {
+    const runDirectory = join(directory(), "run");
+    const run = start(simulateArgs(runDirectory));
+    let calls = 0;
+    respondHook = async () => {
+      calls += 1;
+      if (calls === 10) {
+        expect(existsSync(join(runDirectory, RUN_LOCK_FILE_NAME))).toBe(true);
+        run.child.kill("SIGTERM");
+      }
+    };
+    const result = await run.exited;
+    respondHook = undefined;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/stopped; rerun with --run-dir/);
+    expect(existsSync(join(runDirectory, RUN_LOCK_FILE_NAME))).toBe(false);
+  });
+});
+
 describe("simulate: unusable run directories end in one line", () => {
   const expectOneLine = async (runDirectory: string, pattern: RegExp) => {
     const result = await runCliProcess({ args: simulateArgs(runDirectory), environment, timeoutMs: 60_000 });
