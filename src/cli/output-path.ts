@@ -33,10 +33,15 @@ export function checkOutputPath({
     throw new ConfigError(`${flag} ${absolute}: ${problem}`, { field: flag });
   };
   let existing = absolute;
-  let information = statOrUndefined(existing);
-  while (information === undefined && dirname(existing) !== existing) {
-    existing = dirname(existing);
+  let information: ReturnType<typeof statSync> | undefined;
+  try {
     information = statOrUndefined(existing);
+    while (information === undefined && dirname(existing) !== existing) {
+      existing = dirname(existing);
+      information = statOrUndefined(existing);
+    }
+  } catch (error) {
+    refuse(`cannot be checked (${(error as NodeJS.ErrnoException).code}); choose a folder you can write`);
   }
   const real = information === undefined ? existing : realpathSync(existing);
   for (const folder of SYSTEM_FOLDERS) {

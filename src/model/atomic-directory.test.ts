@@ -47,7 +47,15 @@ describe("writeDirectoryAtomically", () => {
     });
     expect(readdirSync(target)).toEqual(["config.json"]);
     expect(readFileSync(join(target, "config.json"), "utf8")).toBe("new config");
-    expect(readdirSync(root)).toEqual(["model"]);
+    expect(readdirSync(root).sort()).toEqual(["model"]);
+    // With replaceableIfHolds, a directory that is not a model is never replaced.
+    const home = join(root, "home");
+    mkdirSync(home);
+    writeFileSync(join(home, "notes.txt"), "keep");
+    await expect(
+      writeDirectoryAtomically({ directory: home, replace: true, replaceableIfHolds: "config.json" }, async () => {}),
+    ).rejects.toThrow(/home holds no config\.json, so it is not replaced even with --force/);
+    expect(readdirSync(home)).toEqual(["notes.txt"]);
     // An existing empty directory is not a model: nothing to protect.
     const empty = join(root, "empty");
     mkdirSync(empty);

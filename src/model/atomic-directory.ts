@@ -4,7 +4,7 @@
  * one, never new files beside old ones (a new config.json beside old weights).
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../spec/errors.js";
 import { removeStaleTemporaries, temporarySiblingPath } from "./temporary-path.js";
 
@@ -12,11 +12,18 @@ import { removeStaleTemporaries, temporarySiblingPath } from "./temporary-path.j
  * Runs `write` on a fresh temporary sibling of `directory` and renames it to `directory` when
  * `write` resolves; removes it when `write` throws. An existing non-empty `directory` is refused
  * (a ConfigError naming `flag`, default `--out`) unless `replace` (default false) is set, in which
- * case it is moved aside, the new one renamed in and the old one removed. Leftovers of killed
+ * case it is moved aside, the new one renamed in and the old one removed. `replaceableIfHolds`
+ * (default: any) names a file an existing directory must hold to be replaced, so that `--force`
+ * with a mistaken path (a home folder) is refused instead of deleting it. Leftovers of killed
  * writers beside `directory` are cleaned first. Returns what `write` returned.
  */
 export async function writeDirectoryAtomically<T>(
-  { directory, replace = false, flag = "--out" }: { directory: string; replace?: boolean; flag?: string },
+  {
+    directory,
+    replace = false,
+    replaceableIfHolds,
+    flag = "--out",
+  }: { directory: string; replace?: boolean; replaceableIfHolds?: string; flag?: string },
   write: (temporaryDirectory: string) => Promise<T>,
 ): Promise<T> {
   const target = resolve(directory);
@@ -29,6 +36,12 @@ export async function writeDirectoryAtomically<T>(
     });
   };
   if (occupied() && !replace) refuse();
+  if (occupied() && replaceableIfHolds !== undefined && !existsSync(join(target, replaceableIfHolds))) {
+    throw new ConfigError(
+      `${flag} ${target} holds no ${replaceableIfHolds}, so it is not replaced even with --force; choose another path`,
+      { field: flag },
+    );
+  }
   const temporary = temporarySiblingPath({ path: target });
   mkdirSync(temporary);
   let result: T;

@@ -36,7 +36,7 @@ export interface InitializeModelOptions {
   tokenizer: TokenizerSource;
   /**
    * Output directory, written to a temporary sibling and renamed into place when complete. An
-   * existing non-empty one is refused unless `replace`.
+   * existing non-empty one is refused unless `replace` and it holds a config.json (a model).
    */
   directory: string;
   /** Replace an existing `directory` (the CLI's `--force`). Default false. */
@@ -68,7 +68,7 @@ export async function initializeModel({
   blas,
   seed = 0,
 }: InitializeModelOptions): Promise<InitializedModel> {
-  return writeDirectoryAtomically({ directory, replace }, (temporary) =>
+  return writeDirectoryAtomically({ directory, replace, replaceableIfHolds: "config.json" }, (temporary) =>
     writeNewModel({ shape, tokenizerSource, directory: temporary, blas, seed }),
   );
 }
