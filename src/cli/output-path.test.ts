@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeRecord, toJsonLines } from "../data/__fixtures__/interaction-record-fixture.js";
 import { TRAINING_TEXT } from "../model/__fixtures__/sample-texts.js";
+import { ConfigError } from "../spec/errors.js";
 import { runCliProcess } from "./cli-process.js";
+import { checkOutputPath } from "./output-path.js";
 
 let root: string;
 let corpus: string;
@@ -48,6 +50,30 @@ async function expectOneLine(args: string[], pattern: RegExp): Promise<void> {
   expect(result.stderr.trim().split("\n"), result.stderr).toHaveLength(1);
   expect(result.stderr).toMatch(pattern);
 }
+
+describe("checkOutputPath", () => {
+  it("accepts new and existing paths of the right kind and refuses the others, naming the flag", () => {
+    const folder = join(root, "check");
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, "data.json"), "[]");
+    expect(checkOutputPath({ path: join(folder, "new", "deeper"), flag: "--out", kind: "directory" })).toBe(
+      join(folder, "new", "deeper"),
+    );
+    expect(checkOutputPath({ path: join(folder, "data.json"), flag: "--out", kind: "file" })).toBe(
+      join(folder, "data.json"),
+    );
+    const refusals: [string, "directory" | "file", RegExp][] = [
+      [folder, "file", /is a directory; give a file name/],
+      ["/sys/kernel/run", "directory", /lies under \/sys, a kernel folder/],
+      ["/dev/shm/run", "directory", /lies under \/dev, a kernel folder/],
+      ["/proc", "directory", /lies under \/proc/],
+    ];
+    for (const [path, kind, pattern] of refusals) {
+      expect(() => checkOutputPath({ path, flag: "--out", kind }), path).toThrow(ConfigError);
+      expect(() => checkOutputPath({ path, flag: "--out", kind }), path).toThrow(pattern);
+    }
+  });
+});
 
 describe("unusable --out paths end in one line", () => {
   it("model init --out naming a file or lying under one; data build --out under a file", {
