@@ -29,6 +29,7 @@ import type { AlignmentDataKind } from "../spec/alignment-data.js";
 import { ConfigError, ModelSpecError } from "../spec/errors.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { integerOption, numberOption } from "./option-parsers.js";
+import { checkOutputPath } from "./output-path.js";
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -167,6 +168,7 @@ export function registerDataCommand(program: Command): void {
       if (options.run === undefined || options.run.length === 0) {
         throw new ConfigError("data build needs at least one --run <dir>", { field: "run" });
       }
+      checkOutputPath({ path: options.out, flag: "--out", kind: "file" });
       const progress = context.stderr === process.stderr && process.stderr.isTTY;
       const report = await buildAlignmentData({
         runs: options.run,
@@ -225,6 +227,7 @@ export function registerDataCommand(program: Command): void {
     .action(async (_options: ExportOptions, command: Command) => {
       const context = createCliContext(command);
       const options = resolveCommandOptions<ExportOptions & Record<string, unknown>>(command, context);
+      checkOutputPath({ path: options.out, flag: "--out", kind: "file" });
       const report = await exportAlignmentData({
         input: options.in,
         format: parseExportFormat(options.format),
@@ -272,6 +275,7 @@ export function registerDataCommand(program: Command): void {
     .action(async (file: string, _options: unknown, command: Command) => {
       const context = createCliContext(command);
       const options = resolveCommandOptions<ImportOptions & Record<string, unknown>>(command, context);
+      checkOutputPath({ path: options.out, flag: "--out", kind: "file" });
       const report = await importAlignmentData({
         input: file,
         format: options.format as ImportFormat,

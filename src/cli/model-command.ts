@@ -12,6 +12,7 @@ import { ConfigError } from "../spec/errors.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { addSamplingOptions, type GenerateOptions, runGenerate } from "./generate-command.js";
 import { integerOption } from "./option-parsers.js";
+import { checkOutputPath } from "./output-path.js";
 
 interface InitOptions {
   config?: string;
@@ -20,6 +21,7 @@ interface InitOptions {
   vocab?: number;
   out: string;
   seed: number;
+  force?: boolean;
 }
 
 interface ExportOptions {
@@ -45,7 +47,8 @@ export function registerModelCommand(program: Command): void {
       "vocabulary size for --train-tokenizer",
       integerOption("--vocab", { min: 259, max: 1 << 20 }),
     )
-    .requiredOption("--out <dir>", "directory to write")
+    .requiredOption("--out <dir>", "directory to write (written whole, then renamed into place)")
+    .option("--force", "replace an existing --out directory")
     .option("--seed <n>", "weight initialisation seed", integerOption("--seed", { min: 0 }), 0)
     .action(async (_options: InitOptions, command: Command) => {
       // The program's --config and this one merge here, whichever took the value.
@@ -62,6 +65,7 @@ export function registerModelCommand(program: Command): void {
       if (options.vocab !== undefined && options.trainTokenizer === undefined) {
         throw new ConfigError("--vocab applies to --train-tokenizer only", { field: "--vocab" });
       }
+      checkOutputPath({ path: options.out, flag: "--out", kind: "directory" });
       const result = await initializeModel({
         shape,
         tokenizer:
@@ -73,6 +77,7 @@ export function registerModelCommand(program: Command): void {
                 vocabularySize: options.vocab ?? defaultVocabulary(shape),
               },
         directory: options.out,
+        replace: options.force === true,
         blas: createBlas(),
         seed: options.seed,
       });
@@ -119,6 +124,7 @@ export function registerModelCommand(program: Command): void {
           },
         );
       }
+      checkOutputPath({ path: options.out, flag: "--out", kind: options.format === "gguf" ? "file" : "directory" });
       const started = performance.now();
       const { files } =
         options.format === "gguf"

@@ -20,12 +20,14 @@ import { STARTER_PRIOR_SIZE } from "../sandbox/starter-set.js";
 import { parseInitialSetting } from "../sandbox/world.js";
 import { CancelledError, ConfigError } from "../spec/errors.js";
 import type { InitialSetting } from "../spec/interaction-record.js";
-import { openStore } from "../store/open-store.js";
+import { openStore, type Store } from "../store/open-store.js";
+import { acquireRunLock } from "../store/run-lock.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL, DEFAULT_EMBEDDER, DEFAULT_OBSERVER_MODEL } from "./default-models.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { createModelFactory } from "./model-factory.js";
 import { integerOption, numberOption } from "./option-parsers.js";
+import { checkOutputPath } from "./output-path.js";
 import {
   fetchHuggingFaceModels,
   fillFromStoredConfig,
@@ -192,9 +194,12 @@ async function simulate({
   context: CliContext;
   dependencies: SimulateDependencies;
 }): Promise<void> {
-  const runDirectory = resolve(
-    options.runDir ?? join("runs", `sandbox-${options.size}x${options.size}-${options.setting}-seed${options.seed}`),
-  );
+  const runDirectory = checkOutputPath({
+    path:
+      options.runDir ?? join("runs", `sandbox-${options.size}x${options.size}-${options.setting}-seed${options.seed}`),
+    flag: "--run-dir",
+    kind: "directory",
+  });
   const configPath = join(runDirectory, "config.json");
   let stored: SimulationConfig | undefined;
   if (existsSync(configPath)) {
@@ -311,7 +316,15 @@ async function runCommand({
 
   // Everything is checked: from here on the run directory is written.
   mkdirSync(runDirectory, { recursive: true });
-  const store = openStore({ path: join(runDirectory, "run.sqlite") });
+  // One process per run directory (ARCHITECTURE.md, "Run lock"); a second one is refused here.
+  const lock = acquireRunLock({ directory: runDirectory, command: "simulate" });
+  let store: Store;
+  try {
+    store = openStore({ path: join(runDirectory, "run.sqlite") });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const factory = createModelFactory({
     context,
     store,
@@ -352,5 +365,6 @@ async function runCommand({
     await factory.close();
     await embedderFactory.close();
     store.close();
+    lock.release();
   }
 }

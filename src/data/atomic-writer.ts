@@ -2,12 +2,12 @@
  * Output files are written to a temporary file beside the target and renamed over it only when the
  * whole write succeeded, so a failed or interrupted command never leaves a truncated file behind.
  */
-import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, renameSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { Writable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import { removeStaleTemporaries, temporarySiblingPath } from "../model/temporary-path.js";
 import { InputError } from "../spec/errors.js";
 
 /** A buffered writer whose content appears at `path` only after `commit()`. */
@@ -44,7 +44,9 @@ export function createAtomicWriter({
   } catch (error) {
     throw new InputError(`cannot create the output folder: ${(error as Error).message}`, { file: path, cause: error });
   }
-  const temporaryPath = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  // Temporary files of writers killed before (pid dead) are removed; a live writer's are kept.
+  removeStaleTemporaries({ directory });
+  const temporaryPath = temporarySiblingPath({ path });
   const file = createWriteStream(temporaryPath);
   let head: Writable = file;
   let done: Promise<void>;

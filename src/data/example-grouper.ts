@@ -7,8 +7,9 @@
  * finished examples are appended to one file. Only a compact index (kind, first appearance, offset,
  * length) stays in memory, which is what the mixing step samples from.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { removeStaleTemporaries, temporarySiblingPath } from "../model/temporary-path.js";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
 import { readLines } from "./line-reader.js";
 import { ALIGNMENT_DATA_KINDS, type RatedResponse } from "./record-rows.js";
@@ -96,7 +97,13 @@ export function createExampleGrouper({
 }): ExampleGrouper {
   const count = Math.max(1, Math.min(256, Math.floor(bucketCount)));
   mkdirSync(temporaryParent, { recursive: true });
-  const workDirectory = mkdtempSync(join(temporaryParent, ".stable-alignment-group-"));
+  // Spill folders of runs killed before (their pid is dead) are removed; a live run's are kept.
+  removeStaleTemporaries({ directory: temporaryParent });
+  const workDirectory = temporarySiblingPath({
+    path: join(temporaryParent, "stable-alignment-group"),
+    suffix: "spill",
+  });
+  mkdirSync(workDirectory);
   let disposed = false;
   const dispose = (): void => {
     if (disposed) return;

@@ -7,6 +7,7 @@ import { copyFile, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Blas } from "../engine/index.js";
 import { ConfigError, InputError } from "../spec/errors.js";
+import { writeDirectoryAtomically } from "./atomic-directory.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { type CheckpointConfig, headDimensionOf, readCheckpointConfig } from "./checkpoint-config.js";
 import { checkpointTensorSpecs, type ModelWeights, parameterCount } from "./checkpoint-tensors.js";
@@ -33,8 +34,13 @@ export interface InitializeModelOptions {
   /** `tiny`, `small`, `30m`, or a path to a config.json. */
   shape: ModelShapeSource;
   tokenizer: TokenizerSource;
-  /** Output directory (created; existing checkpoint files are replaced). */
+  /**
+   * Output directory, written to a temporary sibling and renamed into place when complete. An
+   * existing non-empty one is refused unless `replace` and it holds a config.json (a model).
+   */
   directory: string;
+  /** Replace an existing `directory` (the CLI's `--force`). Default false. */
+  replace?: boolean;
   blas: Blas;
   /** Weight initialisation seed. Default 0. */
   seed?: number;
@@ -58,9 +64,28 @@ export async function initializeModel({
   shape,
   tokenizer: tokenizerSource,
   directory,
+  replace = false,
   blas,
   seed = 0,
 }: InitializeModelOptions): Promise<InitializedModel> {
+  return writeDirectoryAtomically({ directory, replace, replaceableIfHolds: "config.json" }, (temporary) =>
+    writeNewModel({ shape, tokenizerSource, directory: temporary, blas, seed }),
+  );
+}
+
+async function writeNewModel({
+  shape,
+  tokenizerSource,
+  directory,
+  blas,
+  seed,
+}: {
+  shape: ModelShapeSource;
+  tokenizerSource: TokenizerSource;
+  directory: string;
+  blas: Blas;
+  seed: number;
+}): Promise<InitializedModel> {
   let tokenizer: Tokenizer;
   let mergeCount: number | undefined;
   if (tokenizerSource.kind === "directory") {

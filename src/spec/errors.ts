@@ -114,3 +114,25 @@ export class TrainingDivergedError extends StableAlignmentError {
   }
 }
 
+/**
+ * A run directory is in use: another live process holds its lock. `holderPid` is that process;
+ * `lockPath` the lock file (removable by hand only when that pid is not a stable-alignment process).
+ */
+export class RunLockedError extends StableAlignmentError {
+  readonly holderPid: number;
+  readonly lockPath: string;
+  constructor(message: string, details: { holderPid: number; lockPath: string }) {
+    super("RUN_LOCKED", message);
+    this.holderPid = details.holderPid;
+    this.lockPath = details.lockPath;
+  }
+}
+
+/** A SQLite store at `path` is not a database or is damaged (truncated, overwritten, corrupted). */
+export class StoreCorruptError extends StableAlignmentError {
+  readonly path: string;
+  constructor(message: string, details: { path: string; cause?: unknown }) {
+    super("STORE_CORRUPT", message, { cause: details.cause });
+    this.path = details.path;
+  }
+}

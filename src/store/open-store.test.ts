@@ -1,7 +1,8 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { StoreCorruptError } from "../spec/errors.js";
 import { openStore } from "./open-store.js";
 
 describe("openStore", () => {
@@ -73,5 +74,34 @@ describe("openStore", () => {
     store.database.pragma("user_version = 999");
     store.close();
     expect(() => openStore({ path })).toThrow(/schema version 999.*upgrade/);
+  });
+
+  it("refuses a truncated, overwritten or non-SQLite file with one line naming the path", () => {
+    const root = mkdtempSync(join(tmpdir(), "sa-store-"));
+    const good = join(root, "good.sqlite");
+    const store = openStore({ path: good });
+    store.database.exec("CREATE TABLE filler (x); INSERT INTO filler VALUES (randomblob(100000));");
+    store.close();
+    const bytes = readFileSync(good);
+    const damaged = {
+      truncated: bytes.subarray(0, 5000),
+      overwritten: Buffer.concat([bytes.subarray(0, 100), Buffer.alloc(4000, 0x41), bytes.subarray(4100)]),
+      text: Buffer.from("not a database, just text\n".repeat(50)),
+    };
+    for (const [name, content] of Object.entries(damaged)) {
+      const path = join(root, `${name}.sqlite`);
+      writeFileSync(path, content);
+      let caught: unknown;
+      try {
+        openStore({ path });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, name).toBeInstanceOf(StoreCorruptError);
+      const message = (caught as Error).message;
+      expect(message).toContain(path);
+      expect(message).toMatch(/move it away/);
+      expect(message).not.toContain("\n");
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { StableAlignmentError } from "../spec/errors.js";
+import { StableAlignmentError, StoreCorruptError } from "../spec/errors.js";
 import type { GenerateResult } from "../spec/language-model.js";
 import type { ResponseCacheStore, UsageEntry } from "../spec/response-cache.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
@@ -47,11 +47,22 @@ export function openStore({
       cause,
     });
   }
-  database.pragma("journal_mode = WAL");
-  database.pragma("synchronous = NORMAL");
-  database.pragma("foreign_keys = ON");
-  database.pragma("busy_timeout = 5000");
-  applyMigrations(database, migrations, path);
+  try {
+    database.pragma("journal_mode = WAL");
+    database.pragma("synchronous = NORMAL");
+    database.pragma("foreign_keys = ON");
+    database.pragma("busy_timeout = 5000");
+    applyMigrations(database, migrations, path);
+  } catch (cause) {
+    database.close();
+    if (isDamagedDatabase(cause)) {
+      throw new StoreCorruptError(
+        `${path} is not a readable SQLite database (${(cause as Error).message}); move it away to start a new store, or restore it from a copy`,
+        { path, cause },
+      );
+    }
+    throw cause;
+  }
 
   const selectResponse = database.prepare<[string], ResponseRow>(
     "SELECT text, finish_reason, prompt_tokens, completion_tokens, answered_by FROM lm_responses WHERE cache_key = ?",
@@ -145,6 +156,12 @@ interface TotalsRow {
   prompt_tokens: number;
   completion_tokens: number;
   cost_usd: number;
+}
+
+/** SQLite's answer for a file that is not a database, or one that is truncated or overwritten. */
+function isDamagedDatabase(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT"));
 }
 
 function applyMigrations(database: Database.Database, migrations: readonly Migration[], path: string): void {

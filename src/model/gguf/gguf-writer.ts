@@ -3,9 +3,10 @@
  * The model exporter builds on it, and the test kit uses it to build tiny models whose output is
  * known in advance. Format reference: the GGUF section of the ggml documentation.
  */
-import { randomUUID } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { float32ToFloat16Bits } from "../half-precision.js";
+import { removeStaleTemporaries, temporarySiblingPath } from "../temporary-path.js";
 
 export { float32ToFloat16Bits } from "../half-precision.js";
 
@@ -120,7 +121,9 @@ export function writeGguf(contents: GgufContents): Uint8Array {
  */
 export async function writeGgufFile({ path, ...contents }: GgufContents & { path: string }): Promise<void> {
   const layout = layOut(contents);
-  const temporaryPath = `${path}.${randomUUID()}.partial`;
+  // Leftovers of a writer killed here before are removed first (only those whose pid is dead).
+  removeStaleTemporaries({ directory: dirname(path) });
+  const temporaryPath = temporarySiblingPath({ path, suffix: "partial" });
   const handle = await open(temporaryPath, "w");
   try {
     await handle.write(layout.header, 0, layout.header.length, 0);

@@ -3,10 +3,10 @@
  * `model-00001-of-00003.safetensors` with a `model.safetensors.index.json` mapping every tensor to
  * its shard. Files are written to a temporary name and renamed into place, tensor by tensor.
  */
-import { randomUUID } from "node:crypto";
 import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { encodeFloats } from "../half-precision.js";
+import { removeStaleTemporaries, temporarySiblingPath } from "../temporary-path.js";
 import { encodeSafetensorsHeader, SAFETENSORS_DTYPE_BYTES, type SafetensorsFloatDtype } from "./safetensors-format.js";
 import { SAFETENSORS_FILE_NAME, SAFETENSORS_INDEX_FILE_NAME } from "./safetensors-reader.js";
 
@@ -47,7 +47,9 @@ export async function writeSafetensorsFile({
   const resolved = tensors.map((tensor) => ({ ...tensor, dtype: tensor.dtype ?? dtype }));
   for (const tensor of resolved) validateTensor(tensor);
   const { header, offsets } = encodeSafetensorsHeader({ metadata, tensors: resolved });
-  const temporaryPath = `${path}.${randomUUID()}.partial`;
+  // Leftovers of a writer killed here before are removed first (only those whose pid is dead).
+  removeStaleTemporaries({ directory: dirname(path) });
+  const temporaryPath = temporarySiblingPath({ path, suffix: "partial" });
   const handle = await open(temporaryPath, "w");
   try {
     await handle.write(header, 0, header.length, 0);
