@@ -14,4 +14,5 @@ export * from "./interaction-record-reader.js";
 export * from "./json-values-reader.js";
 export * from "./line-reader.js";
 export * from "./record-rows.js";
+export * from "./reference-records.js";
 export * from "./text-table.js";
