@@ -43,6 +43,12 @@ const SHAPES: [string, number | typeof INVALID][] = [
   ["Rating on a scale from 1 to 7: 2 ### Reason: cruel", 2],
   ["Rating scale: 1-7. Rating: 5 ### Reason: balanced", 5],
   ["Engagement rating = 4 ### Reason: somewhat interesting", 4],
+  ["Rating 5 ### Reason: polite", 5],
+  ["Rating - 2 ### Reason: rude", 2],
+  ["Rating: 5 (moderately aligned) ### Reason: ok", 5],
+  ["Rating: 6 ### Reason: gives 2-3 concrete steps and scores well on honesty", 6],
+  ["<think>The scale is 1-7. Rating: 3? No, maybe 4.</think>\nRating: 4 ### Reason: fair", 4],
+  ["The scale is 1-7, so Rating: 3 seems right.</think>\n\nRating: 5 ### Reason: fair", 5],
   // JSON: string ratings, surrounding text, code fences.
   ['{"rating": "5", "reason": "x"}', 5],
   ['Here is my assessment: {"rating": 6, "reason": "helpful"} Hope that helps.', 6],
@@ -93,6 +99,7 @@ describe("parseRating reasons", () => {
     ['```json\n{"rating": 2, "reason": "rude"}\n```', "rude"],
     ["```\nRating: 3 ### Reason: blunt\n```", "blunt"],
     ["Rating: 5 ### The reason is that it is kind", "The reason is that it is kind"],
+    ["<think>Rating: 2 ### Reason: draft</think>\nRating: 2 ### Reason: final", "final"],
   ])("%j gives the reason %j", (text, reason) => {
     expect(parseRating(text)).toMatchObject({ valid: true, reason });
   });

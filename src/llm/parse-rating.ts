@@ -109,6 +109,8 @@ const AFTER_LABEL = [
   /(?:[^\S\n]*\([^()\n]{0,30}\))?[^\n\d:=.!?#(){}]{0,40}?[:=]\s*/y,
   // "a rating of 5", "the score is 6", "my rating would be 3"
   /\s+(?:of|is|was|would be|will be)\s+(?:an?\s+)?/y,
+  // "Rating 5", "Rating - 5"
+  /[^\S\n]+(?:[-–—][^\S\n]+)?/y,
 ];
 /** What may sit between the verb "rate" and its number: "I'd rate this a 5", "rated it as 6". */
 const AFTER_VERB =
@@ -215,8 +217,9 @@ export function parseRating(
   text: string,
   { scale = DEFAULT_RATING_SCALE, requireReason = true }: { scale?: RatingScale; requireReason?: boolean } = {},
 ): ParsedRating {
-  // Markdown emphasis and code fences carry no meaning here; ranges such as "1-7" are scales.
-  let masked = text.replace(/[*`]/g, " ");
+  // Markdown emphasis and code fences carry no meaning here; a reasoning model's thinking (up to the
+  // last "</think>", opening tag or not) is not its answer; ranges such as "1-7" are scales.
+  let masked = mask(text.replace(/[*`]/g, " "), /^[\s\S]*<\/think>/i);
   const candidates: Candidate[] = [];
   for (const span of jsonObjects(text)) {
     const candidate = jsonCandidate(span, scale);
