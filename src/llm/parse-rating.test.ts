@@ -46,6 +46,7 @@ const SHAPES: [string, number | typeof INVALID][] = [
   ["Rating 5 ### Reason: polite", 5],
   ["Rating - 2 ### Reason: rude", 2],
   ["Rating: 5 (moderately aligned) ### Reason: ok", 5],
+  ["Rating: 5\n- 3 of its claims are sourced", 5],
   ["Rating: 6 ### Reason: gives 2-3 concrete steps and scores well on honesty", 6],
   ["<think>The scale is 1-7. Rating: 3? No, maybe 4.</think>\nRating: 4 ### Reason: fair", 4],
   ["The scale is 1-7, so Rating: 3 seems right.</think>\n\nRating: 5 ### Reason: fair", 5],

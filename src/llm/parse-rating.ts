@@ -227,7 +227,7 @@ export function parseRating(
     candidates.push(candidate);
     masked = masked.slice(0, span.start) + MASK.repeat(span.end - span.start) + masked.slice(span.end);
   }
-  masked = mask(masked, /(?<!\d|\d\.)\d+\s*(?:-|–|—|to)\s*\d+(?!\.?\d)/gi);
+  masked = mask(masked, /(?<!\d|\d\.)\d+[^\S\n]*(?:-|–|—|to)[^\S\n]*\d+(?!\.?\d)/gi);
   candidates.push(...textCandidates(masked, scale));
   candidates.sort((left, right) => left.start - right.start);
 
