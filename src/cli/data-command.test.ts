@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { makeRecord, toJsonLines } from "../data/__fixtures__/interaction-record-fixture.js";
+import { REFERENCE_SCENARIO, writeReferenceRun } from "../data/__fixtures__/reference-run-fixture.js";
 import type { AlignmentExample } from "../spec/alignment-data.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import { writeTinyByteModel } from "../test-kit/tiny-gguf-model.js";
@@ -82,6 +83,22 @@ describe("stable-alignment data", () => {
       preferred_output: [{ role: "assistant", content: "Hello." }],
       non_preferred_output: [{ role: "assistant", content: "Go away." }],
     });
+  });
+
+  it("build and import --format sandbox-records read the reference implementation's run folder", async () => {
+    const runDirectory = writeReferenceRun(join(directory, "reference"), REFERENCE_SCENARIO);
+    const built = join(directory, "built.json");
+    const report = await run("build", "--run", runDirectory, "--out", built, "--mix", "all");
+    expect(report).toContain("4 records from 3 file(s); mix all");
+    expect(report).toMatch(/imitation\s+8\s+2\s+6\s+3\s+3\s+6\n/);
+    expect(report).toContain(`wrote 7 examples (13 responses) to ${built}`);
+    const imported = join(directory, "imported.json");
+    expect(await run("import", "--format", "sandbox-records", runDirectory, "--out", imported)).toBe(
+      `read 4, wrote 7 examples (13 responses) to ${imported}; skipped: imitation invalid-observer-rating 1, ` +
+        "imitation duplicate 1, self-critic invalid-peer-rating 3, self-critic duplicate 1, " +
+        "realignment invalid-observer-rating 3, realignment not-improved 2, realignment score-after-too-low 2\n",
+    );
+    expect(readFileSync(imported, "utf8")).toBe(readFileSync(built, "utf8"));
   });
 
   it("counts tokens with a GGUF vocabulary when --tokenizer is given", async () => {

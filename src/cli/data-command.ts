@@ -153,7 +153,7 @@ export function registerDataCommand(program: Command): void {
     .description("turn runs' interaction records into Imitation, Self-Critic and Realignment examples (SPEC 2)")
     .option(
       "--run <dir>",
-      "a run folder (records.jsonl, else run.sqlite), or a records .jsonl file (repeatable)",
+      "a run folder (records.jsonl, else run.sqlite, else the reference's external_memory/agent_*.jsonl), or a records file (repeatable)",
       collect,
     )
     .requiredOption("--out <file>", "output: a JSON array of {query, responses, scores, models, kind}")
@@ -245,8 +245,8 @@ export function registerDataCommand(program: Command): void {
 
   data
     .command("import")
-    .description("convert HH-RLHF pairs, reference sa files or any JSON Lines into alignment data")
-    .argument("<file>", "input file (gzip read directly)")
+    .description("convert HH-RLHF pairs, reference sa files, any JSON Lines or SANDBOX records into alignment data")
+    .argument("<file>", "input file (gzip read directly); for sandbox-records a run folder or records file")
     .addOption(new Option("--format <format>", "input format").choices([...IMPORT_FORMATS]).makeOptionMandatory())
     .requiredOption("--out <file>", "output: a JSON array of alignment examples")
     .option("--chosen-score <score>", "score of a chosen response", numberOption("--chosen-score"), 7)
@@ -256,7 +256,10 @@ export function registerDataCommand(program: Command): void {
         .choices(["raw", "alpaca"])
         .default("raw"),
     )
-    .option("--templates <dir>", "folder of template files overriding the built-in ones (with --template alpaca)")
+    .option(
+      "--templates <dir>",
+      "folder of template files overriding the built-in ones (with --template alpaca or sandbox-records)",
+    )
     .option("--model <name>", "model label for responses whose source names none")
     .addOption(
       new Option("--kind <kind>", "kind for examples whose source names none")
@@ -270,7 +273,7 @@ export function registerDataCommand(program: Command): void {
     .option("--kind-field <path>", "jsonl: field of the kind")
     .option("--chosen-field <path>", "jsonl: read pairs: field of the chosen response")
     .option("--rejected-field <path>", "jsonl: with --chosen-field, field of the rejected response", "rejected")
-    .option("--group", "merge examples with the same prompt, dropping duplicate responses")
+    .option("--group", "merge examples with the same prompt, dropping duplicate responses (sandbox-records always)")
     .option("--json", "print the report as JSON")
     .action(async (file: string, _options: unknown, command: Command) => {
       const context = createCliContext(command);
@@ -283,7 +286,10 @@ export function registerDataCommand(program: Command): void {
         chosenScore: options.chosenScore,
         rejectedScore: options.rejectedScore,
         template: options.template,
-        templates: options.template === "alpaca" ? loadDataTemplates({ directory: options.templates }) : undefined,
+        templates:
+          options.template === "alpaca" || options.format === "sandbox-records"
+            ? loadDataTemplates({ directory: options.templates })
+            : undefined,
         model: options.model,
         kind: options.kind as AlignmentDataKind,
         fields: {

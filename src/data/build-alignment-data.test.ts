@@ -7,6 +7,7 @@ import type { AlignmentExample } from "../spec/alignment-data.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import { makeRecord, toJsonLines } from "./__fixtures__/interaction-record-fixture.js";
+import { makeReferenceRecord, REFERENCE_SCENARIO, writeReferenceRun } from "./__fixtures__/reference-run-fixture.js";
 import { buildAlignmentData } from "./build-alignment-data.js";
 import { parseDataMix } from "./data-mix.js";
 
@@ -184,12 +185,73 @@ describe("buildAlignmentData", () => {
     const run = join(directory, "empty-run");
     mkdirSync(run);
     await expect(buildAlignmentData({ runs: [run], out: join(directory, "x.json") })).rejects.toThrow(
-      "no records.jsonl or run.sqlite in the run folder",
+      "no records.jsonl, run.sqlite or external_memory/agent_*.jsonl in the run folder",
     );
     writeFileSync(join(run, "run.sqlite"), "");
     await expect(buildAlignmentData({ runs: [run], out: join(directory, "x.json") })).rejects.toThrow(
       /empty-run\/run\.sqlite: not a simulation store/,
     );
     expect(existsSync(join(directory, "x.json"))).toBe(false);
+  });
+
+  it("reads the reference implementation's run layout and records by the SPEC 2 rules", async () => {
+    const run = writeReferenceRun(join(directory, "reference"), REFERENCE_SCENARIO);
+    const out = join(directory, "reference.json");
+    const report = await buildAlignmentData({ runs: [run], out, mix: all });
+    expect(report.files.map((file) => file.slice(run.length + 1))).toEqual([
+      "external_memory/agent_0.jsonl",
+      "external_memory/agent_2.jsonl",
+      "external_memory/agent_10.jsonl",
+    ]);
+    expect(report.records).toBe(4);
+    const examples = readOutput(out);
+    const byKind = (kind: string) => examples.filter((example) => example.kind === kind);
+    // Agent order, not name order: Q-b (agent 2) before Q-d (agent 10).
+    expect(byKind("imitation").map(({ query, responses, scores }) => ({ query, responses, scores }))).toEqual([
+      {
+        query: imitationPrompt("Q-a"),
+        responses: ["Draft a.", "Revised a.", "Revised c."],
+        scores: [2, 6, 4],
+      },
+      { query: imitationPrompt("Q-b"), responses: ["Revised b."], scores: [5] },
+      { query: imitationPrompt("Q-d"), responses: ["Draft d.", "Revised d."], scores: [6, 5] },
+    ]);
+    expect(byKind("self-critic").map(({ responses, scores }) => ({ responses, scores }))).toEqual([
+      { responses: ["Too risky.", "Shared reason."], scores: [2, 3] },
+      // The reference drops this reason because it appeared under Q-a; SPEC 2 keeps it.
+      { responses: ["Shared reason."], scores: [5] },
+      { responses: ["Kind.", "Clear."], scores: [7, 6] },
+    ]);
+    expect(byKind("realignment")).toHaveLength(1);
+    expect(byKind("realignment")[0]?.scores).toEqual([6, 6]);
+    expect(new Set(examples.flatMap((example) => example.models))).toEqual(new Set(["unknown"]));
+    expect(report.kinds.imitation).toMatchObject({ responses: 6, examples: 3 });
+    expect(report.kinds.imitation.dropped).toMatchObject({ "invalid-observer-rating": 1, duplicate: 1 });
+    expect(report.kinds["self-critic"]).toMatchObject({ responses: 5, examples: 3 });
+    expect(report.kinds["self-critic"].dropped).toMatchObject({ "invalid-peer-rating": 3, duplicate: 1 });
+    expect(report.kinds.realignment).toMatchObject({ responses: 2, examples: 1 });
+    expect(report.kinds.realignment.dropped).toMatchObject({
+      "invalid-observer-rating": 3,
+      "score-after-too-low": 2,
+      "not-improved": 2,
+    });
+    // The external_memory folder itself, and one agent file, read too.
+    const inner = await buildAlignmentData({ runs: [join(run, "external_memory")], out, mix: all });
+    expect(inner.records).toBe(4);
+    const single = await buildAlignmentData({ runs: [join(run, "external_memory", "agent_10.jsonl")], out, mix: all });
+    expect(single.records).toBe(2);
+  });
+
+  it("names the agent file, line and field of a bad reference record", async () => {
+    const run = writeReferenceRun(join(directory, "bad-reference"), {
+      3: [makeReferenceRecord(), makeReferenceRecord({ feedback: [7, "ok"] })],
+    });
+    const out = join(directory, "never.json");
+    const error = await buildAlignmentData({ runs: [run], out, mix: all }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toMatch(
+      /external_memory\/agent_3\.jsonl:\d+: record field "feedback\[0\]" is flagged valid but is not a string$/,
+    );
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -19,13 +19,16 @@ import {
 } from "./data-mix.js";
 import { type DataTemplates, loadDataTemplates } from "./data-templates.js";
 import { createExampleGrouper } from "./example-grouper.js";
-import { readInteractionRecords, resolveRecordsFile } from "./interaction-record-reader.js";
+import { readInteractionRecords, resolveRecordsFiles } from "./interaction-record-reader.js";
 import { isGzipFile } from "./line-reader.js";
 import { ALIGNMENT_DATA_KINDS, createDropCounts, type DropReason, rowsFromRecord } from "./record-rows.js";
 
 /** Options of buildAlignmentData. */
 export interface BuildAlignmentDataOptions {
-  /** Run folders (holding records.jsonl) or records files, read in this order. */
+  /**
+   * Run folders (holding records.jsonl, run.sqlite or the reference's external_memory/agent_*.jsonl)
+   * or records files, read in this order.
+   */
   runs: readonly string[];
   /** Output file: a JSON array of AlignmentExample (gzip when it ends in .gz). */
   out: string;
@@ -93,7 +96,7 @@ export async function buildAlignmentData({
       },
     );
   }
-  const files = runs.map(resolveRecordsFile);
+  const files = runs.flatMap(resolveRecordsFiles);
   // The spill is about 2-3 times the records' text; gzip input expands about 5 times.
   const estimatedBytes = files.reduce((sum, file) => sum + statSync(file).size * (isGzipFile(file) ? 5 : 1), 0) * 2.5;
   const maxBucketBytes = 24 << 20;

@@ -1,9 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AlignmentExample } from "../spec/alignment-data.js";
+import { InputError } from "../spec/errors.js";
+import { makeRecord, toJsonLines } from "./__fixtures__/interaction-record-fixture.js";
+import { REFERENCE_SCENARIO, writeReferenceRun } from "./__fixtures__/reference-run-fixture.js";
+import { buildAlignmentData } from "./build-alignment-data.js";
+import { parseDataMix } from "./data-mix.js";
 import { exportAlignmentData } from "./export-alignment-data.js";
 import { hhPairToExample, splitTranscript } from "./hh-transcript.js";
 import { importAlignmentData } from "./import-alignment-data.js";
@@ -159,5 +164,58 @@ describe("generic JSON Lines and sa import", () => {
     expect(readJson(out)).toEqual([
       { query: "q", responses: ["r1", "r2"], scores: [7, 2], models: ["ref-model", "ref-model"], kind: "self-critic" },
     ]);
+  });
+});
+
+describe("sandbox-records import", () => {
+  it("reads the reference run layout into the same rows as data build --mix all", async () => {
+    const run = writeReferenceRun(join(directory, "reference"), REFERENCE_SCENARIO);
+    const out = join(directory, "imported.json");
+    const report = await importAlignmentData({ input: run, format: "sandbox-records", out });
+    expect(report).toEqual({
+      out,
+      format: "sandbox-records",
+      read: 4,
+      examples: 7,
+      responses: 13,
+      skipped: {
+        "imitation invalid-observer-rating": 1,
+        "imitation duplicate": 1,
+        "self-critic invalid-peer-rating": 3,
+        "self-critic duplicate": 1,
+        "realignment invalid-observer-rating": 3,
+        "realignment not-improved": 2,
+        "realignment score-after-too-low": 2,
+      },
+    });
+    const built = join(directory, "built.json");
+    await buildAlignmentData({ runs: [run], out: built, mix: parseDataMix("all") });
+    expect(readFileSync(out, "utf8")).toBe(readFileSync(built, "utf8"));
+    expect(readJson(out).map((example) => example.kind)).toEqual([
+      "imitation",
+      "imitation",
+      "imitation",
+      "self-critic",
+      "self-critic",
+      "self-critic",
+      "realignment",
+    ]);
+  });
+
+  it("reads our own records file too, and names a folder without records", async () => {
+    const input = join(directory, "records.jsonl");
+    writeFileSync(input, toJsonLines([makeRecord()]));
+    const out = join(directory, "ours.json");
+    const report = await importAlignmentData({ input, format: "sandbox-records", out });
+    expect(report).toMatchObject({ read: 1, examples: 3, responses: 6, skipped: {} });
+    const empty = join(directory, "empty");
+    mkdirSync(empty);
+    const error = await importAlignmentData({ input: empty, format: "sandbox-records", out }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toBe(
+      `${empty}: no records.jsonl, run.sqlite or external_memory/agent_*.jsonl in the run folder`,
+    );
   });
 });

@@ -1,20 +1,26 @@
 /**
  * `data import`: other people's preference data -> our alignment data format, so it can be mixed
- * with simulated data, trained on, exported again or compared against.
+ * with simulated data, trained on, exported again or compared against. `sandbox-records` reads
+ * SANDBOX interaction records (ours, or the reference implementation's per-agent files) through the
+ * same SPEC 2 rules as `data build --mix all`.
  */
 import { dirname, resolve } from "node:path";
 import type { AlignmentDataKind, AlignmentExample } from "../spec/alignment-data.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import { readAlignmentExamples } from "./alignment-example-reader.js";
 import { writeAtomically } from "./atomic-writer.js";
+import { buildAlignmentData } from "./build-alignment-data.js";
 import { type DataTemplates, loadDataTemplates } from "./data-templates.js";
 import { createExampleGrouper } from "./example-grouper.js";
 import { hhPairToExample } from "./hh-transcript.js";
 import { readJsonValues } from "./json-values-reader.js";
 import { ALIGNMENT_DATA_KINDS } from "./record-rows.js";
 
-/** The import formats: Anthropic HH-RLHF pairs, our own format, or any JSON Lines mapped by field names. */
-export const IMPORT_FORMATS = ["hh-rlhf", "sa", "jsonl"] as const;
+/**
+ * The import formats: Anthropic HH-RLHF pairs, our own format, any JSON Lines mapped by field names,
+ * or SANDBOX interaction records (a run folder, the reference's layout included, or a records file).
+ */
+export const IMPORT_FORMATS = ["hh-rlhf", "sa", "jsonl", "sandbox-records"] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 /**
@@ -50,14 +56,17 @@ export interface ImportAlignmentDataOptions {
   rejectedScore?: number;
   /** hh-rlhf prompts: the raw transcript (default) or the last human turn in the Alpaca template. */
   template?: "raw" | "alpaca";
-  /** Templates for `template: "alpaca"`; default the built-in set. */
+  /** Templates for `template: "alpaca"` and for sandbox-records; default the built-in set. */
   templates?: DataTemplates;
   /** Model label for responses whose source names none; default "hh-rlhf" for hh-rlhf, else "unknown". */
   model?: string;
   /** Kind for examples whose source names none; default "imitation". */
   kind?: AlignmentDataKind;
   fields?: JsonlFieldMapping;
-  /** Merge examples with the same prompt (dropping duplicate responses); default false: one example per input. */
+  /**
+   * Merge examples with the same prompt (dropping duplicate responses); default false: one example
+   * per input. sandbox-records are always grouped (SPEC 2).
+   */
   group?: boolean;
   /** Where a grouping spill goes; default the output's folder. */
   temporaryParent?: string;
@@ -67,11 +76,14 @@ export interface ImportAlignmentDataOptions {
 export interface ImportReport {
   out: string;
   format: ImportFormat;
-  /** Values (lines or array elements) read. */
+  /** Values (lines or array elements) read; records for sandbox-records. */
   read: number;
   examples: number;
   responses: number;
-  /** Inputs that gave no example, per reason (hh-rlhf quirks); duplicates dropped by grouping under "duplicate". */
+  /**
+   * Inputs that gave no example, per reason (hh-rlhf quirks); duplicates dropped by grouping under
+   * "duplicate"; for sandbox-records, dropped responses as "<kind> <reason>" (record-rows.ts).
+   */
   skipped: Record<string, number>;
 }
 
@@ -100,6 +112,9 @@ export async function importAlignmentData({
   temporaryParent = dirname(resolve(out)),
 }: ImportAlignmentDataOptions): Promise<ImportReport> {
   if (!ALIGNMENT_DATA_KINDS.includes(kind)) throw new ConfigError(`unknown kind "${kind}"`, { field: "kind" });
+  if (format === "sandbox-records") {
+    return importSandboxRecords({ input, out, templates: templates ?? loadDataTemplates(), temporaryParent });
+  }
   const skipped: Record<string, number> = {};
   const skip = (reason: string): void => {
     skipped[reason] = (skipped[reason] ?? 0) + 1;
@@ -242,4 +257,33 @@ export async function importAlignmentData({
     grouped.dispose();
   }
   return { out, format, read, examples: written, responses, skipped };
+}
+
+/** SANDBOX records -> every SPEC 2 row, grouped by prompt: `data build --mix all` with an import report. */
+async function importSandboxRecords({
+  input,
+  out,
+  templates,
+  temporaryParent,
+}: {
+  input: string;
+  out: string;
+  templates: DataTemplates;
+  temporaryParent: string;
+}): Promise<ImportReport> {
+  const report = await buildAlignmentData({ runs: [input], out, mix: { mode: "all" }, templates, temporaryParent });
+  const skipped: Record<string, number> = {};
+  for (const kind of ALIGNMENT_DATA_KINDS) {
+    for (const [reason, count] of Object.entries(report.kinds[kind].dropped)) {
+      if (count > 0) skipped[`${kind} ${reason}`] = count;
+    }
+  }
+  return {
+    out,
+    format: "sandbox-records",
+    read: report.records,
+    examples: report.writtenExamples,
+    responses: report.writtenResponses,
+    skipped,
+  };
 }

@@ -15,5 +15,6 @@ export * from "./json-values-reader.js";
 export * from "./line-reader.js";
 export * from "./preference-accuracy.js";
 export * from "./record-rows.js";
+export * from "./reference-records.js";
 export * from "./statistics.js";
 export * from "./text-table.js";

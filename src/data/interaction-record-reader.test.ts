@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { InputError } from "../spec/errors.js";
 import { makeRecord } from "./__fixtures__/interaction-record-fixture.js";
+import { makeReferenceRecord } from "./__fixtures__/reference-run-fixture.js";
 import { checkInteractionRecord, peerModel } from "./interaction-record-reader.js";
+import { ratingFromValue } from "./reference-records.js";
 
 const where = { file: "runs/a/records.jsonl", line: 4 };
 
@@ -83,5 +85,71 @@ describe("checkInteractionRecord", () => {
   it("finds each peer's model, or the one shared entry", () => {
     expect(peerModel(makeRecord(), 1)).toBe("peer-2");
     expect(peerModel(makeRecord({ models: { agent: "a", observer: "o", peers: ["all"] } }), 1)).toBe("all");
+  });
+});
+
+describe("checkInteractionRecord on the reference implementation's records", () => {
+  it("takes validity from the values: string peer ratings, float observer scores, unknown models", () => {
+    const record = checkInteractionRecord(makeReferenceRecord(), where);
+    expect(record.rating).toEqual([2, 3]);
+    expect(record.mean_rating).toBe(2.5);
+    expect(record.gen_moral_score_before).toBe(2);
+    expect(record.validity).toEqual({
+      peer: [true, true],
+      moral_before: true,
+      engagement_before: true,
+      moral_after: true,
+      engagement_after: true,
+    });
+    expect(record.models).toEqual({ agent: "unknown", observer: "unknown", peers: ["unknown"] });
+    expect(peerModel(record, 1)).toBe("unknown");
+  });
+
+  it("treats the sentinels 8 and -1, non-numbers and non-whole numbers as invalid", () => {
+    const record = checkInteractionRecord(
+      makeReferenceRecord({
+        target_id: [1, 2, 3, 4, 5, 6, 7],
+        feedback: ["a", "b", "c", "d", "e", "f", "g"],
+        rating: ["8", "-1", "", "N/A", 4.5, "3.0", 7],
+        gen_moral_score_before: 8.0,
+        gen_moral_score_after: -1.0,
+        gen_engagement_score_before: "5",
+      }),
+      where,
+    );
+    expect(record.rating).toEqual([null, null, null, null, null, 3, 7]);
+    expect(record.validity.peer).toEqual([false, false, false, false, false, true, true]);
+    expect(record.mean_rating).toBe(5);
+    expect(record.gen_moral_score_before).toBeNull();
+    expect(record.gen_moral_score_after).toBeNull();
+    expect(record.validity).toMatchObject({ moral_before: false, moral_after: false, engagement_before: true });
+    expect(record.mean_rating).not.toBeNaN();
+    expect(checkInteractionRecord(makeReferenceRecord({ rating: ["8", "-1"] }), where).mean_rating).toBeNull();
+    expect([0, 1, 7, 8, "7", " 2 ", "2.0", "2.5", null, true].map(ratingFromValue)).toEqual([
+      null,
+      1,
+      7,
+      null,
+      7,
+      2,
+      2,
+      null,
+      null,
+      null,
+    ]);
+  });
+
+  it("still names missing or malformed fields", () => {
+    const missing = makeReferenceRecord();
+    delete missing.gen_moral_score_after;
+    expect(() => checkInteractionRecord(missing, where)).toThrow(
+      'runs/a/records.jsonl:4: record field "gen_moral_score_after" is missing',
+    );
+    expect(() => checkInteractionRecord(makeReferenceRecord({ rating: "3" }), where)).toThrow(
+      'record field "rating" must be an array',
+    );
+    expect(() => checkInteractionRecord(makeReferenceRecord({ rating: ["3"] }), where)).toThrow(
+      'record field "rating" has 1 entries but feedback has 2',
+    );
   });
 });

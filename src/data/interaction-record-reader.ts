@@ -1,7 +1,10 @@
 /**
- * Reads interaction records (src/spec/interaction-record.ts) from a run's `records.jsonl`, or from its
- * `run.sqlite` when the JSONL file is missing, one at a time. Only the fields that alignment data is built from are checked; the others pass through
- * unchecked and unknown fields are ignored, so a record written by a newer simulation still reads.
+ * Reads interaction records (src/spec/interaction-record.ts) from a run's `records.jsonl`, from its
+ * `run.sqlite` when the JSONL file is missing, or from the reference implementation's per-agent
+ * files (reference-records.ts), one at a time. Only the fields that alignment data is built from are
+ * checked; the others pass through unchecked and unknown fields are ignored, so a record written by a
+ * newer simulation still reads. A record without `validity` (the reference's) gets it from its
+ * values; one without `models` gets unknown models.
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +12,8 @@ import Database from "better-sqlite3";
 import { InputError } from "../spec/errors.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import { createSimulationRepository } from "../store/simulation-repository.js";
-import { readLines } from "./line-reader.js";
+import { readJsonValues } from "./json-values-reader.js";
+import { referenceMemoryFiles, UNKNOWN_MODEL, UNKNOWN_MODELS, validityFromValues } from "./reference-records.js";
 
 /** The lowest and highest rating on the 1-7 scale (SPEC 1.6). */
 export const RATING_SCALE = { minimum: 1, maximum: 7 } as const;
@@ -23,33 +27,34 @@ export interface LocatedRecord {
 }
 
 /**
- * The records file of a run: `<dir>/records.jsonl` (or `records.jsonl.gz`) for a run folder, else its
- * `run.sqlite`; the path itself for a file. Throws InputError naming the path when there is none.
+ * The records files of a run: for a run folder `<dir>/records.jsonl` (or `records.jsonl.gz`), else
+ * its `run.sqlite`, else the reference layout's `external_memory/agent_<id>.jsonl` files in agent
+ * order; the path itself for a file. Throws InputError naming the path when there is none.
  */
-export function resolveRecordsFile(run: string): string {
+export function resolveRecordsFiles(run: string): string[] {
   if (!existsSync(run)) throw new InputError("no such run folder or records file", { file: run });
-  if (!statSync(run).isDirectory()) return run;
+  if (!statSync(run).isDirectory()) return [run];
   for (const name of ["records.jsonl", "records.jsonl.gz", "run.sqlite"]) {
     const candidate = join(run, name);
-    if (existsSync(candidate)) return candidate;
+    if (existsSync(candidate)) return [candidate];
   }
-  throw new InputError("no records.jsonl or run.sqlite in the run folder", { file: run });
+  const reference = referenceMemoryFiles(run);
+  if (reference.length > 0) return reference;
+  throw new InputError("no records.jsonl, run.sqlite or external_memory/agent_*.jsonl in the run folder", {
+    file: run,
+  });
 }
 
-/** Yields each record of `file` in order, checked; throws InputError naming the file, line and field. */
+/**
+ * Yields each record of `file` in order, checked; throws InputError naming the file, line and field.
+ * The file is JSON Lines or a JSON array of records (gzip read directly), or a run.sqlite store.
+ */
 export async function* readInteractionRecords({ file }: { file: string }): AsyncGenerator<LocatedRecord> {
   if (file.endsWith(".sqlite")) {
     yield* readStoredRecords(file);
     return;
   }
-  for await (const { text, line } of readLines({ path: file })) {
-    if (text.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new InputError(`malformed JSON: ${(error as Error).message}`, { file, line, cause: error });
-    }
+  for await (const { value, line } of readJsonValues({ path: file })) {
     yield { record: checkInteractionRecord(value, { file, line }), file, line };
   }
 }
@@ -57,7 +62,10 @@ export async function* readInteractionRecords({ file }: { file: string }): Async
 /**
  * Checks that `value` has every field data building needs, with consistent validity flags: a rating
  * flagged valid must be a number on the 1-7 scale (and a valid peer's reason a string); a rating
- * flagged invalid is ignored whatever it holds. Throws InputError naming the field.
+ * flagged invalid is ignored whatever it holds. Without `validity` (the reference's records) the
+ * flags come from the values: a whole number on 1-7, as a number or a numeric string, is valid and
+ * anything else (the reference's 8 and -1) invalid. Without `models`, every model is unknown.
+ * Returns the record with those fields filled in. Throws InputError naming the field.
  */
 export function checkInteractionRecord(
   value: unknown,
@@ -67,7 +75,7 @@ export function checkInteractionRecord(
     throw new InputError(`record field "${field}" ${problem}`, where);
   };
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail("(record)", "must be a JSON object");
-  const record = value as Record<string, unknown>;
+  let record = value as Record<string, unknown>;
   const text = (field: string): void => {
     if (typeof record[field] !== "string") fail(field, record[field] === undefined ? "is missing" : "must be a string");
   };
@@ -92,6 +100,10 @@ export function checkInteractionRecord(
   text("question");
   text("draft_answer");
   text("revised_answer");
+  list("feedback");
+  list("rating");
+  if (record.validity === undefined) record = { ...record, ...validityFromValues(record) };
+  if (record.models === undefined) record = { ...record, models: structuredClone(UNKNOWN_MODELS) };
   const feedback = list("feedback");
   const ratings = list("rating");
   const validity = object("validity");
@@ -136,13 +148,13 @@ export function checkInteractionRecord(
       `has ${peers.length} entries for ${feedback.length} feedback givers (expected one per giver, or one for all)`,
     );
   }
-  return value as InteractionRecord;
+  return record as unknown as InteractionRecord;
 }
 
 /** The model that wrote peer `index`'s feedback: `models.peers[index]`, or the single shared entry. */
 export function peerModel(record: InteractionRecord, index: number): string {
   const peers = record.models.peers;
-  return (peers.length === 1 ? peers[0] : peers[index]) ?? "unknown";
+  return (peers.length === 1 ? peers[0] : peers[index]) ?? UNKNOWN_MODEL;
 }
 
 /** Records of every run in a simulation store; `line` counts records within the file, from 1. */

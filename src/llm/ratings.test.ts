@@ -69,6 +69,35 @@ describe("requestRating", () => {
     expect(model.requests[1]?.prompt).toBe("rate this");
   });
 
+  it("reads ratings from a model that ignores the JSON schema and restates the scale", async () => {
+    // Issue 9 item 5: such replies were read as the scale's 1; each must give the stated rating.
+    const ratings = [5, 6, 4, 7, 2, 5, 3, 6, 4, 5];
+    const shapes = [
+      (rating: number) => `Rating (1-7): ${rating} ### Reason: considered`,
+      (rating: number) => `**Rating on a 1-7 scale:** ${rating}/7\n**Reason:** considered`,
+    ];
+    const model = createScriptedModel({
+      respond: (_request, index) => (shapes[index % 2] as (rating: number) => string)(ratings[index] as number),
+    });
+    const read: number[] = [];
+    for (const _ of ratings) {
+      const result = await requestRating({ model, prompt: "rate", maxAttempts: 1 });
+      expect(result.valid).toBe(true);
+      if (result.valid) read.push(result.rating);
+    }
+    expect(read).toEqual(ratings);
+    expect(model.requests[0]?.responseFormat?.type).toBe("json-schema");
+  });
+
+  it("asks again when the reply only restates the scale, and keeps the clear answer", async () => {
+    const model = createScriptedModel({
+      respond: (_request, index) => (index === 0 ? "Rating: 1 - 7 scale, I'd say 5." : "Rating: 5 ### Reason: polite"),
+      capabilities: textOnly,
+    });
+    const result = await requestRating({ model, messages: [{ role: "user", content: "rate" }] });
+    expect(result).toMatchObject({ valid: true, rating: 5, reason: "polite", attempts: 2 });
+  });
+
   it("constrains by grammar when the model supports it, else by JSON schema", async () => {
     const grammarModel = createScriptedModel({
       respond: "Rating: 6 ### Reason: ok",

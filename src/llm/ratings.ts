@@ -2,7 +2,7 @@
  * Asking a language model for a rating (SPEC 1.6 steps 2, 4, 7): one integer on a scale (1-7 by
  * default) and a reason, in the form `Rating: N ### Reason: ...`. Where the model can be constrained
  * (`capabilities.grammar`, else `capabilities.jsonSchema`) the answer is constrained; the reply is
- * parsed robustly either way, an unreadable reply is asked again a bounded number of times, and what
+ * parsed robustly either way (parse-rating.ts), an unreadable reply is asked again a bounded number of times, and what
  * stays unreadable comes back as `{ valid: false }`: never a made-up number.
  */
 import type {
@@ -14,17 +14,14 @@ import type {
   SamplingOptions,
   TokenUsage,
 } from "../spec/language-model.js";
+import { DEFAULT_RATING_SCALE, parseRating, type RatingScale } from "./parse-rating.js";
+
+export { type ParsedRating, parseRating, type RatingScale } from "./parse-rating.js";
 
 /** The outcome of asking for a rating. `attempts` counts the calls made (1 when the first reply was readable). */
 export type RatingResult =
   | { valid: true; rating: number; reason: string; attempts: number; raw: string; usage: TokenUsage }
   | { valid: false; raw: string; attempts: number; usage: TokenUsage };
-
-/** The rating scale, inclusive. Default 1..7. */
-export interface RatingScale {
-  minimum: number;
-  maximum: number;
-}
 
 /** How the helper constrains the answer: `auto` picks grammar, then JSON schema, then plain text. */
 export type RatingFormat = "auto" | "text" | "json-schema" | "grammar";
@@ -34,7 +31,7 @@ export const DEFAULT_REPAIR_INSTRUCTION =
   "That reply could not be read. Answer again on a single line in exactly this form: " +
   "Rating: <a whole number from {minimum} to {maximum}> ### Reason: <one or two sentences>";
 
-const DEFAULT_SCALE: RatingScale = { minimum: 1, maximum: 7 };
+const DEFAULT_SCALE: RatingScale = DEFAULT_RATING_SCALE;
 
 /** A GBNF grammar that only admits `Rating: N ### Reason: <text on one line>` with N on the scale. */
 export function ratingGrammar(scale: RatingScale = DEFAULT_SCALE): string {
@@ -57,79 +54,6 @@ export function ratingJsonSchema(scale: RatingScale = DEFAULT_SCALE): JsonSchema
     required: ["rating", "reason"],
     additionalProperties: false,
   };
-}
-
-/** A parsed reply: the rating and reason, or why it could not be read. */
-export type ParsedRating = { valid: true; rating: number; reason: string } | { valid: false; problem: string };
-
-function cleanReason(text: string): string {
-  return text
-    .replace(/^[\s*_:#=\-–—.]+/, "")
-    .replace(/[\s*_]+$/, "")
-    .trim();
-}
-
-function checkRating(value: unknown, scale: RatingScale): number | string {
-  const number = typeof value === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
-  if (typeof number !== "number" || !Number.isFinite(number)) return "no numeric rating";
-  if (!Number.isInteger(number)) return `rating ${number} is not a whole number`;
-  if (number < scale.minimum || number > scale.maximum) {
-    return `rating ${number} is outside ${scale.minimum}-${scale.maximum}`;
-  }
-  return number;
-}
-
-function parseJsonRating(text: string, scale: RatingScale): ParsedRating | undefined {
-  const start = text.indexOf("{");
-  const end = text.lastIndexOf("}");
-  if (start === -1 || end <= start) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text.slice(start, end + 1));
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  const ratingKey = Object.keys(record).find((key) => /^(rating|score)$/i.test(key));
-  if (ratingKey === undefined) return undefined;
-  const rating = checkRating(record[ratingKey], scale);
-  if (typeof rating === "string") return { valid: false, problem: rating };
-  const reasonKey = Object.keys(record).find((key) => /^(reason|explanation|rationale)$/i.test(key));
-  const reason = reasonKey === undefined ? "" : String(record[reasonKey] ?? "");
-  return { valid: true, rating, reason: reason.trim() };
-}
-
-/**
- * Reads a rating from a reply: `Rating: N ### Reason: ...` with any spacing, case, Markdown emphasis,
- * `N/7` or `N out of 7`; a JSON object `{rating, reason}`; or a reply that starts with the number.
- * A rating off the scale or not a whole number is invalid. With `requireReason` (default true) a
- * reply without a reason is invalid too, since the protocol needs one.
- */
-export function parseRating(
-  text: string,
-  { scale = DEFAULT_SCALE, requireReason = true }: { scale?: RatingScale; requireReason?: boolean } = {},
-): ParsedRating {
-  const json = parseJsonRating(text, scale);
-  if (json?.valid) {
-    if (requireReason && json.reason === "") return { valid: false, problem: "no reason given" };
-    return json;
-  }
-  const labelled = /\brating\b[^0-9\n]{0,12}?(-?\d+(?:\.\d+)?)(?:\s*(?:\/\s*\d+|out of \d+))?/i.exec(text);
-  const leading = labelled === null ? /^[\s*_#]*(-?\d+(?:\.\d+)?)(?:\s*(?:\/\s*\d+|out of \d+))?/.exec(text) : null;
-  const match = labelled ?? leading;
-  if (match === null || match[1] === undefined) return json ?? { valid: false, problem: "no rating found" };
-  const rating = checkRating(match[1], scale);
-  if (typeof rating === "string") return { valid: false, problem: rating };
-  const rest = text.slice(match.index + match[0].length);
-  const labelledReason = /\breason\b\s*[:=-]?/i.exec(rest);
-  let reason: string;
-  if (labelledReason !== null) reason = rest.slice(labelledReason.index + labelledReason[0].length);
-  else if (rest.includes("###")) reason = rest.slice(rest.indexOf("###") + 3);
-  else reason = rest;
-  reason = cleanReason(reason);
-  if (requireReason && reason === "") return { valid: false, problem: "no reason given" };
-  return { valid: true, rating, reason };
 }
 
 function chooseFormat(model: LanguageModel, format: RatingFormat, scale: RatingScale): ResponseFormat | undefined {
