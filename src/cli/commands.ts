@@ -5,11 +5,13 @@ import { registerDoctorCommand } from "./doctor-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelCommand } from "./model-command.js";
 import { registerSimulateCommand } from "./simulate-command.js";
+import { registerTrainCommand } from "./train-command.js";
 
 /** Registers every command on the program. Each command's file exports one `register*` function. */
 export function registerCommands(program: Command): void {
   registerSimulateCommand(program);
   registerDataCommand(program);
+  registerTrainCommand(program);
   registerModelCommand(program);
   registerGenerateCommand(program);
   registerDoctorCommand(program);

@@ -3,7 +3,7 @@
  * and export one to GGUF or to safetensors in another dtype. The `model` commands are thin wrappers
  * over these.
  */
-import { copyFile, readFile, stat } from "node:fs/promises";
+import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Blas } from "../engine/index.js";
 import { ConfigError, InputError } from "../spec/errors.js";
@@ -28,6 +28,12 @@ export type ModelShapeSource = LlamaPresetName | (string & {});
 export type TokenizerSource =
   | { kind: "directory"; directory: string }
   | { kind: "train"; files: readonly string[]; vocabularySize: number };
+
+/**
+ * A small file `model init` writes beside the weights: `{ "origin": "model init", "seed": n }`, so that
+ * `train` knows the weights are untrained (and takes the fresh-start defaults).
+ */
+export const MODEL_ORIGIN_FILE = "stable-alignment.json";
 
 /** Options of {@link initializeModel}. */
 export interface InitializeModelOptions {
@@ -119,10 +125,11 @@ async function writeNewModel({
     tokenizerConfig: tokenizer.tokenizerConfig,
   });
   if (tokenizerSource.kind === "directory") await copyChatTemplate(tokenizerSource.directory, directory);
+  await writeFile(join(directory, MODEL_ORIGIN_FILE), `${JSON.stringify({ origin: "model init", seed }, null, 2)}\n`);
   return {
     config,
     parameters: parameterCount(config),
-    files: [...files, "tokenizer.json", "tokenizer_config.json"],
+    files: [...files, "tokenizer.json", "tokenizer_config.json", MODEL_ORIGIN_FILE],
     ...(mergeCount === undefined ? {} : { mergeCount }),
   };
 }

@@ -12,6 +12,7 @@ import { type Blas, createAdamW, createTensorMemory } from "../engine/index.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import { createLlamaModel } from "../model/llama/index.js";
 import { copyWeightsIntoModel } from "../model/llama-weights.js";
+import { removeStaleTemporaries, temporarySiblingPath } from "../model/temporary-path.js";
 import { loadTokenizer } from "../model/tokenizer/tokenizer.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import { prepareTrainingData } from "./training-examples.js";
@@ -133,6 +134,7 @@ export async function trainRun({
       .map((entry) => ({ offset: entry.offset, length: entry.size })),
   });
   await mkdir(out, { recursive: true });
+  removeStaleTemporaries({ directory: out });
   if (stored === undefined) {
     writeRunDescription({
       directory: out,
@@ -157,8 +159,9 @@ export async function trainRun({
     } else {
       references = computeReferenceLogProbabilities({ model, prompts: prepared.train, maxLength });
       heldOutReferences = computeReferenceLogProbabilities({ model, prompts: prepared.heldOut, maxLength });
-      await writeFile(`${path}.tmp`, JSON.stringify({ train: references, heldOut: heldOutReferences }));
-      await rename(`${path}.tmp`, path);
+      const temporary = temporarySiblingPath({ path });
+      await writeFile(temporary, JSON.stringify({ train: references, heldOut: heldOutReferences }));
+      await rename(temporary, path);
     }
     onEvent?.({ type: "references", prompts: references.length });
   }

@@ -8,16 +8,18 @@
  * Every directory is written under a temporary name and renamed when complete, so a kill leaves either
  * the previous checkpoint or the new one, never half of one; leftovers of killed writers are removed.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AdamW, AdamWState } from "../engine/index.js";
+import { writeDirectoryAtomically } from "../model/atomic-directory.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import type { CheckpointConfig } from "../model/checkpoint-config.js";
 import type { LlamaModel } from "../model/llama/index.js";
 import { copyWeightsIntoModel, trainingModelWeights } from "../model/llama-weights.js";
 import { openSafetensorsCheckpoint } from "../model/safetensors/safetensors-reader.js";
 import { writeSafetensorsFile } from "../model/safetensors/safetensors-writer.js";
+import { removeStaleTemporaries, temporarySiblingPath } from "../model/temporary-path.js";
 import { saveTokenizer, type Tokenizer } from "../model/tokenizer/tokenizer.js";
 import { InputError } from "../spec/errors.js";
 import type { TrainingCursor } from "./training-loop.js";
@@ -62,7 +64,7 @@ export function writeRunDescription({
   description: Omit<TrainingRunDescription, "format">;
 }): void {
   const path = join(directory, "training.json");
-  const temporary = `${path}.${process.pid}.tmp`;
+  const temporary = temporarySiblingPath({ path });
   writeFileSync(temporary, `${JSON.stringify({ format: FORMAT, ...description }, null, 2)}\n`);
   renameSync(temporary, path);
 }
@@ -89,7 +91,7 @@ export function truncateMetrics({ directory, step }: { directory: string; step: 
       // A line cut by a kill.
     }
   }
-  const temporary = `${path}.${process.pid}.tmp`;
+  const temporary = temporarySiblingPath({ path });
   writeFileSync(temporary, kept.map((line) => `${line}\n`).join(""));
   renameSync(temporary, path);
 }
@@ -99,7 +101,7 @@ export function checkpointName(step: number): string {
   return `step-${String(step).padStart(6, "0")}`;
 }
 
-/** Writes a model directory (weights in the Hugging Face layout and the tokenizer) atomically at `directory`. */
+/** Writes a model directory (weights in the Hugging Face layout and the tokenizer) atomically at `directory`, replacing one. */
 export async function writeModelDirectory({
   directory,
   config,
@@ -114,21 +116,18 @@ export async function writeModelDirectory({
   /** Writes more files into the temporary directory before it is renamed. */
   extra?: (temporary: string) => Promise<void>;
 }): Promise<void> {
-  const temporary = `${directory}.${process.pid}.tmp`;
-  await rm(temporary, { recursive: true, force: true });
-  await mkdir(temporary, { recursive: true });
-  await saveCheckpoint({ directory: temporary, config, weights: trainingModelWeights(model) });
-  await saveTokenizer({
-    directory: temporary,
-    tokenizerJson: tokenizer.tokenizerJson,
-    tokenizerConfig: tokenizer.tokenizerConfig,
+  await writeDirectoryAtomically({ directory, replace: true, replaceableIfHolds: "config.json" }, async (temporary) => {
+    await saveCheckpoint({ directory: temporary, config, weights: trainingModelWeights(model) });
+    await saveTokenizer({
+      directory: temporary,
+      tokenizerJson: tokenizer.tokenizerJson,
+      tokenizerConfig: tokenizer.tokenizerConfig,
+    });
+    if (tokenizer.chatTemplate !== undefined && tokenizer.tokenizerConfig.chat_template === undefined) {
+      await writeFile(join(temporary, "chat_template.jinja"), tokenizer.chatTemplate);
+    }
+    if (extra !== undefined) await extra(temporary);
   });
-  if (tokenizer.chatTemplate !== undefined && tokenizer.tokenizerConfig.chat_template === undefined) {
-    await writeFile(join(temporary, "chat_template.jinja"), tokenizer.chatTemplate);
-  }
-  if (extra !== undefined) await extra(temporary);
-  await rm(directory, { recursive: true, force: true });
-  await rename(temporary, directory);
 }
 
 /** Saves a resumable checkpoint of the run at `cursor` and prunes older ones. */
@@ -174,17 +173,13 @@ export async function saveTrainingCheckpoint({
   return directory;
 }
 
-/** Complete checkpoints, oldest first; removes temporary directories that killed writers left. */
+/** Complete checkpoints, oldest first; removes temporaries that killed writers left. */
 export function completeCheckpoints(runDirectory: string): { name: string; step: number }[] {
   const checkpoints = join(runDirectory, "checkpoints");
   if (!existsSync(checkpoints)) return [];
   const found: { name: string; step: number }[] = [];
+  removeStaleTemporaries({ directory: checkpoints });
   for (const entry of readdirSync(checkpoints)) {
-    if (entry.endsWith(".tmp")) {
-      const pid = Number(entry.split(".").at(-2));
-      if (!Number.isInteger(pid) || !isAlive(pid)) rmSync(join(checkpoints, entry), { recursive: true, force: true });
-      continue;
-    }
     const match = /^step-(\d+)$/.exec(entry);
     if (match && existsSync(join(checkpoints, entry, "trainer-state.json")))
       found.push({ name: entry, step: Number(match[1]) });
@@ -220,13 +215,4 @@ export async function restoreLatestCheckpoint({
   };
   optimizer.restore(restored);
   return { step: state.step, consumed: state.consumed };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

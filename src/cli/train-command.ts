@@ -1,0 +1,331 @@
+/**
+ * `stable-alignment train`: fine-tune a checkpoint on alignment data with the Stable Alignment
+ * objective or a baseline (SFT, DPO, RRHF) on this machine's CPU. The work is in src/train; this file
+ * parses flags, takes the run lock, draws the progress bar and prints the summary.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import cliProgress from "cli-progress";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { createBlas, describeEngine, formatEngineLine } from "../engine/index.js";
+import { MODEL_ORIGIN_FILE } from "../model/model-directory.js";
+import { acquireRunLock } from "../store/run-lock.js";
+import { type TrainingEvent, trainRun } from "../train/train-run.js";
+import {
+  defaultTrainingSettings,
+  PROMPT_FORMATS,
+  TRAINING_LOSSES,
+  TRAINING_STAGES,
+  type TrainingSettings,
+  type TrainingStage,
+  validateTrainingSettings,
+} from "../train/training-settings.js";
+import { createCliContext, resolveCommandOptions } from "./cli-context.js";
+import { integerOption, numberOption } from "./option-parsers.js";
+import { checkOutputPath } from "./output-path.js";
+
+interface TrainOptions {
+  model: string;
+  data: string;
+  out: string;
+  loss?: string;
+  margin?: number;
+  ratio?: number;
+  ratingScale?: number;
+  numComp?: number;
+  maxFlow?: boolean;
+  beta?: number;
+  labelSmoothing?: number;
+  dpoPairs?: "best-worst" | "all";
+  epochs?: number;
+  lr?: number;
+  warmup?: number;
+  weightDecay?: number;
+  gradAccum?: number;
+  maxGradNorm?: number;
+  maxLength?: number;
+  evalSplit?: number;
+  evalEvery?: number;
+  saveEvery?: number;
+  seed?: number;
+  threads?: number;
+  stages?: TrainingStage[];
+  promptFormat?: string;
+  resume?: boolean;
+  json?: boolean;
+}
+
+const pretrained = defaultTrainingSettings();
+const fresh = defaultTrainingSettings({ start: "init" });
+
+/** Registers `train` on the program. */
+export function registerTrainCommand(program: Command): void {
+  program
+    .command("train")
+    .description("fine-tune a checkpoint on alignment data: Stable Alignment, SFT, DPO or RRHF (CPU)")
+    .requiredOption("--model <dir>", "start checkpoint (Hugging Face layout: config.json, safetensors, tokenizer.json)")
+    .requiredOption("--data <file>", "alignment data (`data build` / `data import` output: sa JSON or JSON lines)")
+    .requiredOption("--out <dir>", "run directory: checkpoints/, metrics.jsonl, the final model in <out>/model")
+    .addOption(new Option("--loss <name>", "objective").choices([...TRAINING_LOSSES]).default("stable-alignment"))
+    .option(
+      "--margin <m>",
+      `Stable Alignment margin M (default ${pretrained.margin})`,
+      numberOption("--margin", { min: 0 }),
+    )
+    .option(
+      "--ratio <lambda>",
+      `Stable Alignment penalty ratio (default ${pretrained.ratio})`,
+      numberOption("--ratio", { min: 0 }),
+    )
+    .option(
+      "--rating-scale <r>",
+      `top of the rating scale (default ${pretrained.ratingScale})`,
+      integerOption("--rating-scale", { min: 1 }),
+    )
+    .option(
+      "--num-comp <n>",
+      `responses sampled per prompt (default ${pretrained.numComp})`,
+      integerOption("--num-comp", { min: 2 }),
+    )
+    .option("--max-flow", "Stable Alignment: penalise the largest difference instead of the mean")
+    .option("--beta <b>", `DPO beta (default ${pretrained.beta})`, numberOption("--beta", { min: Number.MIN_VALUE }))
+    .option(
+      "--label-smoothing <e>",
+      "DPO label smoothing in [0, 0.5) (default 0)",
+      numberOption("--label-smoothing", { min: 0, max: 0.4999 }),
+    )
+    .addOption(
+      new Option("--dpo-pairs <which>", "DPO pairs per prompt (default best-worst)").choices(["best-worst", "all"]),
+    )
+    .option(
+      "--epochs <n>",
+      `passes over the data (default ${pretrained.epochs})`,
+      integerOption("--epochs", { min: 1 }),
+    )
+    .option(
+      "--lr <rate>",
+      `peak learning rate (default ${pretrained.learningRate} for a pretrained start, ${fresh.learningRate} for a model made by \`model init\`)`,
+      numberOption("--lr", { min: Number.MIN_VALUE }),
+    )
+    .option(
+      "--warmup <share>",
+      `share of steps warming up (default ${pretrained.warmup})`,
+      numberOption("--warmup", { min: 0, max: 0.9999 }),
+    )
+    .option(
+      "--weight-decay <w>",
+      `AdamW weight decay (default ${pretrained.weightDecay})`,
+      numberOption("--weight-decay", { min: 0 }),
+    )
+    .option(
+      "--grad-accum <n>",
+      `prompts per optimizer step (default ${pretrained.gradientAccumulation})`,
+      integerOption("--grad-accum", { min: 1 }),
+    )
+    .option(
+      "--max-grad-norm <n>",
+      `gradient clipping norm (default ${pretrained.maxGradientNorm})`,
+      numberOption("--max-grad-norm", { min: Number.MIN_VALUE }),
+    )
+    .option(
+      "--max-length <tokens>",
+      `tokens per sequence, prompt cut from the left (default ${pretrained.maxLength})`,
+      integerOption("--max-length", { min: 2 }),
+    )
+    .option(
+      "--eval-split <share>",
+      `share of questions held out (default ${pretrained.evalSplit})`,
+      numberOption("--eval-split", { min: 0, max: 0.9999 }),
+    )
+    .option(
+      "--eval-every <steps>",
+      "held-out loss and preference accuracy every N steps (default: at the end)",
+      integerOption("--eval-every", { min: 0 }),
+    )
+    .option(
+      "--save-every <steps>",
+      "checkpoint every N steps (default: at the end)",
+      integerOption("--save-every", { min: 0 }),
+    )
+    .option("--seed <n>", "seed of the split, order and sampling (default 0)", integerOption("--seed", { min: 0 }))
+    .option("--threads <n>", "BLAS threads (default: cores - 1)", integerOption("--threads", { min: 1, max: 256 }))
+    .option(
+      "--stages <kinds>",
+      "train the data kinds one after another, e.g. imitation,self-critic,realignment (default: one pass over the mixture)",
+      parseStages,
+    )
+    .addOption(
+      new Option("--prompt-format <format>", "how a row's query becomes the prompt (default verbatim)").choices([
+        ...PROMPT_FORMATS,
+      ]),
+    )
+    .option("--resume", "continue the run in --out from its newest checkpoint")
+    .option("--json", "print events as JSON lines instead of a progress bar")
+    .addHelpText(
+      "after",
+      `\nDefaults follow the reference model card for a pretrained start: lr ${pretrained.learningRate}, warmup ${pretrained.warmup}, cosine decay, weight decay 0, epochs ${pretrained.epochs}, one prompt per micro-batch, gradient accumulation ${pretrained.gradientAccumulation}, max length ${pretrained.maxLength}, margin ${pretrained.margin}, ratio ${pretrained.ratio}, rating scale ${pretrained.ratingScale}, num_comp ${pretrained.numComp}, mean flow, beta ${pretrained.beta}. For a start made by \`model init\`: lr ${fresh.learningRate}, the rest alike.`,
+    )
+    .action(async (_options: TrainOptions, command: Command) => {
+      const context = createCliContext(command);
+      const options = resolveCommandOptions<TrainOptions & Record<string, unknown>>(command, context);
+      checkOutputPath({ path: options.out, flag: "--out", kind: "directory" });
+      const settings = trainingSettingsFrom(options);
+      const engine = describeEngine(options.threads === undefined ? {} : { threads: options.threads });
+      context.stderr.write(`${formatEngineLine(engine)}\n`);
+      validateTrainingSettings(settings);
+      const created = !existsSync(options.out);
+      mkdirSync(options.out, { recursive: true });
+      const lock = acquireRunLock({ directory: options.out, command: "train" });
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      const reporter = createTrainReporter({
+        stdout: context.stdout,
+        stderr: context.stderr,
+        json: options.json === true,
+      });
+      try {
+        const result = await trainRun({
+          model: options.model,
+          data: options.data,
+          out: options.out,
+          settings,
+          blas: createBlas(options.threads === undefined ? {} : { threads: options.threads }),
+          resume: options.resume === true,
+          onEvent: reporter.onEvent,
+          signal: controller.signal,
+        });
+        reporter.stop();
+        if (result.finished) {
+          reporter.line(
+            { type: "done", step: result.cursor.step, model: result.modelDirectory },
+            `trained ${result.cursor.step} steps; model in ${result.modelDirectory} (local:${result.modelDirectory})`,
+          );
+        } else {
+          reporter.line(
+            { type: "stopped", step: result.cursor.step },
+            `stopped after step ${result.cursor.step}; continue with the same command and --resume`,
+          );
+        }
+      } finally {
+        reporter.stop();
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        lock.release();
+        // Refused before anything was written: leave no empty run directory behind.
+        if (created && readdirSync(options.out).length === 0) rmSync(options.out, { recursive: true, force: true });
+      }
+    });
+}
+
+function parseStages(text: string): TrainingStage[] {
+  const stages = text.split(",").map((stage) => stage.trim());
+  for (const stage of stages) {
+    if (!TRAINING_STAGES.includes(stage as TrainingStage)) {
+      throw new InvalidArgumentError(`--stages takes ${TRAINING_STAGES.join(", ")}, got "${stage}"`);
+    }
+  }
+  return stages as TrainingStage[];
+}
+
+/** Settings from flags over the defaults for this start (a `model init` directory gets lr 1e-3). */
+function trainingSettingsFrom(options: TrainOptions): TrainingSettings {
+  const base = defaultTrainingSettings({ start: madeByModelInit(options.model) ? "init" : "pretrained" });
+  const pick = <T>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
+  return {
+    ...base,
+    loss: pick(options.loss as TrainingSettings["loss"] | undefined, base.loss),
+    margin: pick(options.margin, base.margin),
+    ratio: pick(options.ratio, base.ratio),
+    ratingScale: pick(options.ratingScale, base.ratingScale),
+    numComp: pick(options.numComp, base.numComp),
+    maxFlow: options.maxFlow === true,
+    beta: pick(options.beta, base.beta),
+    labelSmoothing: pick(options.labelSmoothing, base.labelSmoothing),
+    dpoPairs: pick(options.dpoPairs, base.dpoPairs),
+    epochs: pick(options.epochs, base.epochs),
+    learningRate: pick(options.lr, base.learningRate),
+    warmup: pick(options.warmup, base.warmup),
+    weightDecay: pick(options.weightDecay, base.weightDecay),
+    gradientAccumulation: pick(options.gradAccum, base.gradientAccumulation),
+    maxGradientNorm: pick(options.maxGradNorm, base.maxGradientNorm),
+    maxLength: pick(options.maxLength, base.maxLength),
+    evalSplit: pick(options.evalSplit, base.evalSplit),
+    evalEvery: pick(options.evalEvery, base.evalEvery),
+    saveEvery: pick(options.saveEvery, base.saveEvery),
+    seed: pick(options.seed, base.seed),
+    stages: pick(options.stages, base.stages),
+    promptFormat: pick(options.promptFormat as TrainingSettings["promptFormat"] | undefined, base.promptFormat),
+  };
+}
+
+function madeByModelInit(directory: string): boolean {
+  const path = join(directory, MODEL_ORIGIN_FILE);
+  if (!existsSync(path)) return false;
+  try {
+    return (JSON.parse(readFileSync(path, "utf8")) as { origin?: unknown }).origin === "model init";
+  } catch {
+    return false;
+  }
+}
+
+function createTrainReporter({
+  stdout,
+  stderr,
+  json,
+}: {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  json: boolean;
+}) {
+  let bar: cliProgress.SingleBar | undefined;
+  const line = (value: unknown, text: string) => stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+  const format = (value: number, digits = 4) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
+  return {
+    line,
+    onEvent(event: TrainingEvent) {
+      if (json) {
+        stdout.write(`${JSON.stringify(event)}\n`);
+        return;
+      }
+      if (event.type === "start") {
+        const skipped = Object.entries(event.skipped).map(([reason, count]) => `${count} ${reason}`);
+        stdout.write(
+          `training ${event.parameters.toLocaleString("en-US")} parameters on ${event.trainPrompts} prompts (${event.heldOutPrompts} held out), ${event.totalSteps} steps, max length ${event.maxLength}${event.resumedAt ? `, resumed at step ${event.resumedAt.step}` : ""}${skipped.length > 0 ? `; skipped: ${skipped.join(", ")}` : ""}\n`,
+        );
+        if (stderr.isTTY) {
+          bar = new cliProgress.SingleBar(
+            {
+              format: "{bar} {value}/{total} steps | loss {loss} | lr {lr} | {speed} tok/s | ETA {eta_formatted}",
+              stream: stderr,
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(event.totalSteps, event.resumedAt?.step ?? 0, { loss: "-", lr: "-", speed: "-" });
+        }
+      } else if (event.type === "step") {
+        if (bar)
+          bar.update(event.step, {
+            loss: format(event.loss),
+            lr: event.learningRate.toExponential(2),
+            speed: Math.round(event.tokensPerSecond),
+          });
+        else if (event.step === event.totalSteps || event.step % 10 === 0) {
+          stdout.write(
+            `step ${event.step}/${event.totalSteps} loss ${format(event.loss)} lr ${event.learningRate.toExponential(2)} ${Math.round(event.tokensPerSecond)} tok/s\n`,
+          );
+        }
+      } else if (event.type === "eval") {
+        const text = `held-out at step ${event.step}: loss ${format(event.loss)}, preference accuracy ${format(event.preferenceAccuracy, 3)} (${event.prompts} prompts)`;
+        if (bar) bar.stop();
+        stdout.write(`${text}\n`);
+      }
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
