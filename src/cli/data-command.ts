@@ -24,11 +24,15 @@ import {
   renderStatsTables,
   type TokenCounter,
 } from "../data/index.js";
+import { RATING_SCALE } from "../data/interaction-record-reader.js";
 import { assertGgufFile, loadLlamaRuntime } from "../llm/llama-cpp-runtime.js";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
 import { ConfigError, ModelSpecError } from "../spec/errors.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { integerOption, numberOption } from "./option-parsers.js";
+
+/** Scores and thresholds live on the 1-7 rating scale. */
+const RATING_SCALE_RANGE = { min: RATING_SCALE.minimum, max: RATING_SCALE.maximum };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -214,11 +218,16 @@ export function registerDataCommand(program: Command): void {
     .requiredOption("--in <file>", "alignment data (JSON array or JSON Lines, gzip allowed)")
     .addOption(new Option("--format <format>", "output format").choices([...EXPORT_FORMATS]).makeOptionMandatory())
     .requiredOption("--out <file>", "output file (JSON Lines; a JSON array for sa)")
-    .option("--kto-desirable <score>", "kto: scores at or above are desirable", numberOption("--kto-desirable"), 5)
+    .option(
+      "--kto-desirable <score>",
+      "kto: scores at or above are desirable",
+      numberOption("--kto-desirable", RATING_SCALE_RANGE),
+      5,
+    )
     .option(
       "--kto-undesirable <score>",
       "kto: scores at or below are undesirable",
-      numberOption("--kto-undesirable"),
+      numberOption("--kto-undesirable", RATING_SCALE_RANGE),
       3,
     )
     .option("--json", "print the report as JSON")
@@ -246,8 +255,18 @@ export function registerDataCommand(program: Command): void {
     .argument("<file>", "input file (gzip read directly)")
     .addOption(new Option("--format <format>", "input format").choices([...IMPORT_FORMATS]).makeOptionMandatory())
     .requiredOption("--out <file>", "output: a JSON array of alignment examples")
-    .option("--chosen-score <score>", "score of a chosen response", numberOption("--chosen-score"), 7)
-    .option("--rejected-score <score>", "score of a rejected response", numberOption("--rejected-score"), 1)
+    .option(
+      "--chosen-score <score>",
+      "score of a chosen response",
+      numberOption("--chosen-score", RATING_SCALE_RANGE),
+      7,
+    )
+    .option(
+      "--rejected-score <score>",
+      "score of a rejected response",
+      numberOption("--rejected-score", RATING_SCALE_RANGE),
+      1,
+    )
     .addOption(
       new Option("--template <template>", "hh-rlhf prompt: the raw transcript, or the last human turn in Alpaca form")
         .choices(["raw", "alpaca"])

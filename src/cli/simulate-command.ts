@@ -17,14 +17,14 @@ import { orderQuestions } from "../sandbox/question-pool.js";
 import { runSimulation } from "../sandbox/simulation.js";
 import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE } from "../sandbox/starter-set.js";
-import { parseInitialSetting } from "../sandbox/world.js";
-import { CancelledError, ConfigError } from "../spec/errors.js";
-import type { InitialSetting } from "../spec/interaction-record.js";
+import { CancelledError, ConfigError, ModelSpecError } from "../spec/errors.js";
+import { INITIAL_SETTINGS, type InitialSetting } from "../spec/interaction-record.js";
 import { openStore } from "../store/open-store.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL, DEFAULT_EMBEDDER, DEFAULT_OBSERVER_MODEL } from "./default-models.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { createModelFactory } from "./model-factory.js";
+import { checkModelsUsable } from "./model-preflight.js";
 import { integerOption, numberOption } from "./option-parsers.js";
 import {
   fetchHuggingFaceModels,
@@ -48,12 +48,32 @@ const DEFAULT_HTTP_CONCURRENCY = 64;
 /** Rounds when `--until-plateau` is given without `--rounds`: the reference world's 50. */
 const PLATEAU_ROUND_CAP = 50;
 
+/**
+ * `--agent-model <spec>[=<weight>]`: the text after the last `=` is the weight, a positive number
+ * (a spec that needs a literal `=` takes an explicit weight, `...=1`). Bad values are usage errors.
+ */
 function parseAgentModel(value: string, previous: { spec: string; weight: number }[] | undefined) {
-  const match = /^(.+?)=(\d*\.?\d+)$/.exec(value);
-  const spec = match ? (match[1] as string) : value;
-  const weight = match ? Number(match[2]) : 1;
-  if (!(weight > 0)) throw new InvalidArgumentError(`--agent-model weight must be positive, got "${value}"`);
-  return [...(previous ?? []), { spec, weight }];
+  const equals = value.lastIndexOf("=");
+  const spec = equals < 0 ? value : value.slice(0, equals);
+  const weightText = equals < 0 ? "1" : value.slice(equals + 1);
+  const weight = Number(weightText);
+  if (weightText.trim() === "" || !Number.isFinite(weight) || weight <= 0) {
+    throw new InvalidArgumentError(`--agent-model weight must be a positive number, got "${weightText}" in "${value}"`);
+  }
+  return [...(previous ?? []), { spec: parseModelSpecOption("--agent-model")(spec), weight }];
+}
+
+/** A model spec flag: the spec must parse (a malformed one is a usage error). */
+function parseModelSpecOption(flag: string) {
+  return (value: string): string => {
+    try {
+      parseModelSpec(value);
+    } catch (error) {
+      if (error instanceof ModelSpecError) throw new InvalidArgumentError(`${flag}: ${error.message}`);
+      throw error;
+    }
+    return value;
+  };
 }
 
 /** Registers `simulate` on the program. */
@@ -61,7 +81,12 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
   program
     .command("simulate")
     .description("run a SANDBOX society: agents answer, rate and revise; observers score (resumable)")
-    .option("--size <n>", "grid side: size x size agents", integerOption("--size", { min: 1, max: 100 }), 4)
+    .option(
+      "--size <n>",
+      "grid side: size x size agents (at least 2: an agent needs someone to give feedback)",
+      integerOption("--size", { min: 2, max: 100 }),
+      4,
+    )
     .option(
       "--rounds <n>",
       "rounds to run (default 2; the cap with --until-plateau, default 50)",
@@ -86,13 +111,17 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
       integerOption("--plateau-min-rounds", { min: 1 }),
       DEFAULT_PLATEAU_SETTINGS.minimumRounds,
     )
-    .option(
-      "--setting <name>",
-      "initial world view: all_good, all_bad, half_half, mixed_half_half",
-      parseInitialSetting,
-      "mixed_half_half" as InitialSetting,
+    .addOption(
+      new Option("--setting <name>", "initial world view")
+        .choices([...INITIAL_SETTINGS])
+        .default("mixed_half_half" as InitialSetting),
     )
-    .option("--targets <n>", "feedback givers per interaction", integerOption("--targets", { min: 1 }), 4)
+    .option(
+      "--targets <n>",
+      "feedback givers per interaction (at most size^2 - 1; corner cells with fewer neighbours take all of them)",
+      integerOption("--targets", { min: 1 }),
+      4,
+    )
     .option("--global", "global interaction: mix non-neighbours into the feedback givers")
     .option(
       "--dropout <fraction>",
@@ -106,7 +135,11 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
       `agent model; repeat with weights for a mixed society (default ${DEFAULT_AGENT_MODEL})`,
       parseAgentModel,
     )
-    .option("--observer-model <spec>", `observer model (default ${DEFAULT_OBSERVER_MODEL})`)
+    .option(
+      "--observer-model <spec>",
+      `observer model (default ${DEFAULT_OBSERVER_MODEL})`,
+      parseModelSpecOption("--observer-model"),
+    )
     .option("--embedder <spec>", "memory embedder: lexical, openai:<model>[@url] or gguf:<path>", DEFAULT_EMBEDDER)
     .option(
       "--memory-threshold <distance>",
@@ -118,7 +151,7 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
     .option(
       "--prior-size <n>",
       `prior pairs per agent (default 50; ${STARTER_PRIOR_SIZE} with the starter set)`,
-      integerOption("--prior-size", { min: 0 }),
+      integerOption("--prior-size", { min: 1 }),
     )
     .option(
       "--dataset <name>",
@@ -213,6 +246,13 @@ async function simulate({
       file: configPath,
     });
   }
+  const otherAgents = options.size * options.size - 1;
+  if (options.targets > otherAgents) {
+    command.error(
+      `error: --targets ${options.targets} is more than the ${otherAgents} other agents of a ${options.size}x${options.size} world`,
+      { exitCode: 2, code: "stable-alignment.targets" },
+    );
+  }
   const abort = new AbortController();
   // Every call in flight listens on the one signal; hundreds at once are expected, not a leak.
   setMaxListeners(0, abort.signal);
@@ -252,7 +292,13 @@ async function runCommand({
   const agentModels = options.agentModel ?? [{ spec: context.config.models?.agent ?? DEFAULT_AGENT_MODEL, weight: 1 }];
   const observerSpec = options.observerModel ?? context.config.models?.observer ?? DEFAULT_OBSERVER_MODEL;
   const usesDefaultModel = options.agentModel === undefined || options.observerModel === undefined;
-  for (const spec of [...agentModels.map((model) => model.spec), observerSpec]) parseModelSpec(spec);
+  // Models are checked before anything is read, downloaded or written.
+  checkModelsUsable({
+    specs: [...agentModels.map((model) => model.spec), observerSpec],
+    embedder: options.embedder,
+    environment: context.environment,
+    allowTestModels: options.allowTestModels === true,
+  });
   const prompts = loadPromptTemplates(
     options.prompts === undefined ? {} : { overrideDirectory: resolve(options.prompts) },
   );

@@ -86,10 +86,24 @@ function findVersioned(directory: string, name: string): { file: string; version
   return best && { file: best.file, version: best.version };
 }
 
+/** A file in the override directory that names no prompt would silently change nothing: refuse it. */
+function rejectUnknownPromptFiles(directory: string): void {
+  const names = new Set<string>(PROMPT_NAMES);
+  for (const file of readdirSync(directory)) {
+    if (file.startsWith(".")) continue;
+    const match = /^(.+?)(?:\.v\d+)?\.txt$/.exec(file);
+    if (match?.[1] !== undefined && names.has(match[1])) continue;
+    throw new ConfigError(
+      `${join(directory, file)}: names no prompt; prompt files are <name>.txt or <name>.v<N>.txt with <name> one of ${PROMPT_NAMES.join(", ")}`,
+      { field: "prompts", file: join(directory, file) },
+    );
+  }
+}
+
 /**
  * Loads every prompt: the newest built-in version, replaced by the override directory's file where
- * one exists. Throws ConfigError when the override directory is missing or a template is malformed or
- * uses a variable its prompt does not have.
+ * one exists. Throws ConfigError when the override directory is missing, holds a file that names no
+ * prompt, or a template is malformed or uses a variable its prompt does not have.
  */
 export function loadPromptTemplates({
   overrideDirectory,
@@ -105,6 +119,7 @@ export function loadPromptTemplates({
       file: overrideDirectory,
     });
   }
+  if (overrideDirectory !== undefined) rejectUnknownPromptFiles(overrideDirectory);
   const templates = new Map<PromptName, Template>();
   const provenance = {} as Record<PromptName, PromptProvenance>;
   for (const name of PROMPT_NAMES) {
