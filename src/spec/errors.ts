@@ -97,3 +97,13 @@ export class CancelledError extends StableAlignmentError {
     super("CANCELLED", message);
   }
 }
+
+/** `doctor` found at least one failing check; the report naming each one is already printed. */
+export class DoctorCheckFailedError extends StableAlignmentError {
+  /** Names of the failing checks. */
+  readonly checks: readonly string[];
+  constructor(checks: readonly string[]) {
+    super("DOCTOR_CHECK_FAILED", `${checks.length} check(s) failed: ${checks.join(", ")}`);
+    this.checks = [...checks];
+  }
+}
