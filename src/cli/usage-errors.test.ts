@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { runCliProcess } from "./cli-process.js";
 import { runCli } from "./main.js";
 
 let directory: string;
@@ -200,5 +201,21 @@ describe("usage errors", () => {
       code: 2,
       lines: ["error: unknown command 'frobnicate'", '(run "stable-alignment data --help" for usage)'],
     });
+  });
+});
+
+describe("the stable-alignment process", () => {
+  it("prints the package.json version with --version and exits 2 on a bad value", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    expect(await runCliProcess({ args: ["--version"] })).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: "" });
+    const output = join(directory, "run");
+    const refused = await runCliProcess({ args: ["simulate", "--size", "1", "--run-dir", output], cwd: directory });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      `error: option '--size <n>' argument '1' is invalid. --size must be an integer between 2 and 100, got "1"\n${simulateHint}\n`,
+    );
+    expect(existsSync(output)).toBe(false);
   });
 });
