@@ -27,7 +27,7 @@ import {
 import { RATING_SCALE } from "../data/interaction-record-reader.js";
 import { assertGgufFile, loadLlamaRuntime } from "../llm/llama-cpp-runtime.js";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
-import { ConfigError, ModelSpecError } from "../spec/errors.js";
+import { ModelSpecError, UsageError } from "../spec/errors.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { integerOption, numberOption } from "./option-parsers.js";
 
@@ -43,7 +43,7 @@ function parseKinds(text: string): AlignmentDataKind[] {
     .filter((part) => part !== "");
   for (const kind of kinds) {
     if (!ALIGNMENT_DATA_KINDS.includes(kind as AlignmentDataKind)) {
-      throw new ConfigError(`--kinds: unknown kind "${kind}" (known: ${ALIGNMENT_DATA_KINDS.join(", ")})`, {
+      throw new UsageError(`--kinds: unknown kind "${kind}" (known: ${ALIGNMENT_DATA_KINDS.join(", ")})`, {
         field: "kinds",
       });
     }
@@ -169,7 +169,7 @@ export function registerDataCommand(program: Command): void {
       const context = createCliContext(command);
       const options = resolveCommandOptions<BuildOptions & Record<string, unknown>>(command, context);
       if (options.run === undefined || options.run.length === 0) {
-        throw new ConfigError("data build needs at least one --run <dir>", { field: "run" });
+        throw new UsageError("data build needs at least one --run <dir>", { field: "run" });
       }
       const progress = context.stderr === process.stderr && process.stderr.isTTY;
       const report = await buildAlignmentData({

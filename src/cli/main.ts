@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { StableAlignmentError } from "../spec/errors.js";
+import { StableAlignmentError, UsageError } from "../spec/errors.js";
 import { registerCommands } from "./commands.js";
 
 /** The package version, read from package.json (two folders up from both src/cli and dist/cli). */
@@ -28,8 +28,12 @@ export function createProgram(): Command {
 
 /** After a usage error every command prints the error and one line pointing at its own `--help`. */
 function addUsageHints(command: Command): void {
-  command.showHelpAfterError(`(run "${commandPath(command)} --help" for usage)`);
+  command.showHelpAfterError(usageHint(command));
   for (const subcommand of command.commands) addUsageHints(subcommand);
+}
+
+function usageHint(command: Command): string {
+  return `(run "${commandPath(command)} --help" for usage)`;
 }
 
 function commandPath(command: Command): string {
@@ -41,18 +45,27 @@ function commandPath(command: Command): string {
 /** Exit codes: 0 success, 1 failure, 2 usage error (a bad flag, value or command name). */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = createProgram();
+  // The command whose action runs, so a UsageError it throws points at that command's help.
+  let active: Command = program;
+  program.hook("preAction", (_program, actionCommand) => {
+    active = actionCommand;
+  });
   try {
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {
-    return reportError(error);
+    return reportError(error, active);
   }
 }
 
-function reportError(error: unknown): number {
+function reportError(error: unknown, active: Command): number {
   if (error instanceof CommanderError) {
     // Commander already printed its message and the usage hint (or the help/version text).
     return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`error: ${error.message}\n${usageHint(active)}\n`);
+    return 2;
   }
   if (error instanceof StableAlignmentError) {
     process.stderr.write(`error: ${error.message}\n`);

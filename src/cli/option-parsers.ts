@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from "commander";
+import { parseModelSpec } from "../llm/model-spec.js";
+import { ModelSpecError } from "../spec/errors.js";
 
 /** A commander option parser for integers in [min, max]; the error names the flag. */
 export function integerOption(flag: string, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) {
@@ -19,5 +21,18 @@ export function numberOption(flag: string, { min = -Infinity, max = Infinity } =
       throw new InvalidArgumentError(`${flag} must be a number between ${min} and ${max}, got "${text}"`);
     }
     return value;
+  };
+}
+
+/** A commander option parser for model spec strings: a malformed spec is a usage error naming the flag. */
+export function modelSpecOption(flag: string) {
+  return (text: string): string => {
+    try {
+      parseModelSpec(text);
+    } catch (error) {
+      if (error instanceof ModelSpecError) throw new InvalidArgumentError(`${flag}: ${error.message}`);
+      throw error;
+    }
+    return text;
   };
 }

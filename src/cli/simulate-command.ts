@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
-import { parseModelSpec } from "../llm/model-spec.js";
 import type { RatingFormat } from "../llm/ratings.js";
 import { DEFAULT_PLATEAU_SETTINGS } from "../sandbox/plateau.js";
 import { loadPromptTemplates } from "../sandbox/prompt-templates.js";
@@ -17,7 +16,7 @@ import { orderQuestions } from "../sandbox/question-pool.js";
 import { runSimulation } from "../sandbox/simulation.js";
 import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE } from "../sandbox/starter-set.js";
-import { CancelledError, ConfigError, ModelSpecError } from "../spec/errors.js";
+import { CancelledError, ConfigError, UsageError } from "../spec/errors.js";
 import { INITIAL_SETTINGS, type InitialSetting } from "../spec/interaction-record.js";
 import { openStore } from "../store/open-store.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
@@ -25,7 +24,7 @@ import { DEFAULT_AGENT_MODEL, DEFAULT_EMBEDDER, DEFAULT_OBSERVER_MODEL } from ".
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { createModelFactory } from "./model-factory.js";
 import { checkModelsUsable } from "./model-preflight.js";
-import { integerOption, numberOption } from "./option-parsers.js";
+import { integerOption, modelSpecOption, numberOption } from "./option-parsers.js";
 import {
   fetchHuggingFaceModels,
   fillFromStoredConfig,
@@ -60,20 +59,7 @@ function parseAgentModel(value: string, previous: { spec: string; weight: number
   if (weightText.trim() === "" || !Number.isFinite(weight) || weight <= 0) {
     throw new InvalidArgumentError(`--agent-model weight must be a positive number, got "${weightText}" in "${value}"`);
   }
-  return [...(previous ?? []), { spec: parseModelSpecOption("--agent-model")(spec), weight }];
-}
-
-/** A model spec flag: the spec must parse (a malformed one is a usage error). */
-function parseModelSpecOption(flag: string) {
-  return (value: string): string => {
-    try {
-      parseModelSpec(value);
-    } catch (error) {
-      if (error instanceof ModelSpecError) throw new InvalidArgumentError(`${flag}: ${error.message}`);
-      throw error;
-    }
-    return value;
-  };
+  return [...(previous ?? []), { spec: modelSpecOption("--agent-model")(spec), weight }];
 }
 
 /** Registers `simulate` on the program. */
@@ -138,7 +124,7 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
     .option(
       "--observer-model <spec>",
       `observer model (default ${DEFAULT_OBSERVER_MODEL})`,
-      parseModelSpecOption("--observer-model"),
+      modelSpecOption("--observer-model"),
     )
     .option("--embedder <spec>", "memory embedder: lexical, openai:<model>[@url] or gguf:<path>", DEFAULT_EMBEDDER)
     .option(
@@ -248,9 +234,9 @@ async function simulate({
   }
   const otherAgents = options.size * options.size - 1;
   if (options.targets > otherAgents) {
-    command.error(
-      `error: --targets ${options.targets} is more than the ${otherAgents} other agents of a ${options.size}x${options.size} world`,
-      { exitCode: 2, code: "stable-alignment.targets" },
+    throw new UsageError(
+      `--targets ${options.targets} is more than the ${otherAgents} other agents of a ${options.size}x${options.size} world`,
+      { field: "targets" },
     );
   }
   const abort = new AbortController();

@@ -192,6 +192,24 @@ describe("nonsense is refused in one line before anything is written", () => {
 });
 
 describe("usage errors", () => {
+  it("flags that cannot work together are usage errors that point at the command's help, exit 2", async () => {
+    expect(await cli(["generate", "--model", server, "--prompt", "x", "--completion", "--system", "s"])).toEqual({
+      code: 2,
+      lines: [
+        "error: --system applies to chat; drop it or drop --completion",
+        '(run "stable-alignment generate --help" for usage)',
+      ],
+    });
+    expect(await cli(["data", "build", "--out", join(directory, "out.json")])).toEqual({
+      code: 2,
+      lines: [
+        "error: data build needs at least one --run <dir>",
+        '(run "stable-alignment data build --help" for usage)',
+      ],
+    });
+    expect(existsSync(join(directory, "out.json"))).toBe(false);
+  });
+
   it("an unknown option or command prints the error and one hint line, exit 2", async () => {
     expect(await cli(["simulate", "--nonsense", "4"])).toEqual({
       code: 2,

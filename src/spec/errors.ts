@@ -25,6 +25,14 @@ export class ConfigError extends StableAlignmentError {
   }
 }
 
+/**
+ * A command line that cannot work as given: a bad flag value or contradictory or missing flags. A
+ * kind of ConfigError; the CLI reports it with a pointer to the command's `--help` and exits 2.
+ */
+export class UsageError extends ConfigError {
+  override readonly code: string = "USAGE_INVALID";
+}
+
 /** A model spec string (`openai:gpt-4o-mini`, `gguf:./m.gguf`, ...) is malformed or unusable. */
 export class ModelSpecError extends StableAlignmentError {
   readonly spec: string;
