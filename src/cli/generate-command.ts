@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { parseModelSpec } from "../llm/model-spec.js";
 import { UsageError } from "../spec/errors.js";
 import type { GenerateRequest, SamplingOptions } from "../spec/language-model.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
@@ -57,6 +58,10 @@ export function registerGenerateCommand(program: Command): void {
     const options = resolveCommandOptions<Omit<GenerateOptions, "mode"> & { completion?: boolean }>(self, context);
     if (options.completion && options.system !== undefined) {
       throw new UsageError("--system applies to chat; drop it or drop --completion", { field: "--system" });
+    }
+    const parsed = parseModelSpec(options.model);
+    if (!options.completion && parsed.provider === "openai" && parsed.api === "completion") {
+      throw new UsageError(`${options.model} is a completion model: add --completion`, { field: "--completion" });
     }
     await runGenerate({ context, options: { ...options, mode: options.completion ? "completion" : "chat" } });
   });

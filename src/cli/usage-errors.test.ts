@@ -105,6 +105,15 @@ const cases: Case[] = [
     message: /prompts\/drafts\.txt: names no prompt; .*draft, peer-rating/,
   },
   {
+    name: "a prompt directory that is a file",
+    args: ({ root }) => {
+      writeFileSync(join(root, "prompts.txt"), "not a directory\n");
+      return ["--agent-model", server, "--observer-model", server, "--prompts", join(root, "prompts.txt")];
+    },
+    code: 1,
+    message: /prompt directory .*prompts\.txt is not a directory/,
+  },
+  {
     name: "a missing GGUF file",
     args: ({ root }) => ["--agent-model", `gguf:${join(root, "none.gguf")}`, "--observer-model", server],
     code: 1,
@@ -200,6 +209,15 @@ describe("usage errors", () => {
         '(run "stable-alignment generate --help" for usage)',
       ],
     });
+    expect(await cli(["generate", "--model", `openai-completion:base@http://127.0.0.1:9/v1`, "--prompt", "x"])).toEqual(
+      {
+        code: 2,
+        lines: [
+          "error: openai-completion:base@http://127.0.0.1:9/v1 is a completion model: add --completion",
+          '(run "stable-alignment generate --help" for usage)',
+        ],
+      },
+    );
     expect(await cli(["data", "build", "--out", join(directory, "out.json")])).toEqual({
       code: 2,
       lines: [

@@ -5,7 +5,7 @@
  * each prompt came from, so a study can name the exact wording it used.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../spec/errors.js";
@@ -88,6 +88,9 @@ function findVersioned(directory: string, name: string): { file: string; version
 
 /** A file in the override directory that names no prompt would silently change nothing: refuse it. */
 function rejectUnknownPromptFiles(directory: string): void {
+  if (!statSync(directory).isDirectory()) {
+    throw new ConfigError(`prompt directory ${directory} is not a directory`, { field: "prompts", file: directory });
+  }
   const names = new Set<string>(PROMPT_NAMES);
   for (const file of readdirSync(directory)) {
     if (file.startsWith(".")) continue;
