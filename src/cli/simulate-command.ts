@@ -232,8 +232,12 @@ async function simulate({
       file: configPath,
     });
   }
+  // A --targets the user chose that no world of this size can meet is nonsense; the default 4 in a 2x2
+  // world simply takes every neighbour there is (SPEC 1.6).
   const otherAgents = options.size * options.size - 1;
-  if (options.targets > otherAgents) {
+  const targetsChosen =
+    command.getOptionValueSource("targets") === "cli" || context.config.commands?.simulate?.targets !== undefined;
+  if (targetsChosen && options.targets > otherAgents) {
     throw new UsageError(
       `--targets ${options.targets} is more than the ${otherAgents} other agents of a ${options.size}x${options.size} world`,
       { field: "targets" },

@@ -177,6 +177,24 @@ describe("nonsense is refused in one line before anything is written", () => {
     });
   }
 
+  it("keeps the default --targets (4) legal in a 2x2 world: every agent takes the neighbours it has", async () => {
+    const output = join(directory, "out");
+    const missing = `gguf:${join(directory, "none.gguf")}`;
+    const { code, lines } = await cli([
+      "simulate",
+      "--run-dir",
+      output,
+      "--size",
+      "2",
+      "--agent-model",
+      missing,
+      "--observer-model",
+      missing,
+    ]);
+    expect(code).toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/none\.gguf: no such file/)]);
+  });
+
   it("keeps --targets up to size^2 - 1 legal (corner cells then take every neighbour they have)", async () => {
     const output = join(directory, "out");
     const missing = `gguf:${join(directory, "none.gguf")}`;
