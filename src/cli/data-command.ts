@@ -29,7 +29,7 @@ import { assertGgufFile, loadLlamaRuntime } from "../llm/llama-cpp-runtime.js";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
 import { ModelSpecError, UsageError } from "../spec/errors.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
-import { integerOption, numberOption } from "./option-parsers.js";
+import { checkedOption, integerOption, numberOption } from "./option-parsers.js";
 
 /** Scores and thresholds live on the 1-7 rating scale. */
 const RATING_SCALE_RANGE = { min: RATING_SCALE.minimum, max: RATING_SCALE.maximum };
@@ -160,9 +160,19 @@ export function registerDataCommand(program: Command): void {
       collect,
     )
     .requiredOption("--out <file>", "output: a JSON array of {query, responses, scores, models, kind}")
-    .option("--mix <ratio>", "imitation:self-critic:realignment counted in prompts, or all", "5:1:1")
+    .option(
+      "--mix <ratio>",
+      "imitation:self-critic:realignment counted in prompts, or all",
+      checkedOption({ flag: "--mix", check: parseDataMix }),
+      "5:1:1",
+    )
     .option("--seed <n>", "seed of the mix sampling", integerOption("--seed"), 0)
-    .option("--kinds <list>", "kinds to build, comma separated", ALIGNMENT_DATA_KINDS.join(","))
+    .option(
+      "--kinds <list>",
+      "kinds to build, comma separated",
+      checkedOption({ flag: "--kinds", check: parseKinds }),
+      ALIGNMENT_DATA_KINDS.join(","),
+    )
     .option("--templates <dir>", "folder of template files overriding the built-in ones")
     .option("--json", "print the report as JSON")
     .action(async (_options: BuildOptions, command: Command) => {

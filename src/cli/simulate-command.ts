@@ -24,7 +24,7 @@ import { DEFAULT_AGENT_MODEL, DEFAULT_EMBEDDER, DEFAULT_OBSERVER_MODEL } from ".
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { createModelFactory } from "./model-factory.js";
 import { checkModelsUsable } from "./model-preflight.js";
-import { integerOption, modelSpecOption, numberOption } from "./option-parsers.js";
+import { embeddingSpecOption, integerOption, modelSpecOption, numberOption } from "./option-parsers.js";
 import {
   fetchHuggingFaceModels,
   fillFromStoredConfig,
@@ -126,7 +126,12 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
       `observer model (default ${DEFAULT_OBSERVER_MODEL})`,
       modelSpecOption("--observer-model"),
     )
-    .option("--embedder <spec>", "memory embedder: lexical, openai:<model>[@url] or gguf:<path>", DEFAULT_EMBEDDER)
+    .option(
+      "--embedder <spec>",
+      "memory embedder: lexical, openai:<model>[@url] or gguf:<path>",
+      embeddingSpecOption("--embedder"),
+      DEFAULT_EMBEDDER,
+    )
     .option(
       "--memory-threshold <distance>",
       "cosine distance for memory retrieval (default: the embedder's; 0.4 lexical, 0.3 ada-002-like)",

@@ -138,6 +138,12 @@ const cases: Case[] = [
     message: /e\.gguf: no such file/,
   },
   {
+    name: "an embedder that cannot embed",
+    args: () => ["--agent-model", server, "--observer-model", server, "--embedder", "local:./model"],
+    code: 2,
+    message: /--embedder: embedder "local:.\/model" is not supported/,
+  },
+  {
     name: "a chosen score off the 1-7 scale",
     command: "data import",
     args: ({ root }) => [join(root, "pairs.jsonl"), "--format", "hh-rlhf", "--chosen-score", "99"],
