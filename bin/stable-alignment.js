@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when it exists (installed package), else the TypeScript source through tsx (a checkout).
+// In a checkout (src/cli/main.ts present) runs the TypeScript source through tsx, so an edit is never
+// shadowed by an older dist/ that `npm ci` built through `prepare`; an installed package runs dist/.
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -13,12 +14,12 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const compiled = join(root, "dist", "cli", "main.js");
-let entry = compiled;
-if (!existsSync(compiled)) {
+const source = join(root, "src", "cli", "main.ts");
+let entry = join(root, "dist", "cli", "main.js");
+if (existsSync(source)) {
   const { register } = await import("tsx/esm/api");
   register();
-  entry = join(root, "src", "cli", "main.ts");
+  entry = source;
 }
 const { runCli } = await import(pathToFileURL(entry).href);
 process.exitCode = await runCli(process.argv);

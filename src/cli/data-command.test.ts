@@ -121,13 +121,17 @@ describe("stable-alignment data", () => {
     expect(stats.total.promptTokens.max).toBe(3);
   });
 
-  it("rejects bad flags with ConfigError and bad files with InputError", async () => {
+  it("rejects bad flags as usage errors and bad files with InputError", async () => {
     const out = join(directory, "x.json");
     await expect(run("build", "--out", out)).rejects.toThrow(ConfigError);
-    await expect(run("build", "--run", directory, "--out", out, "--kinds", "imitation,critique")).rejects.toThrow(
-      'unknown kind "critique"',
-    );
-    await expect(run("build", "--run", directory, "--out", out, "--mix", "5:1")).rejects.toThrow(ConfigError);
+    // Bad flag values are refused while the command line is parsed (commander's invalid-argument error: exit 2).
+    const usage = { code: "commander.invalidArgument" };
+    const badKinds = run("build", "--run", directory, "--out", out, "--kinds", "imitation,critique");
+    await expect(badKinds).rejects.toMatchObject(usage);
+    await expect(badKinds).rejects.toThrow('--kinds: unknown kind "critique"');
+    const badMix = run("build", "--run", directory, "--out", out, "--mix", "5:1");
+    await expect(badMix).rejects.toMatchObject(usage);
+    await expect(badMix).rejects.toThrow(/--mix must be/);
     await expect(run("stats", join(directory, "missing.json"))).rejects.toThrow(InputError);
   });
 });

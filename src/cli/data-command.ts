@@ -24,12 +24,16 @@ import {
   renderStatsTables,
   type TokenCounter,
 } from "../data/index.js";
+import { RATING_SCALE } from "../data/interaction-record-reader.js";
 import { assertGgufFile, loadLlamaRuntime } from "../llm/llama-cpp-runtime.js";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
-import { ConfigError, ModelSpecError } from "../spec/errors.js";
+import { ModelSpecError, UsageError } from "../spec/errors.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
-import { integerOption, numberOption } from "./option-parsers.js";
+import { checkedOption, integerOption, numberOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
+
+/** Scores and thresholds live on the 1-7 rating scale. */
+const RATING_SCALE_RANGE = { min: RATING_SCALE.minimum, max: RATING_SCALE.maximum };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -40,7 +44,7 @@ function parseKinds(text: string): AlignmentDataKind[] {
     .filter((part) => part !== "");
   for (const kind of kinds) {
     if (!ALIGNMENT_DATA_KINDS.includes(kind as AlignmentDataKind)) {
-      throw new ConfigError(`--kinds: unknown kind "${kind}" (known: ${ALIGNMENT_DATA_KINDS.join(", ")})`, {
+      throw new UsageError(`--kinds: unknown kind "${kind}" (known: ${ALIGNMENT_DATA_KINDS.join(", ")})`, {
         field: "kinds",
       });
     }
@@ -157,16 +161,26 @@ export function registerDataCommand(program: Command): void {
       collect,
     )
     .requiredOption("--out <file>", "output: a JSON array of {query, responses, scores, models, kind}")
-    .option("--mix <ratio>", "imitation:self-critic:realignment counted in prompts, or all", "5:1:1")
+    .option(
+      "--mix <ratio>",
+      "imitation:self-critic:realignment counted in prompts, or all",
+      checkedOption({ flag: "--mix", check: parseDataMix }),
+      "5:1:1",
+    )
     .option("--seed <n>", "seed of the mix sampling", integerOption("--seed"), 0)
-    .option("--kinds <list>", "kinds to build, comma separated", ALIGNMENT_DATA_KINDS.join(","))
+    .option(
+      "--kinds <list>",
+      "kinds to build, comma separated",
+      checkedOption({ flag: "--kinds", check: parseKinds }),
+      ALIGNMENT_DATA_KINDS.join(","),
+    )
     .option("--templates <dir>", "folder of template files overriding the built-in ones")
     .option("--json", "print the report as JSON")
     .action(async (_options: BuildOptions, command: Command) => {
       const context = createCliContext(command);
       const options = resolveCommandOptions<BuildOptions & Record<string, unknown>>(command, context);
       if (options.run === undefined || options.run.length === 0) {
-        throw new ConfigError("data build needs at least one --run <dir>", { field: "run" });
+        throw new UsageError("data build needs at least one --run <dir>", { field: "run" });
       }
       checkOutputPath({ path: options.out, flag: "--out", kind: "file" });
       const progress = context.stderr === process.stderr && process.stderr.isTTY;
@@ -216,11 +230,16 @@ export function registerDataCommand(program: Command): void {
     .requiredOption("--in <file>", "alignment data (JSON array or JSON Lines, gzip allowed)")
     .addOption(new Option("--format <format>", "output format").choices([...EXPORT_FORMATS]).makeOptionMandatory())
     .requiredOption("--out <file>", "output file (JSON Lines; a JSON array for sa)")
-    .option("--kto-desirable <score>", "kto: scores at or above are desirable", numberOption("--kto-desirable"), 5)
+    .option(
+      "--kto-desirable <score>",
+      "kto: scores at or above are desirable",
+      numberOption("--kto-desirable", RATING_SCALE_RANGE),
+      5,
+    )
     .option(
       "--kto-undesirable <score>",
       "kto: scores at or below are undesirable",
-      numberOption("--kto-undesirable"),
+      numberOption("--kto-undesirable", RATING_SCALE_RANGE),
       3,
     )
     .option("--json", "print the report as JSON")
@@ -249,8 +268,18 @@ export function registerDataCommand(program: Command): void {
     .argument("<file>", "input file (gzip read directly); for sandbox-records a run folder or records file")
     .addOption(new Option("--format <format>", "input format").choices([...IMPORT_FORMATS]).makeOptionMandatory())
     .requiredOption("--out <file>", "output: a JSON array of alignment examples")
-    .option("--chosen-score <score>", "score of a chosen response", numberOption("--chosen-score"), 7)
-    .option("--rejected-score <score>", "score of a rejected response", numberOption("--rejected-score"), 1)
+    .option(
+      "--chosen-score <score>",
+      "score of a chosen response",
+      numberOption("--chosen-score", RATING_SCALE_RANGE),
+      7,
+    )
+    .option(
+      "--rejected-score <score>",
+      "score of a rejected response",
+      numberOption("--rejected-score", RATING_SCALE_RANGE),
+      1,
+    )
     .addOption(
       new Option("--template <template>", "hh-rlhf prompt: the raw transcript, or the last human turn in Alpaca form")
         .choices(["raw", "alpaca"])

@@ -1,10 +1,13 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import type { Command } from "commander";
 import { describeEngine, type EngineDescription } from "../engine/engine-description.js";
+import { findCachedHuggingFaceModelFile } from "../llm/hugging-face-model-file.js";
 import { describeLlamaCppBackend } from "../llm/llama-cpp-backend.js";
 import { parseModelSpec } from "../llm/model-spec.js";
+import { DoctorCheckFailedError } from "../spec/errors.js";
 import { type CliContext, createCliContext } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL } from "./default-models.js";
+import { checkModelsUsable } from "./model-preflight.js";
 import { integerOption } from "./option-parsers.js";
 
 /** One line of the doctor's report. */
@@ -32,7 +35,9 @@ export function registerDoctorCommand(program: Command): void {
           context.stdout.write(`${check.status.padEnd(4)}  ${check.name.padEnd(width)}  ${check.detail}\n`);
         }
       }
-      if (checks.some((check) => check.status === "fail")) process.exitCode = 1;
+      // Exit 1 when any check fails; warnings (no API key, a default model not cached yet) do not.
+      const failed = checks.filter((check) => check.status === "fail").map((check) => check.name);
+      if (failed.length > 0) throw new DoctorCheckFailedError(failed);
     });
 }
 
@@ -105,10 +110,17 @@ export async function runDoctorChecks({
     [context.config.models?.agent, context.config.models?.observer].filter((spec) => spec !== undefined),
   );
   if (specs.size === 0) {
+    const cached = await findCachedHuggingFaceModelFile({
+      uri: DEFAULT_AGENT_MODEL,
+      cacheDirectory: context.cacheDirectory,
+    });
     checks.push({
       name: "models",
-      status: "ok",
-      detail: `none configured; default agent and observer: ${DEFAULT_AGENT_MODEL}`,
+      status: cached === undefined ? "warn" : "ok",
+      detail:
+        cached === undefined
+          ? `none configured; default agent and observer ${DEFAULT_AGENT_MODEL}: not cached; downloads on first use (needs network)`
+          : `none configured; default agent and observer ${DEFAULT_AGENT_MODEL}: cached at ${cached}`,
     });
   }
   for (const spec of specs) checks.push(...(await checkModelSpec({ spec, context, timeoutMs, fetch })));
@@ -153,8 +165,24 @@ async function checkModelSpec({
   } catch (error) {
     return [{ name: `model ${spec}`, status: "fail", detail: error instanceof Error ? error.message : String(error) }];
   }
-  if (parsed.provider !== "openai")
+  if (parsed.provider === "hf") {
+    const cached = await findCachedHuggingFaceModelFile({ uri: parsed.uri, cacheDirectory: context.cacheDirectory });
+    return [
+      cached === undefined
+        ? { name: `model ${spec}`, status: "warn", detail: "not cached; downloads on first use (needs network)" }
+        : { name: `model ${spec}`, status: "ok", detail: `cached at ${cached}` },
+    ];
+  }
+  if (parsed.provider !== "openai") {
+    try {
+      checkModelsUsable({ specs: [spec], environment: context.environment });
+    } catch (error) {
+      return [
+        { name: `model ${spec}`, status: "fail", detail: error instanceof Error ? error.message : String(error) },
+      ];
+    }
     return [{ name: `model ${spec}`, status: "ok", detail: `${parsed.provider} model` }];
+  }
   const urls = parsed.baseURLs ?? [context.environment.OPENAI_BASE_URL ?? "https://api.openai.com/v1"];
   return Promise.all(
     urls.map(async (url): Promise<DoctorCheck> => {

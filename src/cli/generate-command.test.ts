@@ -158,9 +158,9 @@ describe("stable-alignment generate", () => {
   });
 
   it("gives one clear line and a non-zero exit for bad input", async () => {
-    const cases: { args: string[]; message: RegExp; files?: Record<string, string> }[] = [
-      { args: ["--model", "anthropic:claude"], message: /unknown model provider "anthropic"/ },
-      { args: ["--model", "gpt-4o"], message: /no provider prefix/ },
+    const cases: { args: string[]; message: RegExp; files?: Record<string, string>; usage?: true }[] = [
+      { args: ["--model", "anthropic:claude"], message: /unknown model provider "anthropic"/, usage: true },
+      { args: ["--model", "gpt-4o"], message: /no provider prefix/, usage: true },
       { args: ["--model", "openai:gpt-4o-mini"], message: /needs OPENAI_API_KEY/ },
       { args: ["--model", `gguf:${join(directory, "absent.gguf")}`], message: /absent\.gguf does not exist/ },
       { args: ["--model", `gguf:${join(directory, "not-a-model.gguf")}`], message: /not-a-model\.gguf.*not a GGUF/i },
@@ -173,7 +173,7 @@ describe("stable-alignment generate", () => {
       },
     ];
     writeFileSync(join(directory, "not-a-model.gguf"), "this is text, not a model");
-    for (const { args, message, files } of cases) {
+    for (const { args, message, files, usage } of cases) {
       const cwd = mkdtempSync(join(tmpdir(), "sa-generate-bad-"));
       for (const [name, content] of Object.entries(files ?? {})) writeFileSync(join(cwd, name), content);
       const result = await runCliProcess({
@@ -182,9 +182,14 @@ describe("stable-alignment generate", () => {
         environment: environment(),
         timeoutMs: 60_000,
       });
-      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(1);
+      // A malformed spec is a bad flag value: exit 2, the error and one hint line. Anything else: exit 1, one line.
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(usage ? 2 : 1);
       expect(result.stderr).toMatch(message);
-      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stderr.trim().split("\n")).toEqual(
+        usage
+          ? [expect.stringMatching(/^error: /), '(run "stable-alignment generate --help" for usage)']
+          : [expect.any(String)],
+      );
       expect(result.stdout).toBe("");
     }
   }, 180_000);

@@ -1,10 +1,11 @@
 import { type Command, Option } from "commander";
-import { ConfigError } from "../spec/errors.js";
+import { parseModelSpec } from "../llm/model-spec.js";
+import { UsageError } from "../spec/errors.js";
 import type { GenerateRequest, SamplingOptions } from "../spec/language-model.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { createModelFactory } from "./model-factory.js";
-import { integerOption, numberOption } from "./option-parsers.js";
+import { integerOption, modelSpecOption, numberOption } from "./option-parsers.js";
 
 /** What one `generate` (or `model generate`) call does. */
 export interface GenerateOptions {
@@ -46,7 +47,8 @@ export function registerGenerateCommand(program: Command): void {
     .description("send one prompt to a model and print the answer (does my endpoint work?)")
     .requiredOption(
       "--model <spec>",
-      "model spec: openai:<model>[@url,...], gguf:<path>, hf:<owner>/<repo>/<file>.gguf, local:<dir>",
+      "model spec: openai:<model>[@url,...], openai-completion:<model>[@url], gguf:<path>, hf:<owner>/<repo>/<file>.gguf, local:<dir>",
+      modelSpecOption("--model"),
     )
     .requiredOption("--prompt <text>", "the user message (or the text to continue with --completion)")
     .option("--system <text>", "a system message (chat only)")
@@ -55,7 +57,11 @@ export function registerGenerateCommand(program: Command): void {
     const context = createCliContext(self);
     const options = resolveCommandOptions<Omit<GenerateOptions, "mode"> & { completion?: boolean }>(self, context);
     if (options.completion && options.system !== undefined) {
-      throw new ConfigError("--system applies to chat; drop it or drop --completion", { field: "--system" });
+      throw new UsageError("--system applies to chat; drop it or drop --completion", { field: "--system" });
+    }
+    const parsed = parseModelSpec(options.model);
+    if (!options.completion && parsed.provider === "openai" && parsed.api === "completion") {
+      throw new UsageError(`${options.model} is a completion model: add --completion`, { field: "--completion" });
     }
     await runGenerate({ context, options: { ...options, mode: options.completion ? "completion" : "chat" } });
   });

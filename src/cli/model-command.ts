@@ -8,10 +8,10 @@
 import { type Command, Option } from "commander";
 import { createBlas } from "../engine/index.js";
 import { describeModel, exportModel, initializeModel, type ModelDescription } from "../model/model-directory.js";
-import { ConfigError } from "../spec/errors.js";
+import { UsageError } from "../spec/errors.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { addSamplingOptions, type GenerateOptions, runGenerate } from "./generate-command.js";
-import { integerOption } from "./option-parsers.js";
+import { integerOption, modelSpecOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
 
 interface InitOptions {
@@ -55,15 +55,15 @@ export function registerModelCommand(program: Command): void {
       const options = command.optsWithGlobals<InitOptions>();
       const shape = options.config;
       if (shape === undefined) {
-        throw new ConfigError("model init needs --config <tiny|small|30m|config.json>", { field: "--config" });
+        throw new UsageError("model init needs --config <tiny|small|30m|config.json>", { field: "--config" });
       }
       if ((options.tokenizer === undefined) === (options.trainTokenizer === undefined)) {
-        throw new ConfigError("give exactly one of --tokenizer <dir> or --train-tokenizer <files...>", {
+        throw new UsageError("give exactly one of --tokenizer <dir> or --train-tokenizer <files...>", {
           field: "--tokenizer",
         });
       }
       if (options.vocab !== undefined && options.trainTokenizer === undefined) {
-        throw new ConfigError("--vocab applies to --train-tokenizer only", { field: "--vocab" });
+        throw new UsageError("--vocab applies to --train-tokenizer only", { field: "--vocab" });
       }
       checkOutputPath({ path: options.out, flag: "--out", kind: "directory" });
       const result = await initializeModel({
@@ -117,7 +117,7 @@ export function registerModelCommand(program: Command): void {
       const dtype = (options.dtype ?? "f32").toLowerCase();
       const allowed = options.format === "gguf" ? ["f32", "f16"] : ["f32", "f16", "bf16"];
       if (!allowed.includes(dtype)) {
-        throw new ConfigError(
+        throw new UsageError(
           `--dtype ${options.dtype} is not available for ${options.format} (use ${allowed.join(", ")})`,
           {
             field: "--dtype",
@@ -144,7 +144,11 @@ export function registerModelCommand(program: Command): void {
   const generate = model
     .command("generate")
     .description("run one prompt on any model spec (local:<dir> runs on this toolkit's engine)")
-    .requiredOption("--model <spec>", "local:<dir>, gguf:<path>, hf:<owner>/<repo>/<file>.gguf, openai:<model>[@url]")
+    .requiredOption(
+      "--model <spec>",
+      "local:<dir>, gguf:<path>, hf:<owner>/<repo>/<file>.gguf, openai:<model>[@url]",
+      modelSpecOption("--model"),
+    )
     .requiredOption("--prompt <text>", "text to continue (or the user message with --chat)")
     .option("--chat", "send the prompt as a chat message through the model's chat template");
   addSamplingOptions(generate, { defaultMaxTokens: 64 }).action(async (_options: unknown, command: Command) => {

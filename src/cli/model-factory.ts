@@ -107,7 +107,16 @@ export function createModelFactory({
           }
           const baseURL = environment.OPENAI_BASE_URL || OPENAI_DEFAULT_BASE_URL;
           return {
-            replicas: [createOpenAICompatible({ baseURL, apiKey, model: parsed.model, modelId: spec, timeoutMs })],
+            replicas: [
+              createOpenAICompatible({
+                baseURL,
+                apiKey,
+                model: parsed.model,
+                modelId: spec,
+                timeoutMs,
+                api: parsed.api,
+              }),
+            ],
             concurrency: maxConcurrency ?? 16,
           };
         }
@@ -121,6 +130,7 @@ export function createModelFactory({
               model: parsed.model,
               modelId: spec,
               timeoutMs,
+              api: parsed.api,
               pricePerMillionTokens: context.config.prices?.[parsed.model] ?? { prompt: 0, completion: 0 },
             }),
           ),

@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from "commander";
+import { parseEmbeddingSpec, parseModelSpec } from "../llm/model-spec.js";
+import { StableAlignmentError } from "../spec/errors.js";
 
 /** A commander option parser for integers in [min, max]; the error names the flag. */
 export function integerOption(flag: string, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) {
@@ -20,4 +22,32 @@ export function numberOption(flag: string, { min = -Infinity, max = Infinity } =
     }
     return value;
   };
+}
+
+/**
+ * A commander option parser that keeps the text as given after `check` accepts it; a toolkit error
+ * from `check` (ConfigError, ModelSpecError, ...) becomes a usage error naming the flag.
+ */
+export function checkedOption({ flag, check }: { flag: string; check: (text: string) => unknown }) {
+  return (text: string): string => {
+    try {
+      check(text);
+    } catch (error) {
+      if (error instanceof StableAlignmentError) {
+        throw new InvalidArgumentError(error.message.includes(flag) ? error.message : `${flag}: ${error.message}`);
+      }
+      throw error;
+    }
+    return text;
+  };
+}
+
+/** A commander option parser for model spec strings: a malformed spec is a usage error naming the flag. */
+export function modelSpecOption(flag: string) {
+  return checkedOption({ flag, check: parseModelSpec });
+}
+
+/** A commander option parser for embedder specs (`lexical`, `openai:<model>[@url]`, `gguf:<path>`). */
+export function embeddingSpecOption(flag: string) {
+  return checkedOption({ flag, check: parseEmbeddingSpec });
 }

@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
-import { parseModelSpec } from "../llm/model-spec.js";
 import type { RatingFormat } from "../llm/ratings.js";
 import { DEFAULT_PLATEAU_SETTINGS } from "../sandbox/plateau.js";
 import { loadPromptTemplates } from "../sandbox/prompt-templates.js";
@@ -17,16 +16,16 @@ import { orderQuestions } from "../sandbox/question-pool.js";
 import { runSimulation } from "../sandbox/simulation.js";
 import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE } from "../sandbox/starter-set.js";
-import { parseInitialSetting } from "../sandbox/world.js";
-import { CancelledError, ConfigError } from "../spec/errors.js";
-import type { InitialSetting } from "../spec/interaction-record.js";
+import { CancelledError, ConfigError, UsageError } from "../spec/errors.js";
+import { INITIAL_SETTINGS, type InitialSetting } from "../spec/interaction-record.js";
 import { openStore, type Store } from "../store/open-store.js";
 import { acquireRunLock } from "../store/run-lock.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL, DEFAULT_EMBEDDER, DEFAULT_OBSERVER_MODEL } from "./default-models.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { createModelFactory } from "./model-factory.js";
-import { integerOption, numberOption } from "./option-parsers.js";
+import { checkModelsUsable } from "./model-preflight.js";
+import { embeddingSpecOption, integerOption, modelSpecOption, numberOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
 import {
   fetchHuggingFaceModels,
@@ -50,12 +49,19 @@ const DEFAULT_HTTP_CONCURRENCY = 64;
 /** Rounds when `--until-plateau` is given without `--rounds`: the reference world's 50. */
 const PLATEAU_ROUND_CAP = 50;
 
+/**
+ * `--agent-model <spec>[=<weight>]`: the text after the last `=` is the weight, a positive number
+ * (a spec that needs a literal `=` takes an explicit weight, `...=1`). Bad values are usage errors.
+ */
 function parseAgentModel(value: string, previous: { spec: string; weight: number }[] | undefined) {
-  const match = /^(.+?)=(\d*\.?\d+)$/.exec(value);
-  const spec = match ? (match[1] as string) : value;
-  const weight = match ? Number(match[2]) : 1;
-  if (!(weight > 0)) throw new InvalidArgumentError(`--agent-model weight must be positive, got "${value}"`);
-  return [...(previous ?? []), { spec, weight }];
+  const equals = value.lastIndexOf("=");
+  const spec = equals < 0 ? value : value.slice(0, equals);
+  const weightText = equals < 0 ? "1" : value.slice(equals + 1);
+  const weight = Number(weightText);
+  if (weightText.trim() === "" || !Number.isFinite(weight) || weight <= 0) {
+    throw new InvalidArgumentError(`--agent-model weight must be a positive number, got "${weightText}" in "${value}"`);
+  }
+  return [...(previous ?? []), { spec: modelSpecOption("--agent-model")(spec), weight }];
 }
 
 /** Registers `simulate` on the program. */
@@ -63,7 +69,12 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
   program
     .command("simulate")
     .description("run a SANDBOX society: agents answer, rate and revise; observers score (resumable)")
-    .option("--size <n>", "grid side: size x size agents", integerOption("--size", { min: 1, max: 100 }), 4)
+    .option(
+      "--size <n>",
+      "grid side: size x size agents (at least 2: an agent needs someone to give feedback)",
+      integerOption("--size", { min: 2, max: 100 }),
+      4,
+    )
     .option(
       "--rounds <n>",
       "rounds to run (default 2; the cap with --until-plateau, default 50)",
@@ -88,13 +99,17 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
       integerOption("--plateau-min-rounds", { min: 1 }),
       DEFAULT_PLATEAU_SETTINGS.minimumRounds,
     )
-    .option(
-      "--setting <name>",
-      "initial world view: all_good, all_bad, half_half, mixed_half_half",
-      parseInitialSetting,
-      "mixed_half_half" as InitialSetting,
+    .addOption(
+      new Option("--setting <name>", "initial world view")
+        .choices([...INITIAL_SETTINGS])
+        .default("mixed_half_half" as InitialSetting),
     )
-    .option("--targets <n>", "feedback givers per interaction", integerOption("--targets", { min: 1 }), 4)
+    .option(
+      "--targets <n>",
+      "feedback givers per interaction (at most size^2 - 1; corner cells with fewer neighbours take all of them)",
+      integerOption("--targets", { min: 1 }),
+      4,
+    )
     .option("--global", "global interaction: mix non-neighbours into the feedback givers")
     .option(
       "--dropout <fraction>",
@@ -108,8 +123,17 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
       `agent model; repeat with weights for a mixed society (default ${DEFAULT_AGENT_MODEL})`,
       parseAgentModel,
     )
-    .option("--observer-model <spec>", `observer model (default ${DEFAULT_OBSERVER_MODEL})`)
-    .option("--embedder <spec>", "memory embedder: lexical, openai:<model>[@url] or gguf:<path>", DEFAULT_EMBEDDER)
+    .option(
+      "--observer-model <spec>",
+      `observer model (default ${DEFAULT_OBSERVER_MODEL})`,
+      modelSpecOption("--observer-model"),
+    )
+    .option(
+      "--embedder <spec>",
+      "memory embedder: lexical, openai:<model>[@url] or gguf:<path>",
+      embeddingSpecOption("--embedder"),
+      DEFAULT_EMBEDDER,
+    )
     .option(
       "--memory-threshold <distance>",
       "cosine distance for memory retrieval (default: the embedder's; 0.4 lexical, 0.3 ada-002-like)",
@@ -120,7 +144,7 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
     .option(
       "--prior-size <n>",
       `prior pairs per agent (default 50; ${STARTER_PRIOR_SIZE} with the starter set)`,
-      integerOption("--prior-size", { min: 0 }),
+      integerOption("--prior-size", { min: 1 }),
     )
     .option(
       "--dataset <name>",
@@ -218,6 +242,17 @@ async function simulate({
       file: configPath,
     });
   }
+  // A --targets the user chose that no world of this size can meet is nonsense; the default 4 in a 2x2
+  // world simply takes every neighbour there is (SPEC 1.6).
+  const otherAgents = options.size * options.size - 1;
+  const targetsChosen =
+    command.getOptionValueSource("targets") === "cli" || context.config.commands?.simulate?.targets !== undefined;
+  if (targetsChosen && options.targets > otherAgents) {
+    throw new UsageError(
+      `--targets ${options.targets} is more than the ${otherAgents} other agents of a ${options.size}x${options.size} world`,
+      { field: "targets" },
+    );
+  }
   const abort = new AbortController();
   // Every call in flight listens on the one signal; hundreds at once are expected, not a leak.
   setMaxListeners(0, abort.signal);
@@ -257,7 +292,13 @@ async function runCommand({
   const agentModels = options.agentModel ?? [{ spec: context.config.models?.agent ?? DEFAULT_AGENT_MODEL, weight: 1 }];
   const observerSpec = options.observerModel ?? context.config.models?.observer ?? DEFAULT_OBSERVER_MODEL;
   const usesDefaultModel = options.agentModel === undefined || options.observerModel === undefined;
-  for (const spec of [...agentModels.map((model) => model.spec), observerSpec]) parseModelSpec(spec);
+  // Models are checked before anything is read, downloaded or written.
+  checkModelsUsable({
+    specs: [...agentModels.map((model) => model.spec), observerSpec],
+    embedder: options.embedder,
+    environment: context.environment,
+    allowTestModels: options.allowTestModels === true,
+  });
   const prompts = loadPromptTemplates(
     options.prompts === undefined ? {} : { overrideDirectory: resolve(options.prompts) },
   );

@@ -61,14 +61,7 @@ export async function resolveHuggingFaceModelFile({
     throw new ModelSpecError(uri, `model spec "${uri}" must look like hf:<owner>/<repo>/<file>.gguf`);
   }
   if (signal?.aborted) throw new CancelledError(`download of ${uri} cancelled`);
-  const options = {
-    directory: join(cacheDirectory, "models"),
-    cli: false,
-    endpoints: { huggingFace: endpoint },
-    // null stops node-llama-cpp from reading HF_TOKEN or ~/.cache/huggingface/token on its own:
-    // credentials come in through the CLI/config layer only.
-    tokens: { huggingFace: (accessToken ?? null) as string | undefined },
-  };
+  const options = resolveOptions({ cacheDirectory, endpoint, accessToken });
   const cached = await resolveModelFile(uri, { ...options, download: false }).catch(() => undefined);
   if (cached) return cached;
 
@@ -102,6 +95,41 @@ export async function resolveHuggingFaceModelFile({
     throw error;
   }
   return path;
+}
+
+/**
+ * The cached file of `hf:<owner>/<repo>/<path>.gguf` in `<cacheDirectory>/models/`, or undefined when
+ * it has not been downloaded yet. Never downloads.
+ */
+export async function findCachedHuggingFaceModelFile({
+  uri,
+  cacheDirectory,
+}: {
+  uri: string;
+  cacheDirectory: string;
+}): Promise<string | undefined> {
+  if (!HUGGING_FACE_URI.test(uri)) return undefined;
+  const options = resolveOptions({ cacheDirectory, endpoint: HUGGING_FACE_ENDPOINT, accessToken: undefined });
+  return resolveModelFile(uri, { ...options, download: false }).catch(() => undefined);
+}
+
+function resolveOptions({
+  cacheDirectory,
+  endpoint,
+  accessToken,
+}: {
+  cacheDirectory: string;
+  endpoint: string;
+  accessToken: string | undefined;
+}) {
+  return {
+    directory: join(cacheDirectory, "models"),
+    cli: false,
+    endpoints: { huggingFace: endpoint },
+    // null stops node-llama-cpp from reading HF_TOKEN or ~/.cache/huggingface/token on its own:
+    // credentials come in through the CLI/config layer only.
+    tokens: { huggingFace: (accessToken ?? null) as string | undefined },
+  };
 }
 
 async function checkRemoteFile({

@@ -7,6 +7,7 @@ describe("parseModelSpec", () => {
       provider: "openai",
       model: "gpt-4o-mini",
       baseURLs: undefined,
+      api: "chat",
       spec: "openai:gpt-4o-mini",
     });
     expect(parseModelSpec("openai:llama3@http://127.0.0.1:8000/v1/,http://127.0.0.1:8001/v1")).toMatchObject({
@@ -25,6 +26,23 @@ describe("parseModelSpec", () => {
       provider: "local",
       directory: "./checkpoints/run1",
     });
+  });
+
+  it("parses completion models: openai-completion:<model>[@url] goes through /v1/completions", () => {
+    expect(parseModelSpec("openai-completion:base@http://127.0.0.1:8000/v1/")).toEqual({
+      provider: "openai",
+      model: "base",
+      baseURLs: ["http://127.0.0.1:8000/v1"],
+      api: "completion",
+      spec: "openai-completion:base@http://127.0.0.1:8000/v1/",
+    });
+    expect(parseModelSpec("openai-completion:gpt-3.5-turbo-instruct")).toMatchObject({
+      api: "completion",
+      baseURLs: undefined,
+    });
+    expect(() => parseModelSpec("openai-completion:")).toThrow(/names no model/);
+    expect(() => parseModelSpec("openai-completion:m@ftp://host")).toThrow(/http:\/\/ or https:\/\//);
+    expect(() => parseEmbeddingSpec("openai-completion:m@http://127.0.0.1:8000/v1")).toThrow(/not supported/);
   });
 
   it("names the problem and the accepted forms for bad specs", () => {

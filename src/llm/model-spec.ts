@@ -5,19 +5,28 @@ import { ModelSpecError } from "../spec/errors.js";
  * - `openai:<model>`: OpenAI (OPENAI_API_KEY, optional OPENAI_BASE_URL);
  * - `openai:<model>@<baseURL>[,<baseURL>...]`: any OpenAI-compatible server; several URLs are
  *   load-balanced replicas; no key needed;
+ * - `openai-completion:<model>[@<baseURL>...]`: the same servers through `/v1/completions`, for base
+ *   (non-chat) models: plain text in, its continuation out (`api: "completion"`);
  * - `gguf:<path>`: a local GGUF file run in process by llama.cpp;
  * - `hf:<owner>/<repo>/<file>.gguf`: a GGUF on Hugging Face, downloaded once into the cache;
  * - `local:<dir>`: a checkpoint trained by this toolkit;
  * - `scripted:<text>`: a test double answering `<text>`, accepted only when tests enable it.
  */
 export type ModelSpec =
-  | { provider: "openai"; model: string; baseURLs: string[] | undefined; spec: string }
+  | {
+      provider: "openai";
+      model: string;
+      baseURLs: string[] | undefined;
+      /** `chat` (`openai:`, `/v1/chat/completions`) or `completion` (`openai-completion:`, `/v1/completions`). */
+      api: "chat" | "completion";
+      spec: string;
+    }
   | { provider: "gguf"; path: string; spec: string }
   | { provider: "hf"; uri: string; owner: string; repository: string; file: string; spec: string }
   | { provider: "local"; directory: string; spec: string }
   | { provider: "scripted"; answer: string; spec: string };
 
-const PROVIDERS = ["openai", "gguf", "hf", "local"] as const;
+const PROVIDERS = ["openai", "openai-completion", "gguf", "hf", "local"] as const;
 const EXAMPLES =
   "openai:gpt-4o-mini, openai:llama3@http://127.0.0.1:8000/v1, gguf:./model.gguf, hf:owner/repo/file.gguf, local:./checkpoint";
 
@@ -32,7 +41,9 @@ export function parseModelSpec(spec: string): ModelSpec {
   if (rest === "") throw new ModelSpecError(spec, `model spec "${spec}" names no model after "${provider}:"`);
   switch (provider) {
     case "openai":
-      return parseOpenAISpec(spec, rest);
+      return parseOpenAISpec({ spec, rest, api: "chat" });
+    case "openai-completion":
+      return parseOpenAISpec({ spec, rest, api: "completion" });
     case "gguf":
       return { provider, path: rest, spec };
     case "hf":
@@ -49,9 +60,9 @@ export function parseModelSpec(spec: string): ModelSpec {
   }
 }
 
-function parseOpenAISpec(spec: string, rest: string): ModelSpec {
+function parseOpenAISpec({ spec, rest, api }: { spec: string; rest: string; api: "chat" | "completion" }): ModelSpec {
   const at = rest.indexOf("@");
-  if (at < 0) return { provider: "openai", model: rest, baseURLs: undefined, spec };
+  if (at < 0) return { provider: "openai", model: rest, baseURLs: undefined, api, spec };
   const model = rest.slice(0, at).trim();
   if (model === "") throw new ModelSpecError(spec, `model spec "${spec}" names no model before "@"`);
   const baseURLs = rest
@@ -75,7 +86,7 @@ function parseOpenAISpec(spec: string, rest: string): ModelSpec {
       throw new ModelSpecError(spec, `model spec "${spec}" must not carry credentials in the URL; set OPENAI_API_KEY`);
     }
   }
-  return { provider: "openai", model, baseURLs: baseURLs.map((url) => url.replace(/\/+$/, "")), spec };
+  return { provider: "openai", model, baseURLs: baseURLs.map((url) => url.replace(/\/+$/, "")), api, spec };
 }
 
 function parseHuggingFaceSpec(spec: string, rest: string): ModelSpec {
@@ -94,14 +105,21 @@ function parseHuggingFaceSpec(spec: string, rest: string): ModelSpec {
 /** A parsed embedding spec: `lexical` (built in, offline), `openai:<model>[@url]`, or `gguf:<path>`. */
 export type EmbeddingSpec =
   | { provider: "lexical"; spec: string }
-  | { provider: "openai"; model: string; baseURLs: string[] | undefined; spec: string }
+  | {
+      provider: "openai";
+      model: string;
+      baseURLs: string[] | undefined;
+      /** `chat` (`openai:`, `/v1/chat/completions`) or `completion` (`openai-completion:`, `/v1/completions`). */
+      api: "chat" | "completion";
+      spec: string;
+    }
   | { provider: "gguf"; path: string; spec: string };
 
 /** Parses an embedding spec string; throws ModelSpecError on anything else. */
 export function parseEmbeddingSpec(spec: string): EmbeddingSpec {
   if (spec === "lexical") return { provider: "lexical", spec };
   const parsed = parseModelSpec(spec);
-  if (parsed.provider === "openai" || parsed.provider === "gguf") return parsed;
+  if ((parsed.provider === "openai" && parsed.api === "chat") || parsed.provider === "gguf") return parsed;
   throw new ModelSpecError(
     spec,
     `embedder "${spec}" is not supported; use lexical, openai:<model>[@url] or gguf:<path>`,

@@ -51,6 +51,12 @@ export interface OpenAICompatibleOptions {
   headers?: Readonly<Record<string, string>>;
   /** USD per million tokens; pass `{ prompt: 0, completion: 0 }` for local servers. Absent: priced by table. */
   pricePerMillionTokens?: { prompt: number; completion: number };
+  /**
+   * `chat` (default): chat through `/v1/chat/completions` and plain completion through `/v1/completions`.
+   * `completion`: a base model served through `/v1/completions` only; capabilities say no chat and no
+   * structured output, and a chat request is refused.
+   */
+  api?: "chat" | "completion";
 }
 
 /** Joins a base URL and an API path such as `/chat/completions` (see `baseURL`). */
@@ -73,14 +79,25 @@ export function createOpenAICompatible({
   timeoutMs = 120_000,
   headers,
   pricePerMillionTokens,
+  api = "chat",
 }: OpenAICompatibleOptions): LanguageModel {
   const chatEndpoint = openAIEndpoint(baseURL, "/chat/completions");
   const completionEndpoint = openAIEndpoint(baseURL, "/completions");
   const client = createJsonClient({ apiKey, fetch, timeoutMs, headers });
-  const capabilities: ModelCapabilities = { chat: true, completion: true, jsonSchema: true, grammar: false };
+  const capabilities: ModelCapabilities =
+    api === "completion"
+      ? { chat: false, completion: true, jsonSchema: false, grammar: false }
+      : { chat: true, completion: true, jsonSchema: true, grammar: false };
 
   async function generate(request: GenerateRequest): Promise<GenerateResult> {
     const isChat = request.messages !== undefined;
+    if (isChat && api === "completion") {
+      throw new ProviderError(`${completionEndpoint}: ${modelId} is a completion model; send a prompt, not messages`, {
+        code: "PROVIDER_UNSUPPORTED",
+        retryable: false,
+        endpoint: completionEndpoint,
+      });
+    }
     const endpoint = isChat ? chatEndpoint : completionEndpoint;
     const body: Record<string, unknown> = { model };
     if (isChat) {

@@ -7,6 +7,7 @@
 import { type RatingFormat, type RatingResult, requestRating } from "../llm/ratings.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel, SamplingOptions, TokenUsage } from "../spec/language-model.js";
+import { completionPrompt, withCompletionStop } from "./completion-prompt.js";
 import type { MemorySnapshot } from "./memory.js";
 import type { PromptTemplates } from "./prompt-templates.js";
 import { deriveSeed } from "./random.js";
@@ -221,16 +222,18 @@ export async function runInteraction(
     const existing = stored<TextStep>(step);
     if (existing !== undefined) return existing;
     const sampling = { ...settings.agentSampling, seed: seedOf(step) };
-    const common = { sampling, callIdentity: identity(step), ...(signal === undefined ? {} : { signal }) };
+    const common = { callIdentity: identity(step), ...(signal === undefined ? {} : { signal }) };
+    // A completion model gets the transcript layout and no system prompt (SPEC 1.3).
     const result = model.capabilities.chat
       ? await model.generate({
           ...common,
+          sampling,
           messages: [
             ...(system === undefined ? [] : [{ role: "system" as const, content: system }]),
             { role: "user", content: user },
           ],
         })
-      : await model.generate({ ...common, prompt: system === undefined ? user : `${system}\n\n${user}` });
+      : await model.generate({ ...common, sampling: withCompletionStop(sampling), prompt: completionPrompt(user) });
     const payload: TextStep = {
       text: result.text.trim(),
       model: model.modelId,
@@ -260,10 +263,12 @@ export async function runInteraction(
               { role: "user" as const, content: user },
             ],
           }
-        : { prompt: system === undefined ? user : `${system}\n\n${user}` }),
+        : { prompt: completionPrompt(user) }),
       maxAttempts: settings.maxRatingAttempts,
       format: settings.ratingFormat,
-      sampling: { ...sampling, seed: seedOf(step, peerId) },
+      sampling: asChat
+        ? { ...sampling, seed: seedOf(step, peerId) }
+        : withCompletionStop({ ...sampling, seed: seedOf(step, peerId) }),
       callIdentity: identity(step, peerId),
       ...(signal === undefined ? {} : { signal }),
     });

@@ -5,7 +5,7 @@
  * each prompt came from, so a study can name the exact wording it used.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../spec/errors.js";
@@ -86,10 +86,27 @@ function findVersioned(directory: string, name: string): { file: string; version
   return best && { file: best.file, version: best.version };
 }
 
+/** A file in the override directory that names no prompt would silently change nothing: refuse it. */
+function rejectUnknownPromptFiles(directory: string): void {
+  if (!statSync(directory).isDirectory()) {
+    throw new ConfigError(`prompt directory ${directory} is not a directory`, { field: "prompts", file: directory });
+  }
+  const names = new Set<string>(PROMPT_NAMES);
+  for (const file of readdirSync(directory)) {
+    if (file.startsWith(".")) continue;
+    const match = /^(.+?)(?:\.v\d+)?\.txt$/.exec(file);
+    if (match?.[1] !== undefined && names.has(match[1])) continue;
+    throw new ConfigError(
+      `${join(directory, file)}: names no prompt; prompt files are <name>.txt or <name>.v<N>.txt with <name> one of ${PROMPT_NAMES.join(", ")}`,
+      { field: "prompts", file: join(directory, file) },
+    );
+  }
+}
+
 /**
  * Loads every prompt: the newest built-in version, replaced by the override directory's file where
- * one exists. Throws ConfigError when the override directory is missing or a template is malformed or
- * uses a variable its prompt does not have.
+ * one exists. Throws ConfigError when the override directory is missing, holds a file that names no
+ * prompt, or a template is malformed or uses a variable its prompt does not have.
  */
 export function loadPromptTemplates({
   overrideDirectory,
@@ -105,6 +122,7 @@ export function loadPromptTemplates({
       file: overrideDirectory,
     });
   }
+  if (overrideDirectory !== undefined) rejectUnknownPromptFiles(overrideDirectory);
   const templates = new Map<PromptName, Template>();
   const provenance = {} as Record<PromptName, PromptProvenance>;
   for (const name of PROMPT_NAMES) {

@@ -25,6 +25,14 @@ export class ConfigError extends StableAlignmentError {
   }
 }
 
+/**
+ * A command line that cannot work as given: a bad flag value or contradictory or missing flags. A
+ * kind of ConfigError; the CLI reports it with a pointer to the command's `--help` and exits 2.
+ */
+export class UsageError extends ConfigError {
+  override readonly code: string = "USAGE_INVALID";
+}
+
 /** A model spec string (`openai:gpt-4o-mini`, `gguf:./m.gguf`, ...) is malformed or unusable. */
 export class ModelSpecError extends StableAlignmentError {
   readonly spec: string;
@@ -134,5 +142,15 @@ export class StoreCorruptError extends StableAlignmentError {
   constructor(message: string, details: { path: string; cause?: unknown }) {
     super("STORE_CORRUPT", message, { cause: details.cause });
     this.path = details.path;
+  }
+}
+
+/** `doctor` found at least one failing check; the report naming each one is already printed. */
+export class DoctorCheckFailedError extends StableAlignmentError {
+  /** Names of the failing checks. */
+  readonly checks: readonly string[];
+  constructor(checks: readonly string[]) {
+    super("DOCTOR_CHECK_FAILED", `${checks.length} check(s) failed: ${checks.join(", ")}`);
+    this.checks = [...checks];
   }
 }
