@@ -103,6 +103,11 @@ export interface LanguageModel {
   /** Cost per million tokens in US dollars; 0 for local models. Absent: unknown (priced by table). */
   readonly pricePerMillionTokens?: { prompt: number; completion: number };
   generate(request: GenerateRequest): Promise<GenerateResult>;
+  /**
+   * Exact prompt tokens of `request` as this model will see them (chat template included), for models
+   * that tokenize in process. Absent: budgets estimate from the text (UTF-8 bytes / 3).
+   */
+  countPromptTokens?(request: GenerateRequest): number;
   /** Releases sockets, model weights, contexts. Safe to call twice. */
   close?(): Promise<void>;
 }
