@@ -18,7 +18,7 @@ import { runSimulation } from "../sandbox/simulation.js";
 import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE } from "../sandbox/starter-set.js";
 import { parseInitialSetting } from "../sandbox/world.js";
-import { CancelledError, ConfigError } from "../spec/errors.js";
+import { BudgetExceededError, CancelledError, ConfigError } from "../spec/errors.js";
 import type { InitialSetting } from "../spec/interaction-record.js";
 import { openStore } from "../store/open-store.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
@@ -316,6 +316,8 @@ async function runCommand({
     context,
     store,
     ...(options.budget === undefined ? {} : { budgetUsd: options.budget }),
+    // The budget covers the whole run: a resumed run starts from what its ledger already spent.
+    spentUsd: store.spentUsd(),
     maxConcurrency: options.concurrency ?? context.config.endpoints?.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY,
     allowTestModels: options.allowTestModels === true,
     onDownloadProgress: createDownloadProgressReporter(context.stderr),
@@ -347,6 +349,11 @@ async function runCommand({
       onEvent: (event) => reporter.onEvent(event),
       signal,
     });
+  } catch (error) {
+    if (!(error instanceof BudgetExceededError)) throw error;
+    // Calls still running at the refusal are spent too: report the ledger once they have settled.
+    await factory.usageMeter.idle();
+    throw new BudgetExceededError(store.spentUsd(), error.budgetUsd);
   } finally {
     reporter.stop();
     await factory.close();

@@ -96,8 +96,13 @@ describe("createModelStack against the fake server", () => {
 
   it("gives up on a body that stays malformed after maxAttempts, with the endpoint and the body's start", async () => {
     const fake = await server();
-    fake.injectFaults(Array.from({ length: 3 }, () => ({ type: "malformed" as const, body: "Bad Gateway from the proxy" })));
-    const stack = createModelStack({ replicas: provider(fake.url), retry: { ...instantRetry().options, maxAttempts: 3 } });
+    fake.injectFaults(
+      Array.from({ length: 3 }, () => ({ type: "malformed" as const, body: "Bad Gateway from the proxy" })),
+    );
+    const stack = createModelStack({
+      replicas: provider(fake.url),
+      retry: { ...instantRetry().options, maxAttempts: 3 },
+    });
     const error = await stack.model.generate(ask("q")).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).message).toContain(`${fake.url}/v1/chat/completions answered HTTP 200`);

@@ -84,7 +84,14 @@ describe("openStore", () => {
 
     const store = openStore({ path });
     expect(store.database.pragma("user_version", { simple: true })).toBe(3);
-    store.recordUsage({ modelId: "b", promptTokens: 1, completionTokens: 1, costUsd: 0.25, cached: false, latencyMs: 1 });
+    store.recordUsage({
+      modelId: "b",
+      promptTokens: 1,
+      completionTokens: 1,
+      costUsd: 0.25,
+      cached: false,
+      latencyMs: 1,
+    });
     expect(store.spentUsd()).toBe(0.375);
     store.recordRetry({ modelId: "a", cause: "bad-body", attempt: 1, delayMs: 10 });
     store.recordRetry({ modelId: "a", cause: "bad-body", attempt: 2, delayMs: 20 });

@@ -126,7 +126,8 @@ describe("startFakeLlmServer", () => {
         randomFaults: { probability: 0.5, faults: [{ type: "server-error", status: 503 }], seed },
       });
       const statuses: number[] = [];
-      for (let index = 0; index < 40; index += 1) statuses.push((await post(`${chaotic.url}/v1/completions`, body)).status);
+      for (let index = 0; index < 40; index += 1)
+        statuses.push((await post(`${chaotic.url}/v1/completions`, body)).status);
       await chaotic.close();
       return statuses;
     };

@@ -1,4 +1,3 @@
-import { BudgetExceededError } from "../../spec/errors.js";
 import type {
   GenerateRequest,
   GenerateResult,
@@ -6,6 +5,7 @@ import type {
   LanguageModelMiddleware,
 } from "../../spec/language-model.js";
 import type { RetryCause, RetryEntry, UsageEntry } from "../../spec/response-cache.js";
+import { type BudgetState, createBudgetGate } from "./budget-gate.js";
 import { defaultPriceTable, lookupPrice, type PriceTable, type TokenPrice } from "./price-table.js";
 import type { CacheHit } from "./response-cache-middleware.js";
 import { withGenerate } from "./wrap-language-model.js";
@@ -36,22 +36,12 @@ export interface UsageTotals extends UsageCounters {
   retries: RetryCounts;
 }
 
-/** Where the budget stands, in US dollars. */
-export interface BudgetState {
-  /** The cap; Infinity when there is none. */
-  budgetUsd: number;
-  /** Spent so far: `spentUsd` given at creation (earlier sessions of the run) plus calls answered since. */
-  spentUsd: number;
-  /** Held by calls in flight: their estimated most cost, released when they settle. */
-  reservedUsd: number;
-}
-
 /** Options of {@link createUsageMeter}. */
 export interface UsageMeterOptions {
   /** Model id -> USD per million tokens; merged over {@link defaultPriceTable}. */
   priceTable?: PriceTable;
   /**
-   * Spending cap in US dollars. A call starts only if spent + reserved + its own reservation stays
+   * Spending cap in US dollars. A call starts only once spent + reserved + its own reservation stays
    * within it (see {@link createUsageMeter}). Default: no cap.
    */
   budgetUsd?: number;
@@ -74,6 +64,11 @@ export interface UsageMeter {
   totals(): UsageTotals;
   /** The budget, the spend counted toward it and what calls in flight hold. */
   budget(): BudgetState;
+  /**
+   * Resolves once no metered call is in flight or waiting for budget (at once when none is): after a
+   * budget stop, wait for it before reading the ledger, so calls that were still running are counted.
+   */
+  idle(): Promise<void>;
   /** Registers a listener told about every answered call; returns the unsubscribe function. */
   onUsage(listener: (entry: UsageEntry) => void): () => void;
   /** Counts a call the response cache answered (wire it to the cache's `onCacheHit`). */
@@ -131,11 +126,12 @@ const emptyRetryCounts = (): RetryCounts => ({
  * Creates a usage meter. A model's own `pricePerMillionTokens` wins (local models: 0); otherwise the
  * price table decides; a model in neither is priced 0 with one warning per model id.
  *
- * The budget never overshoots on honest usage: before a priced call is sent, the meter reserves its
- * most cost (estimated prompt tokens, see {@link estimatePromptTokens}, plus the call's max tokens) and
- * refuses the call with BudgetExceededError, before it reaches the backend, when spent + reserved +
- * that reservation would pass `budgetUsd`. When the call settles the reservation is released and the
- * real usage is spent. Calls queued behind a concurrency limiter hold their reservation while waiting.
+ * The budget never overshoots on honest usage: before a priced call goes down the stack, the meter
+ * reserves its most cost (estimated prompt tokens, see {@link estimatePromptTokens}, plus the call's
+ * max tokens), so calls queued behind a concurrency limiter already hold theirs. While spent + reserved
+ * + the reservation would pass `budgetUsd` the call waits for calls in flight to settle; once spent +
+ * the reservation alone would pass it, the call is refused with BudgetExceededError before it reaches
+ * the backend. A settled call releases its reservation and spends its real usage.
  */
 export function createUsageMeter({
   priceTable,
@@ -152,9 +148,7 @@ export function createUsageMeter({
   const retries = emptyRetryCounts();
   const prices = new Map<string, TokenPrice>();
   const capped = Number.isFinite(budgetUsd);
-  let spent = spentUsd;
-  let reserved = 0;
-  let reservations = 0;
+  const gate = createBudgetGate({ budgetUsd, spentUsd });
 
   function countersOf(modelId: string): UsageCounters {
     let counters = perModel.get(modelId);
@@ -195,7 +189,6 @@ export function createUsageMeter({
         target.costUsd += costUsd;
       }
     }
-    if (!cached) spent += costUsd;
     if (listeners.size > 0) {
       emit({
         modelId,
@@ -208,13 +201,6 @@ export function createUsageMeter({
     }
   }
 
-  function release(reservation: number): void {
-    if (!capped) return;
-    reservations -= 1;
-    // Settle to an exact 0 when nothing is in flight, so float residue never blocks a call.
-    reserved = reservations === 0 ? 0 : reserved - reservation;
-  }
-
   const middleware: LanguageModelMiddleware = (model: LanguageModel): LanguageModel => {
     async function generate(original: GenerateRequest): Promise<GenerateResult> {
       const price = priceOf(model);
@@ -223,31 +209,29 @@ export function createUsageMeter({
           ? { ...original, sampling: { ...original.sampling, maxTokens: defaultMaxTokens } }
           : original;
       let reservation = 0;
-      if (capped) {
-        if (price.prompt > 0 || price.completion > 0) {
-          const maxTokens = request.sampling?.maxTokens ?? defaultMaxTokens;
-          reservation = (estimatePromptTokens(model, request) * price.prompt + maxTokens * price.completion) / 1_000_000;
-        }
-        if (spent >= budgetUsd || spent + reserved + reservation > budgetUsd) {
-          throw new BudgetExceededError(spent, budgetUsd);
-        }
-        reserved += reservation;
-        reservations += 1;
+      if (capped && (price.prompt > 0 || price.completion > 0)) {
+        const maxTokens = request.sampling?.maxTokens ?? defaultMaxTokens;
+        reservation = (estimatePromptTokens(model, request) * price.prompt + maxTokens * price.completion) / 1_000_000;
       }
+      const waiting = gate.reserve(reservation, request.signal);
+      if (waiting !== undefined) await waiting;
       const startedAt = performance.now();
       let result: GenerateResult;
       try {
         result = await model.generate(request);
       } catch (error) {
-        release(reservation);
+        gate.settle(reservation, 0);
         total.failedCalls += 1;
         countersOf(model.modelId).failedCalls += 1;
         throw error;
       }
-      release(reservation);
       const costUsd =
         (result.usage.promptTokens * price.prompt + result.usage.completionTokens * price.completion) / 1_000_000;
-      record(model.modelId, result, costUsd, performance.now() - startedAt);
+      try {
+        record(model.modelId, result, costUsd, performance.now() - startedAt);
+      } finally {
+        gate.settle(reservation, costUsd);
+      }
       return result;
     }
     return withGenerate(model, generate);
@@ -260,9 +244,8 @@ export function createUsageMeter({
       for (const [modelId, counters] of perModel) snapshot[modelId] = { ...counters };
       return { ...total, perModel: snapshot, retries: { ...retries } };
     },
-    budget() {
-      return { budgetUsd, spentUsd: spent, reservedUsd: reserved };
-    },
+    budget: () => gate.state(),
+    idle: () => gate.idle(),
     onUsage(listener) {
       listeners.add(listener);
       return () => {
