@@ -150,6 +150,14 @@ describe("createModelStack against the fake server", () => {
     expect(meter.budget().spentUsd).toBeCloseTo(ledger, 12);
   });
 
+  it("keeps an in-process model's exact prompt count through every layer, for the budget's reservation", async () => {
+    const fake = await server();
+    const exact = { ...provider(fake.url), countPromptTokens: () => 42 };
+    const stack = createModelStack({ replicas: [exact, exact], cacheStore: createMemoryResponseCacheStore() });
+    expect(estimatePromptTokens(stack.model, ask("a question of many bytes"))).toBe(42);
+    expect(estimatePromptTokens(createModelStack({ replicas: provider(fake.url) }).model, ask("abc"))).toBe(1 + 4 + 3);
+  });
+
   it("sends more calls to a fast replica than to a slow one", async () => {
     const slow = await server({ latencyMs: 80 });
     const fast = await server({ latencyMs: 5 });
