@@ -58,7 +58,7 @@ export interface UsageMeterOptions {
 
 /** Counts calls, tokens and dollars across every model it wraps, and enforces a budget. */
 export interface UsageMeter {
-  /** Counts each call of the wrapped model and refuses new ones once the budget is spent. */
+  /** Counts each call of the wrapped model and holds it to the budget (reserve, wait or refuse). */
   readonly middleware: LanguageModelMiddleware;
   /** A snapshot of the counters (this meter's calls only; see `budget()` for the run's spend). */
   totals(): UsageTotals;
