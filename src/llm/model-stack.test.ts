@@ -116,9 +116,11 @@ describe("createModelStack against the fake server", () => {
     // $1000 per million tokens: a call costs about $0.02 and reserves about $0.06 (50 max tokens).
     const price = { prompt: 1000, completion: 1000 };
     const entries: UsageEntry[] = [];
-    const meter = createUsageMeter({ budgetUsd: 0.5 });
+    const meter = createUsageMeter({ budgetUsd: 0.5, priceTable: { "fake-model": price } });
     meter.onUsage((entry) => entries.push(entry));
-    const stack = createModelStack({ replicas: provider(fake.url, { price }), usageMeter: meter, maxConcurrency: 16 });
+    // No price of its own: the meter's price table prices it.
+    const unpriced = createOpenAICompatible({ baseURL: fake.url, apiKey, model: "fake-model" });
+    const stack = createModelStack({ replicas: unpriced, usageMeter: meter, maxConcurrency: 16 });
     const request = (index: number) => ({ ...ask(`question ${index}`), sampling: { maxTokens: 50 } });
     const largestReservation = Math.max(
       ...Array.from({ length: 64 }, (_, index) => {
