@@ -147,6 +147,12 @@ export async function createLlamaCppModel({
       return { busy: parallelSequences - pool.idleCount, waiting: pool.waitingCount };
     },
 
+    countPromptTokens(request: GenerateRequest): number {
+      return request.messages
+        ? chatPromptTokens(model, resolveWrapper(), toChatHistory(request.messages, modelId))
+        : completionPromptTokens(model, request.prompt);
+    },
+
     async generate(request: GenerateRequest): Promise<GenerateResult> {
       if (closed) throw new ProviderError(`${modelId} is closed`, { code: "MODEL_CLOSED", retryable: false });
       throwIfCancelled(request.signal);
@@ -266,6 +272,17 @@ async function scoreOnSequence({
   return { scores, usage: { promptTokens: evaluatedTokens, completionTokens: 0 }, modelId };
 }
 
+/** Tokens of a chat history as the model sees it: the rendered chat template, tokenized. */
+function chatPromptTokens(model: LlamaModel, wrapper: ChatWrapper, history: ChatHistoryItem[]): number {
+  return wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;
+}
+
+/** Tokens of a completion prompt, BOS included when the model prepends one. */
+function completionPromptTokens(model: LlamaModel, prompt: string): number {
+  const bosTokens = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? 1 : 0;
+  return model.tokenize(prompt, false).length + bosTokens;
+}
+
 /** One context sequence with the evaluators bound to it, created on first use and reused. */
 class SequenceSlot {
   private completion: LlamaCompletion | undefined;
@@ -315,9 +332,7 @@ async function runOnSlot({
   if (request.messages) {
     if (!wrapper) throw new Error("chat wrapper missing");
     const history = toChatHistory(request.messages, modelId);
-    const promptTokens = wrapper
-      .generateContextState({ chatHistory: history })
-      .contextText.tokenize(model.tokenizer).length;
+    const promptTokens = chatPromptTokens(model, wrapper, history);
     const response = await slot.chatEvaluator(wrapper).generateResponse(history, {
       ...options,
       onResponseChunk: (chunk) => {
@@ -331,8 +346,7 @@ async function runOnSlot({
       modelId,
     };
   }
-  const bosTokens = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? 1 : 0;
-  const promptTokens = model.tokenize(request.prompt, false).length + bosTokens;
+  const promptTokens = completionPromptTokens(model, request.prompt);
   const response = await slot.completionEvaluator().generateCompletionWithMeta(request.prompt, {
     ...options,
     onToken: (tokens) => {
