@@ -123,7 +123,7 @@ export async function trainRun({
   });
   if (prepared.train.length === 0) throw new InputError("no trainable rows (all held out or skipped)", { file: data });
   const model = createLlamaModel({ config: checkpoint.config, blas, memory: createTensorMemory() });
-  copyWeightsIntoModel({ model, weights: checkpoint.weights });
+  copyWeightsIntoModel({ model, weights: checkpoint.weights, source: modelDirectory });
   const optimizer = createAdamW({
     parameters: model.parameters,
     gradients: model.gradients,
