@@ -121,7 +121,12 @@ describe("hf:<owner>/<repo> checkpoints in the CLI", () => {
       /--model hf:owner\/qwen2\/model\.gguf names a GGUF file; --model takes a checkpoint: a directory or hf:<owner>\/<repo>\[@revision\]$/,
     );
     // The engine line, then one error line.
-    expect(result.stderr.trim().split("\n").filter((line) => !line.startsWith("engine: "))).toHaveLength(1);
+    expect(
+      result.stderr
+        .trim()
+        .split("\n")
+        .filter((line) => !line.startsWith("engine: ")),
+    ).toHaveLength(1);
     expect(existsSync(out)).toBe(false);
   });
 });
