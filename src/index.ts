@@ -4,6 +4,7 @@
  */
 
 export * from "./data/index.js";
+export { resolveHuggingFaceCheckpoint } from "./llm/hugging-face-checkpoint.js";
 export { resolveHuggingFaceModelFile } from "./llm/hugging-face-model-file.js";
 export {
   cosineDistance,

@@ -20,6 +20,7 @@ import { ModelSpecError } from "../spec/errors.js";
 import type { LanguageModel } from "../spec/language-model.js";
 import type { Store } from "../store/open-store.js";
 import { createScriptedModel } from "../test-kit/scripted-model.js";
+import { huggingFaceAccess, resolveCheckpointDirectory } from "./checkpoint-source.js";
 import type { CliContext } from "./cli-context.js";
 
 /** The OpenAI endpoint used by `openai:<model>` without `@<url>` when OPENAI_BASE_URL is unset. */
@@ -90,8 +91,7 @@ export function createModelFactory({
       return resolveHuggingFaceModelFile({
         uri: parsed.uri,
         cacheDirectory: context.cacheDirectory,
-        ...(environment.HF_ENDPOINT ? { endpoint: environment.HF_ENDPOINT } : {}),
-        ...(environment.HF_TOKEN ? { accessToken: environment.HF_TOKEN } : {}),
+        ...huggingFaceAccess(context),
         ...(onDownloadProgress
           ? { onProgress: (progress) => onDownloadProgress({ file: parsed.uri, ...progress }) }
           : {}),
@@ -153,10 +153,19 @@ export function createModelFactory({
         });
         return { replicas: [model], concurrency: llamaParallelSequences };
       }
-      case "local": {
+      case "local":
+      case "hf-checkpoint": {
         // Runs on our TypeScript engine; one call at a time per loaded checkpoint.
+        const directory =
+          parsed.provider === "local"
+            ? resolve(parsed.directory)
+            : await resolveCheckpointDirectory({
+                model: parsed.uri,
+                context,
+                ...(onDownloadProgress ? { onProgress: onDownloadProgress } : {}),
+              });
         const model = await createLocalModel({
-          directory: resolve(parsed.directory),
+          directory,
           modelId: spec,
           ...(localThreads === undefined ? {} : { threads: localThreads }),
         });

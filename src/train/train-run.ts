@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { type LocatedExample, readAlignmentExamples } from "../data/alignment-example-reader.js";
 import { type Blas, createAdamW, createTensorMemory } from "../engine/index.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
-import { createLlamaModel } from "../model/llama/index.js";
+import { createLlamaModel, noDecaySpans } from "../model/llama/index.js";
 import { copyWeightsIntoModel } from "../model/llama-weights.js";
 import { removeStaleTemporaries, temporarySiblingPath } from "../model/temporary-path.js";
 import { loadTokenizer } from "../model/tokenizer/tokenizer.js";
@@ -123,15 +123,13 @@ export async function trainRun({
   });
   if (prepared.train.length === 0) throw new InputError("no trainable rows (all held out or skipped)", { file: data });
   const model = createLlamaModel({ config: checkpoint.config, blas, memory: createTensorMemory() });
-  copyWeightsIntoModel({ model, weights: checkpoint.weights });
+  copyWeightsIntoModel({ model, weights: checkpoint.weights, source: modelDirectory });
   const optimizer = createAdamW({
     parameters: model.parameters,
     gradients: model.gradients,
     learningRate: settings.learningRate,
     weightDecay: settings.weightDecay,
-    noDecay: model.layout
-      .filter((entry) => entry.kind === "norm")
-      .map((entry) => ({ offset: entry.offset, length: entry.size })),
+    noDecay: noDecaySpans(model.layout),
   });
   await mkdir(out, { recursive: true });
   removeStaleTemporaries({ directory: out });

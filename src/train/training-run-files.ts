@@ -206,7 +206,7 @@ export async function restoreLatestCheckpoint({
     optimizerSteps: number;
   };
   const checkpoint = await loadCheckpoint({ directory });
-  copyWeightsIntoModel({ model, weights: checkpoint.weights });
+  copyWeightsIntoModel({ model, weights: checkpoint.weights, source: directory });
   const moments = await openSafetensorsCheckpoint({ path: join(directory, "optimizer.safetensors") });
   const restored: AdamWState = {
     stepCount: state.optimizerSteps,
