@@ -8,6 +8,7 @@ import { createBlas } from "../engine/index.js";
 import { createLocalModel } from "../llm/local-model.js";
 import { randomWeights, testTokenizer, tinyConfig } from "../model/__fixtures__/tiny-models.js";
 import { saveCheckpoint } from "../model/checkpoint.js";
+import { exportGguf } from "../model/gguf/gguf-export.js";
 import { saveTokenizer } from "../model/tokenizer/tokenizer.js";
 import { type FakeLlmServer, startFakeLlmServer } from "../test-kit/fake-llm-server.js";
 import { runCliProcess } from "./cli-process.js";
@@ -31,7 +32,11 @@ beforeAll(async () => {
   checkpoint = join(directory, "checkpoint");
   const config = tinyConfig();
   await saveCheckpoint({ directory: checkpoint, config, weights: randomWeights({ config, seed: 5, scale: 0.3 }) });
-  await saveTokenizer({ directory: checkpoint, ...testTokenizer() });
+
+  const tokenizer = testTokenizer();
+  const weights = randomWeights({ config, seed: 5, scale: 0.3 });
+  await saveTokenizer({ directory: checkpoint, ...tokenizer });
+  await exportGguf({ path: join(directory, "model.gguf"), config, weights, tokenizer, dtype: "f32", name: "tiny" });
   pairsPath = join(directory, "pairs.jsonl");
   writeFileSync(pairsPath, `${rows.map((row) => JSON.stringify(row)).join("\n")}\n`);
   server = await startFakeLlmServer({ scoreModel: checkpoint });
@@ -53,7 +58,7 @@ interface ScoreJson {
 }
 
 describe("stable-alignment score preference", () => {
-  it("gives local:'s accuracy through a vLLM-style server; a second run is replayed from the cache", async () => {
+  it("gives the same accuracy through local:, gguf: and a vLLM-style server; a second run is replayed from the cache", async () => {
     const local = await createLocalModel({ directory: checkpoint, blas: createBlas({ backend: "typescript" }) });
     const expected = await computePreferenceAccuracy({
       scorer: local,
@@ -93,6 +98,16 @@ describe("stable-alignment score preference", () => {
       `preference accuracy ${expected.accuracy.value.toFixed(4)} (95% CI ${expected.accuracy.lower.toFixed(4)} to ${expected.accuracy.upper.toFixed(4)}) over 4 pairs; 1 invalid, 1 skipped of 6 rows\n`,
     );
     expect(text.stderr).toMatch(/skipped 1: chosen and rejected are identical/);
+
+    // The same model exported to GGUF (f32), run by llama.cpp, gives the same result.
+    const gguf = await runCliProcess({
+      args: ["score", "preference", "--model", `gguf:${join(directory, "model.gguf")}`, "--data", pairsPath, "--json"],
+      cwd: directory,
+      environment: environment(),
+    });
+    expect(gguf.code).toBe(0);
+    const ggufResult = JSON.parse(gguf.stdout) as ScoreJson;
+    expect([ggufResult.accuracy, ggufResult.invalid]).toEqual([expected.accuracy, 1]);
   });
 
   it("refuses a model that cannot score in one line, exit 1, before reading the data", async () => {
