@@ -4,6 +4,7 @@ import { registerDevCommand } from "./dev-command.js";
 import { registerDoctorCommand } from "./doctor-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelCommand } from "./model-command.js";
+import { registerScoreCommand } from "./score-command.js";
 import { registerSimulateCommand } from "./simulate-command.js";
 import { registerTrainCommand } from "./train-command.js";
 
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerTrainCommand(program);
   registerModelCommand(program);
   registerGenerateCommand(program);
+  registerScoreCommand(program);
   registerDoctorCommand(program);
   registerDevCommand(program);
 }

@@ -39,6 +39,11 @@ export interface ModelFactoryOptions {
   maxConcurrency?: number;
   /** Parallel sequences per in-process llama.cpp model. Default 4. */
   llamaParallelSequences?: number;
+  /**
+   * Attention precision of in-process llama.cpp models (`gguf:`, `hf:`): `fast` (default) or `exact`
+   * (f32 key/value cache, no flash attention), which scoring uses so scores match `local:` within 1e-3.
+   */
+  llamaAttention?: "fast" | "exact";
   /** BLAS threads for `local:` models. Default: available cores - 1, at least 1. */
   localThreads?: number;
   /** Accept `scripted:` test doubles. Only tests and `--allow-test-models` set this. Default false. */
@@ -63,6 +68,7 @@ export function createModelFactory({
   spentUsd = 0,
   maxConcurrency = context.config.endpoints?.maxConcurrency,
   llamaParallelSequences = 4,
+  llamaAttention = "fast",
   localThreads,
   allowTestModels = false,
   onDownloadProgress,
@@ -150,6 +156,7 @@ export function createModelFactory({
           modelPath: await ggufPathFor(spec),
           modelId: spec,
           parallelSequences: llamaParallelSequences,
+          attention: llamaAttention,
         });
         return { replicas: [model], concurrency: llamaParallelSequences };
       }

@@ -14,6 +14,7 @@ export * from "./interaction-record-reader.js";
 export * from "./json-values-reader.js";
 export * from "./line-reader.js";
 export * from "./preference-accuracy.js";
+export * from "./preference-pairs-reader.js";
 export * from "./record-rows.js";
 export * from "./reference-records.js";
 export * from "./statistics.js";
