@@ -161,4 +161,13 @@ describe("layering", () => {
       ),
     ).toEqual([]);
   });
+
+  it("every path package.json ships exists, and the prompt files ship from src/llm/prompts", () => {
+    const packageRoot = resolve(sourceRoot, "..");
+    const manifest = JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { files: string[] };
+    const missing = manifest.files.filter((path) => path !== "dist" && !existsSync(join(packageRoot, path)));
+    expect(missing).toEqual([]);
+    expect(manifest.files).toContain("src/llm/prompts/builtin");
+    expect(existsSync(join(sourceRoot, "llm", "prompts", "builtin", "observer-alignment.v1.txt"))).toBe(true);
+  });
 });

@@ -6,6 +6,8 @@
  * This file orchestrates; step payloads and usage are in step-accounting.ts, the record in
  * assemble-interaction-record.ts.
  */
+
+import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
 import { type RatingFormat, requestRating } from "../llm/ratings.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel, SamplingOptions } from "../spec/language-model.js";
@@ -18,7 +20,6 @@ import {
 } from "./assemble-interaction-record.js";
 import { completionPrompt, withCompletionStop } from "./completion-prompt.js";
 import type { MemorySnapshot } from "./memory.js";
-import type { PromptTemplates } from "./prompt-templates.js";
 import { deriveSeed } from "./random.js";
 import { type RatingStep, ratingStep, stepUsage, type TextStep } from "./step-accounting.js";
 import type { World, WorldAgent } from "./world.js";
