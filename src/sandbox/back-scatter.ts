@@ -7,6 +7,7 @@
  * assemble-interaction-record.ts.
  */
 
+import { deriveSeed } from "../engine/random.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
 import { type RatingFormat, requestRating } from "../llm/ratings.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
@@ -20,7 +21,6 @@ import {
 } from "./assemble-interaction-record.js";
 import { completionPrompt, withCompletionStop } from "./completion-prompt.js";
 import type { MemorySnapshot } from "./memory.js";
-import { deriveSeed } from "./random.js";
 import { type RatingStep, ratingStep, stepUsage, type TextStep } from "./step-accounting.js";
 import type { World, WorldAgent } from "./world.js";
 

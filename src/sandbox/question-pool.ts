@@ -4,8 +4,8 @@
  * around; questions keep file order unless shuffled with a seed.
  */
 import { readLines } from "../data/line-reader.js";
+import { createRandom, deriveSeed, shuffle } from "../engine/random.js";
 import { InputError } from "../spec/errors.js";
-import { createRandom, deriveSeed, shuffle } from "./random.js";
 
 /**
  * Reads a question pool. The format is JSON Lines when the first non-blank line starts with `{`,
@@ -46,7 +46,9 @@ export function orderQuestions(
   pool: readonly string[],
   { shuffled, seed }: { shuffled: boolean; seed: number },
 ): string[] {
-  return shuffled ? shuffle(pool, createRandom(deriveSeed(seed, "questions"))) : [...pool];
+  return shuffled
+    ? shuffle({ items: pool, random: createRandom({ seed: deriveSeed(seed, "questions"), algorithm: "mulberry32" }) })
+    : [...pool];
 }
 
 /** The question of every agent in a round: questions[(round * agentCount + agent) mod pool size]. */

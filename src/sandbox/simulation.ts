@@ -8,6 +8,7 @@
 import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
+import { deriveSeed } from "../engine/random.js";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
 import type { EmbeddingModel } from "../spec/embedding-model.js";
@@ -21,7 +22,6 @@ import { createMemoryBank } from "./memory.js";
 import { reachedPlateau } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
 import { questionsForRound } from "./question-pool.js";
-import { deriveSeed } from "./random.js";
 import { syncRecordsFile, writeRoundRecords } from "./records-file.js";
 import { type RoundSummary, summariseRound } from "./round-summary.js";
 import { type SimulationConfig, simulationRunId } from "./simulation-config.js";
