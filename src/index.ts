@@ -4,9 +4,9 @@
  */
 
 export * from "./data/index.js";
+export { cosineDistance } from "./llm/cosine-distance.js";
 export { resolveHuggingFaceModelFile } from "./llm/hugging-face-model-file.js";
 export {
-  cosineDistance,
   createLexicalEmbedding,
   fitLexicalStatistics,
   LEXICAL_DISTANCE_THRESHOLD,
