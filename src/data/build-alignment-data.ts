@@ -7,9 +7,9 @@
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { createRandom, sampleWithoutReplacement } from "../engine/random.js";
+import { writeAtomically } from "../model/atomic-writer.js";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
 import { ConfigError } from "../spec/errors.js";
-import { writeAtomically } from "./atomic-writer.js";
 import { type DataMix, formatDataMix, mixQuotas, mixStreamSeed, REFERENCE_MIX } from "./data-mix.js";
 import { type DataTemplates, loadDataTemplates } from "./data-templates.js";
 import { createExampleGrouper } from "./example-grouper.js";

@@ -5,10 +5,10 @@
  * same SPEC 2 rules as `data build --mix all`.
  */
 import { dirname, resolve } from "node:path";
+import { writeAtomically } from "../model/atomic-writer.js";
 import type { AlignmentDataKind, AlignmentExample } from "../spec/alignment-data.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import { readAlignmentExamples } from "./alignment-example-reader.js";
-import { writeAtomically } from "./atomic-writer.js";
 import { buildAlignmentData } from "./build-alignment-data.js";
 import { type DataTemplates, loadDataTemplates } from "./data-templates.js";
 import { createExampleGrouper } from "./example-grouper.js";

@@ -1,7 +1,8 @@
 /** Alignment data: build from interaction records, statistics, export and import (SPEC 2). */
+
+export * from "../model/atomic-writer.js";
 export * from "./alignment-data-stats.js";
 export * from "./alignment-example-reader.js";
-export * from "./atomic-writer.js";
 export * from "./build-alignment-data.js";
 export * from "./chat-messages.js";
 export * from "./data-mix.js";
