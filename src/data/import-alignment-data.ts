@@ -12,7 +12,7 @@ import { readAlignmentExamples } from "./alignment-example-reader.js";
 import { buildAlignmentData } from "./build-alignment-data.js";
 import { type DataTemplates, loadDataTemplates } from "./data-templates.js";
 import { createExampleGrouper } from "./example-grouper.js";
-import { hhPairToExample } from "./hh-transcript.js";
+import { hhPairToExample } from "./hh-rlhf.js";
 import { readJsonValues } from "./json-values-reader.js";
 import { ALIGNMENT_DATA_KINDS } from "./record-rows.js";
 

@@ -9,7 +9,7 @@ export * from "./data-mix.js";
 export * from "./data-templates.js";
 export * from "./example-grouper.js";
 export * from "./export-alignment-data.js";
-export * from "./hh-transcript.js";
+export * from "./hh-rlhf.js";
 export * from "./import-alignment-data.js";
 export * from "./interaction-record-reader.js";
 export * from "./json-values-reader.js";

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import type Database from "better-sqlite3";
+import { questionsForRound } from "../data/question-pool.js";
 import { deriveSeed } from "../engine/random.js";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
@@ -21,7 +22,6 @@ import { embedTexts } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
 import { reachedPlateau } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
-import { questionsForRound } from "./question-pool.js";
 import { syncRecordsFile, writeRoundRecords } from "./records-file.js";
 import { type RoundSummary, summariseRound } from "./round-summary.js";
 import { type SimulationConfig, simulationRunId } from "./simulation-config.js";

@@ -3,9 +3,10 @@
  * (gzip read directly). Round r hands agents 0..N-1 the slice questions[r*N .. (r+1)*N), wrapping
  * around; questions keep file order unless shuffled with a seed.
  */
-import { readLines } from "../data/line-reader.js";
+
 import { createRandom, deriveSeed, shuffle } from "../engine/random.js";
 import { InputError } from "../spec/errors.js";
+import { readLines } from "./line-reader.js";
 
 /**
  * Reads a question pool. The format is JSON Lines when the first non-blank line starts with `{`,
