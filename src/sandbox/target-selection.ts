@@ -91,7 +91,7 @@ export function selectTargets({
   settings: TargetSelectionSettings;
   seed: number;
 }): number[] {
-  const random = createRandom({ seed: seed, algorithm: "mulberry32" });
+  const random = createRandom({ seed, algorithm: "mulberry32" });
   const neighbours = neighboursOf(agentId, size);
   if (!settings.global) return sampleWithoutReplacement({ items: neighbours, count: settings.targets, random });
   const kept = keptNeighbourCount(neighbours.length, settings.dropout);
