@@ -4,12 +4,12 @@
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { ensureHhRlhfDataset, HH_RLHF_FILES, loadHhRlhfQuestions } from "../data/hh-rlhf-dataset.js";
+import { loadQuestionPool } from "../data/question-pool.js";
 import { resolveHuggingFaceModelFile } from "../llm/hugging-face-model-file.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import type { RatingFormat } from "../llm/ratings.js";
-import { ensureHhRlhfDataset, HH_RLHF_FILES, loadHhRlhfQuestions } from "../sandbox/hh-rlhf-dataset.js";
 import { loadPrior, type Prior } from "../sandbox/prior-loader.js";
-import { loadQuestionPool } from "../sandbox/question-pool.js";
 import type { SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE, STARTER_QUESTIONS, STARTER_SOURCE, starterPrior } from "../sandbox/starter-set.js";
 import { CancelledError, ConfigError, StableAlignmentError } from "../spec/errors.js";

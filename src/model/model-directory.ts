@@ -7,7 +7,7 @@ import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Blas } from "../engine/index.js";
 import { ConfigError, InputError } from "../spec/errors.js";
-import { writeDirectoryAtomically } from "./atomic-directory.js";
+import { writeDirectoryAtomically } from "./atomic-writer.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { type CheckpointConfig, headDimensionOf, readCheckpointConfig } from "./checkpoint-config.js";
 import { type ModelWeights, parameterCount } from "./checkpoint-tensors.js";

@@ -5,14 +5,15 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type LocatedExample, readAlignmentExamples } from "../data/alignment-example-reader.js";
 import { type Blas, createAdamW, createTensorMemory } from "../engine/index.js";
+import { writeFileAtomically } from "../model/atomic-writer.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import { createLlamaModel, noDecaySpans } from "../model/llama/index.js";
 import { copyWeightsIntoModel } from "../model/llama-weights.js";
-import { removeStaleTemporaries, temporarySiblingPath } from "../model/temporary-path.js";
+import { removeStaleTemporaries } from "../model/temporary-path.js";
 import { loadTokenizer } from "../model/tokenizer/tokenizer.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import { prepareTrainingData } from "./training-examples.js";
@@ -157,9 +158,7 @@ export async function trainRun({
     } else {
       references = computeReferenceLogProbabilities({ model, prompts: prepared.train, maxLength });
       heldOutReferences = computeReferenceLogProbabilities({ model, prompts: prepared.heldOut, maxLength });
-      const temporary = temporarySiblingPath({ path });
-      await writeFile(temporary, JSON.stringify({ train: references, heldOut: heldOutReferences }));
-      await rename(temporary, path);
+      writeFileAtomically({ path, data: JSON.stringify({ train: references, heldOut: heldOutReferences }) });
     }
     onEvent?.({ type: "references", prompts: references.length });
   }
