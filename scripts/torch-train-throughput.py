@@ -236,7 +236,8 @@ def objective_loss(objective, ratings, nll, counts, references, settings):
 
 
 def train_objective(model, optimizer, inputs, objective, steps_total):
-    """Runs `steps_total` optimizer steps; returns (step-0 loss, seconds per step, sequence tokens per step)."""
+    """Runs `steps_total` optimizer steps; returns (step-0 loss, seconds per step, sequence tokens per step,
+    DPO's reference mean token NLL or None)."""
     settings = inputs["settings"]
     prompts, order = inputs["prompts"], inputs["order"]
     accumulation, max_length = settings["gradientAccumulation"], settings["maxLength"]
@@ -247,11 +248,16 @@ def train_objective(model, optimizer, inputs, objective, steps_total):
         tokens, targets, sequence_tokens = prompt_batch(prompt, indices, max_length)
         batches.append({"ratings": [ratings[i] for i in indices], "tokens": tokens, "targets": targets,
                         "sequenceTokens": sequence_tokens, "references": None})
+    reference_mean_nll = None
     if objective == "dpo":
         with torch.no_grad():
             for batch in batches:
                 nll, counts = mean_nll(model, batch["tokens"], batch["targets"])
                 batch["references"] = -nll * counts
+        # The start model's mean token NLL over every reference row: checks the forward pass that DPO's
+        # step-0 loss (log 2 whenever policy equals reference) cannot.
+        total = sum(float(batch["references"].sum()) for batch in batches)
+        reference_mean_nll = -total / sum(int((batch["targets"] >= 0).sum()) for batch in batches)
     if len(order) < steps_total * accumulation:
         raise SystemExit(f"order has {len(order)} prompts; {steps_total} steps need {steps_total * accumulation}")
     first_loss, step_seconds, step_tokens = None, [], []
@@ -273,7 +279,7 @@ def train_objective(model, optimizer, inputs, objective, steps_total):
         step_tokens.append(tokens)
         if first_loss is None:
             first_loss = loss_sum / len(members)
-    return first_loss, step_seconds, step_tokens
+    return first_loss, step_seconds, step_tokens, reference_mean_nll
 
 
 def train_next_token(model, optimizer, inputs, config, batch_size, sequence_length, steps_total):
@@ -320,8 +326,11 @@ def main():
     optimizer = optimizer_for(model, args.learning_rate, args.weight_decay)
     total = args.warmup + args.steps
     if args.objective:
-        first_loss, seconds, tokens = train_objective(model, optimizer, inputs, args.objective, total)
+        first_loss, seconds, tokens, reference_mean_nll = train_objective(
+            model, optimizer, inputs, args.objective, total
+        )
     else:
+        reference_mean_nll = None
         first_loss, seconds, tokens = train_next_token(
             model, optimizer, inputs, c, args.batch_size, args.sequence_length, total
         )
@@ -334,6 +343,7 @@ def main():
         "parameters": sum(p.numel() for p in model.parameters()),
         "loadedParameters": loaded,
         "firstLoss": first_loss,
+        "referenceMeanNll": reference_mean_nll,
         "torch": torch.__version__,
         "torchThreads": args.torch_threads,
         "blasThreads": int(os.environ.get("OPENBLAS_NUM_THREADS", "0")) or None,

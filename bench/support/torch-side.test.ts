@@ -8,6 +8,7 @@ const torchRun = (overrides: Partial<TorchRun>): TorchRun => ({
   parameters: 100,
   loadedParameters: 100,
   firstLoss: 7.5,
+  referenceMeanNll: null,
   torch: "1.13.0",
   torchThreads: 1,
   blasThreads: 1,

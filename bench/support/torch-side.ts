@@ -24,6 +24,8 @@ export interface TorchRun {
   loadedParameters: number;
   /** Mean loss of step 0, before any update (nats). */
   firstLoss: number;
+  /** DPO only: the start model's mean token NLL over every reference row (nats); null otherwise. */
+  referenceMeanNll: number | null;
   torch: string;
   torchThreads: number;
   blasThreads: number;
