@@ -35,7 +35,9 @@ describe("bench train-objectives", () => {
       "/nonexistent/python3",
     ]);
     expect(code, stderr).toBe(0);
-    expect(stderr).toMatch(/^PyTorch side skipped: \/nonexistent\/python3 not found/);
+    const [engineLine, skipped] = stderr.split("\n");
+    expect(engineLine).toMatch(/^engine: BLAS /);
+    expect(skipped).toMatch(/^PyTorch side skipped: \/nonexistent\/python3 not found/);
     const lines = stdout
       .trim()
       .split("\n")

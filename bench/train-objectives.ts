@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- train-objectives [--config small] [--objectives sft,stable-alignment,dpo] [--steps N]
- *   [--warmup N] [--rounds N] [--prompts-per-step N] [--python PATH]`
+ *   [--warmup N] [--rounds N] [--prompts-per-step N] [--threads 1,2] [--python PATH]`
  *
  * Tokens/s of one optimizer step of each training objective, ours (the trainer users run:
  * src/train/training-loop.ts runTraining, one prompt per micro-batch, `--prompts-per-step` prompts per
@@ -15,27 +15,33 @@
  * steps. Before timing, each objective's step 0 runs on both sides, which must agree on the parameter
  * count and the step-0 loss within 1e-4 nats (then every timed PyTorch run is checked again, with its
  * tokens per step): otherwise the bench stops naming both numbers. Each side runs at the best of its
- * thread settings (ours BLAS threads {1, 2}; PyTorch torch threads x OpenBLAS threads {1, 2}),
- * alternating for `rounds` rounds. One JSON line per objective with ours / PyTorch (target >= 1.2).
- * Without Python or PyTorch it says what is missing and reports PyTorch as null.
+ * thread settings (ours BLAS threads in `--threads`, default {1, 2}; PyTorch torch threads x OpenBLAS
+ * threads in the same set), alternating for `rounds` rounds. One JSON line per objective with ours /
+ * PyTorch (target >= 1.2), and the same at the best rate per CPU second of the whole process
+ * (`perCpuSecond`), which other load on a shared machine distorts less than wall time.
+ * Without Python or PyTorch it says what is missing and reports PyTorch as null. The first stderr line
+ * names the engine's BLAS, as every training entry point does.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createAdamW, createBlas, createRandom, createTensorMemory } from "../src/engine/index.js";
-import { createLlamaModel, type LlamaModel, type LlamaPresetName, llamaPresets } from "../src/model/llama/index.js";
-import type { TrainingPrompt } from "../src/train/training-examples.js";
+import { describeEngine, formatEngineLine } from "../src/engine/index.js";
+import { type LlamaPresetName, llamaPresets } from "../src/model/llama/index.js";
+import { computeReferenceLogProbabilities, trainingOrder } from "../src/train/training-loop.js";
 import {
-  batchResponses,
-  computeReferenceLogProbabilities,
-  runTraining,
-  trainingOrder,
-} from "../src/train/training-loop.js";
-import { defaultTrainingSettings, type TrainingLoss, type TrainingSettings } from "../src/train/training-settings.js";
+  type BenchObjective,
+  benchPrompts,
+  initialModel,
+  meanReferenceNll,
+  measureOurs,
+  OBJECTIVES,
+  type Run,
+  settingsFor,
+  tokensPerStep,
+} from "./support/objective-runs.js";
 import {
   checkStepZero,
-  median,
   runTorchSide,
   STEP_ZERO_TOLERANCE,
   type TorchRun,
@@ -44,172 +50,15 @@ import {
   writeTorchInputs,
 } from "./support/torch-side.js";
 
-const OBJECTIVES = ["sft", "stable-alignment", "dpo"] as const;
-type BenchObjective = (typeof OBJECTIVES)[number];
-const RESPONSES_PER_PROMPT = 3;
-
-interface Run {
-  side: "ours" | "pytorch";
-  tokensPerSecond: number;
-  blasThreads: number;
-  torchThreads?: number;
-  torch?: string;
-}
-
-/** Seeded random prompts: random tokens (never 0, the padding id), three distinctly rated responses each. */
-function benchPrompts({ count, vocabularySize }: { count: number; vocabularySize: number }): TrainingPrompt[] {
-  const random = createRandom({ seed: 20261129 });
-  const tokens = (length: number): number[] => Array.from({ length }, () => 1 + random.nextInteger(vocabularySize - 1));
-  return Array.from({ length: count }, (_, index) => {
-    const ratings = [1, 2, 3, 4, 5, 6, 7];
-    for (let position = ratings.length - 1; position > 0; position -= 1) {
-      const swap = random.nextInteger(position + 1);
-      [ratings[position], ratings[swap]] = [ratings[swap] as number, ratings[position] as number];
-    }
-    return {
-      line: index + 1,
-      sourceId: `bench-${index}`,
-      kind: "realignment",
-      promptTokens: tokens(64 + random.nextInteger(64)),
-      responses: Array.from({ length: RESPONSES_PER_PROMPT }, (_, response) => ({
-        tokens: tokens(24 + random.nextInteger(72)),
-        rating: ratings[response] as number,
-      })),
-    };
-  });
-}
-
-function settingsFor({ objective, promptsPerStep }: { objective: BenchObjective; promptsPerStep: number }) {
-  const settings: TrainingSettings = {
-    ...defaultTrainingSettings({ start: "init" }),
-    loss: objective satisfies TrainingLoss,
-    numComp: RESPONSES_PER_PROMPT,
-    gradientAccumulation: promptsPerStep,
-    epochs: 1,
-  };
-  return settings;
-}
-
-/** Sequence tokens (prompt + response, capped at maxLength) of the responses that enter each step. */
-function tokensPerStep({
-  prompts,
-  order,
-  settings,
-  steps,
-}: {
-  prompts: readonly TrainingPrompt[];
-  order: readonly number[];
-  settings: TrainingSettings;
-  steps: number;
-}): number[] {
-  return Array.from({ length: steps }, (_, step) => {
-    let tokens = 0;
-    for (
-      let position = step * settings.gradientAccumulation;
-      position < (step + 1) * settings.gradientAccumulation;
-      position += 1
-    ) {
-      const prompt = prompts[order[position] as number] as TrainingPrompt;
-      for (const index of batchResponses({ prompt, settings, position })) {
-        const response = prompt.responses[index];
-        tokens += Math.min(settings.maxLength, prompt.promptTokens.length + (response?.tokens.length ?? 0));
-      }
-    }
-    return tokens;
-  });
-}
-
-/** The start model's mean token NLL over the responses DPO's batches hold (nats). */
-function meanReferenceNll({
-  prompts,
-  references,
-  settings,
-}: {
-  prompts: readonly TrainingPrompt[];
-  references: readonly (readonly number[])[];
-  settings: TrainingSettings;
-}): number {
-  let logProbability = 0;
-  let tokens = 0;
-  for (const [promptIndex, prompt] of prompts.entries()) {
-    for (const index of batchResponses({ prompt, settings, position: promptIndex })) {
-      logProbability += references[promptIndex]?.[index] as number;
-      tokens += prompt.responses[index]?.tokens.length as number;
-    }
-  }
-  return -logProbability / tokens;
-}
-
-/** Our trainer for `warmup + steps` optimizer steps from the seed-0 weights; the median rate of the timed steps. */
-async function measureOurs({
-  preset,
-  settings,
-  prompts,
-  references,
-  steps,
-  warmup,
-  threads,
-}: {
-  preset: LlamaPresetName;
-  settings: TrainingSettings;
-  prompts: readonly TrainingPrompt[];
-  references: number[][] | undefined;
-  steps: number;
-  warmup: number;
-  threads: number;
-}): Promise<Run & { firstLoss: number; parameters: number }> {
-  const model = createLlamaModel({
-    config: llamaPresets[preset],
-    blas: createBlas({ threads }),
-    memory: createTensorMemory(),
-    seed: 0,
-  });
-  const optimizer = createAdamW({
-    parameters: model.parameters,
-    gradients: model.gradients,
-    learningRate: settings.learningRate,
-    weightDecay: settings.weightDecay,
-    noDecay: model.layout
-      .filter((entry) => entry.kind === "norm")
-      .map((entry) => ({ offset: entry.offset, length: entry.size })),
-  });
-  const rates: number[] = [];
-  let firstLoss = Number.NaN;
-  const stop = new AbortController();
-  await runTraining({
-    model,
-    optimizer,
-    settings,
-    prompts,
-    heldOut: [],
-    ...(references === undefined ? {} : { references }),
-    cursor: { step: 0, consumed: 0 },
-    maxLength: Math.min(settings.maxLength, model.config.maxPositions),
-    onStep: (metrics) => {
-      if (metrics.step === 1) firstLoss = metrics.loss;
-      if (metrics.step > warmup) rates.push(metrics.tokensPerSecond);
-      if (metrics.step >= warmup + steps) stop.abort();
-    },
-    signal: stop.signal,
-  });
-  return {
-    side: "ours",
-    tokensPerSecond: median(rates),
-    blasThreads: model.blas.threads,
-    firstLoss,
-    parameters: model.parameters.length,
-  };
-}
-
-function initialModel(preset: LlamaPresetName): LlamaModel {
-  return createLlamaModel({ config: llamaPresets[preset], blas: createBlas({ threads: 1 }), seed: 0 });
-}
-
-function best(runs: readonly Run[], side: Run["side"]): Run | undefined {
+function best(
+  runs: readonly Run[],
+  side: Run["side"],
+  rate: "tokensPerSecond" | "tokensPerCpuSecond" = "tokensPerSecond",
+): Run | undefined {
   return runs
     .filter((run) => run.side === side)
     .reduce<Run | undefined>(
-      (winner, run) => (winner === undefined || run.tokensPerSecond > winner.tokensPerSecond ? run : winner),
+      (winner, run) => (winner === undefined || run[rate] > winner[rate] ? run : winner),
       undefined,
     );
 }
@@ -232,6 +81,7 @@ export default async function trainObjectives(args: string[]): Promise<void> {
       warmup: { type: "string", default: "1" },
       rounds: { type: "string", default: "1" },
       "prompts-per-step": { type: "string", default: "8" },
+      threads: { type: "string", default: "1,2" },
       python: { type: "string", default: "/usr/bin/python3" },
     },
   });
@@ -249,7 +99,13 @@ export default async function trainObjectives(args: string[]): Promise<void> {
   const warmup = wholeNumber("warmup", values.warmup, 0);
   const rounds = wholeNumber("rounds", values.rounds, 1);
   const promptsPerStep = wholeNumber("prompts-per-step", values["prompts-per-step"], 1);
-  const threadChoices = [...new Set([1, Math.min(2, availableParallelism())])];
+  // Every training entry point names its BLAS first, with a warning when it makes training slow.
+  process.stderr.write(`${formatEngineLine(describeEngine({ threads: 1 }))}\n`);
+  const threadChoices = [
+    ...new Set(
+      values.threads.split(",").map((text) => Math.min(wholeNumber("threads", text, 1), availableParallelism())),
+    ),
+  ];
   const missing = torchMissing(values.python);
   if (missing !== undefined) process.stderr.write(`PyTorch side skipped: ${missing}\n`);
 
@@ -302,7 +158,16 @@ export default async function trainObjectives(args: string[]): Promise<void> {
         }
       };
       // Before timing: step 0 on both sides must agree.
-      const reference = await measureOurs({ preset, settings, prompts, references, steps: 1, warmup: 0, threads: 1 });
+      const reference = await measureOurs({
+        preset,
+        settings,
+        prompts,
+        references,
+        stepTokens: expectedTokens,
+        steps: 1,
+        warmup: 0,
+        threads: 1,
+      });
       let pytorchFirstLoss: number | null = null;
       let pytorchReferenceMeanNll: number | null = null;
       if (missing === undefined) {
@@ -326,7 +191,16 @@ export default async function trainObjectives(args: string[]): Promise<void> {
       const runs: Run[] = [];
       for (let round = 0; round < rounds; round += 1) {
         for (const threads of threadChoices) {
-          const ours = await measureOurs({ preset, settings, prompts, references, steps, warmup, threads });
+          const ours = await measureOurs({
+            preset,
+            settings,
+            prompts,
+            references,
+            stepTokens: expectedTokens,
+            steps,
+            warmup,
+            threads,
+          });
           runs.push(ours);
           process.stderr.write(
             `  ${what} round ${round + 1} ours, BLAS threads ${threads}: ${ours.tokensPerSecond.toFixed(0)} tokens/s\n`,
@@ -349,6 +223,7 @@ export default async function trainObjectives(args: string[]): Promise<void> {
             runs.push({
               side: "pytorch",
               tokensPerSecond: run.tokensPerSecond,
+              tokensPerCpuSecond: run.tokensPerCpuSecond,
               torchThreads,
               blasThreads,
               torch: run.torch,
@@ -361,6 +236,8 @@ export default async function trainObjectives(args: string[]): Promise<void> {
       }
       const ours = best(runs, "ours");
       const pytorch = best(runs, "pytorch");
+      const oursCpu = best(runs, "ours", "tokensPerCpuSecond");
+      const pytorchCpu = best(runs, "pytorch", "tokensPerCpuSecond");
       const timedTokens = expectedTokens.slice(warmup);
       console.log(
         JSON.stringify({
@@ -377,6 +254,14 @@ export default async function trainObjectives(args: string[]): Promise<void> {
               ? null
               : Number((ours.tokensPerSecond / pytorch.tokensPerSecond).toFixed(3)),
           target: 1.2,
+          perCpuSecond:
+            oursCpu === undefined || pytorchCpu === undefined
+              ? null
+              : {
+                  ours: Math.round(oursCpu.tokensPerCpuSecond),
+                  pytorch: Math.round(pytorchCpu.tokensPerCpuSecond),
+                  ratio: Number((oursCpu.tokensPerCpuSecond / pytorchCpu.tokensPerCpuSecond).toFixed(3)),
+                },
           stepZero: {
             parameters: reference.parameters,
             oursLoss: reference.firstLoss,
@@ -396,6 +281,7 @@ export default async function trainObjectives(args: string[]): Promise<void> {
             blasThreads: run.blasThreads,
             torchThreads: run.torchThreads,
             tokensPerSecond: Math.round(run.tokensPerSecond),
+            tokensPerCpuSecond: Math.round(run.tokensPerCpuSecond),
           })),
         }),
       );

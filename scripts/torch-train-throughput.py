@@ -4,7 +4,8 @@ llama decoder as our engine (RMSNorm, rotary embedding, causal grouped-query att
 with norm weights exempt from decay), started from the weights our side wrote (--weights, a
 safetensors file with Hugging Face tensor names), trained on the batches our side wrote (--inputs,
 JSON). Prints one JSON line: parameter count, the loss of step 0 (before any update, so the caller
-can check both sides compute the same thing) and the seconds of each timed step.
+can check both sides compute the same thing), and the wall and CPU seconds (all threads of the
+process) of each timed step.
 
 Two modes:
 - next-token (default): --inputs {"tokens": [...], "targets": [...]}, batch x sequence, row-major;
@@ -236,8 +237,8 @@ def objective_loss(objective, ratings, nll, counts, references, settings):
 
 
 def train_objective(model, optimizer, inputs, objective, steps_total):
-    """Runs `steps_total` optimizer steps; returns (step-0 loss, seconds per step, sequence tokens per step,
-    DPO's reference mean token NLL or None)."""
+    """Runs `steps_total` optimizer steps; returns (step-0 loss, seconds per step, CPU seconds per step,
+    sequence tokens per step, DPO's reference mean token NLL or None)."""
     settings = inputs["settings"]
     prompts, order = inputs["prompts"], inputs["order"]
     accumulation, max_length = settings["gradientAccumulation"], settings["maxLength"]
@@ -260,9 +261,9 @@ def train_objective(model, optimizer, inputs, objective, steps_total):
         reference_mean_nll = -total / sum(int((batch["targets"] >= 0).sum()) for batch in batches)
     if len(order) < steps_total * accumulation:
         raise SystemExit(f"order has {len(order)} prompts; {steps_total} steps need {steps_total * accumulation}")
-    first_loss, step_seconds, step_tokens = None, [], []
+    first_loss, step_seconds, step_cpu, step_tokens = None, [], [], []
     for step in range(steps_total):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         optimizer.zero_grad(set_to_none=True)
         members = [batches[index] for index in order[step * accumulation : (step + 1) * accumulation]]
         loss_sum, tokens = 0.0, 0
@@ -276,20 +277,21 @@ def train_objective(model, optimizer, inputs, objective, steps_total):
         torch.nn.utils.clip_grad_norm_(model.parameters(), settings["maxGradientNorm"])
         optimizer.step()
         step_seconds.append(time.perf_counter() - start)
+        step_cpu.append(time.process_time() - cpu)
         step_tokens.append(tokens)
         if first_loss is None:
             first_loss = loss_sum / len(members)
-    return first_loss, step_seconds, step_tokens, reference_mean_nll
+    return first_loss, step_seconds, step_cpu, step_tokens, reference_mean_nll
 
 
 def train_next_token(model, optimizer, inputs, config, batch_size, sequence_length, steps_total):
-    """Plain next-token steps on one batch; returns (step-0 loss, seconds per step, tokens per step)."""
+    """Plain next-token steps on one batch; returns (step-0 loss, seconds and CPU seconds per step, tokens per step)."""
     shape = (batch_size, sequence_length)
     tokens = torch.tensor(inputs["tokens"], dtype=torch.long).view(shape)
     targets = torch.tensor(inputs["targets"], dtype=torch.long).view(shape)
-    first_loss, step_seconds = None, []
+    first_loss, step_seconds, step_cpu = None, [], []
     for _ in range(steps_total):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         logits = model(tokens)
         loss = F.cross_entropy(logits.view(-1, config["vocabularySize"]), targets.view(-1))
         optimizer.zero_grad(set_to_none=True)
@@ -299,7 +301,8 @@ def train_next_token(model, optimizer, inputs, config, batch_size, sequence_leng
         if first_loss is None:
             first_loss = loss.item()
         step_seconds.append(time.perf_counter() - start)
-    return first_loss, step_seconds, [batch_size * sequence_length] * steps_total
+        step_cpu.append(time.process_time() - cpu)
+    return first_loss, step_seconds, step_cpu, [batch_size * sequence_length] * steps_total
 
 
 def main():
@@ -326,20 +329,23 @@ def main():
     optimizer = optimizer_for(model, args.learning_rate, args.weight_decay)
     total = args.warmup + args.steps
     if args.objective:
-        first_loss, seconds, tokens, reference_mean_nll = train_objective(
+        first_loss, seconds, cpu, tokens, reference_mean_nll = train_objective(
             model, optimizer, inputs, args.objective, total
         )
     else:
         reference_mean_nll = None
-        first_loss, seconds, tokens = train_next_token(
+        first_loss, seconds, cpu, tokens = train_next_token(
             model, optimizer, inputs, c, args.batch_size, args.sequence_length, total
         )
-    timed = list(zip(seconds, tokens))[args.warmup :]
-    rates = sorted(count / elapsed for elapsed, count in timed)
+    timed = list(zip(seconds, cpu, tokens))[args.warmup :]
+    rates = sorted(count / elapsed for elapsed, _, count in timed)
+    cpu_rates = sorted(count / max(used, 1e-9) for _, used, count in timed)
     print(json.dumps({
         "tokensPerSecond": rates[len(rates) // 2],
-        "stepSeconds": [elapsed for elapsed, _ in timed],
-        "stepTokens": [count for _, count in timed],
+        "tokensPerCpuSecond": cpu_rates[len(cpu_rates) // 2],
+        "stepSeconds": [elapsed for elapsed, _, _ in timed],
+        "stepCpuSeconds": [used for _, used, _ in timed],
+        "stepTokens": [count for _, _, count in timed],
         "parameters": sum(p.numel() for p in model.parameters()),
         "loadedParameters": loaded,
         "firstLoss": first_loss,

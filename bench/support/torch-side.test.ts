@@ -3,7 +3,9 @@ import { checkStepZero, median, STEP_ZERO_TOLERANCE, type TorchRun } from "./tor
 
 const torchRun = (overrides: Partial<TorchRun>): TorchRun => ({
   tokensPerSecond: 1000,
+  tokensPerCpuSecond: 1000,
   stepSeconds: [1],
+  stepCpuSeconds: [1],
   stepTokens: [1000],
   parameters: 100,
   loadedParameters: 100,

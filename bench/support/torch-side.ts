@@ -16,7 +16,10 @@ export const STEP_ZERO_TOLERANCE = 1e-4;
 export interface TorchRun {
   /** Median over timed steps of sequence tokens / step seconds. */
   tokensPerSecond: number;
+  /** Median over timed steps of sequence tokens / CPU seconds of the whole process (all threads). */
+  tokensPerCpuSecond: number;
   stepSeconds: number[];
+  stepCpuSeconds: number[];
   stepTokens: number[];
   /** Elements of the PyTorch module's parameters. */
   parameters: number;
