@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- train-throughput [--configs small,30m] [--steps N] [--warmup N] [--rounds N] [--python PATH]
- *   [--blas-library PATH]`
+ *   [--blas-library PATH] [--threads 1,2]`
  *
  * Trains each llama preset (sequence 128, batch 8, AdamW, clipping at norm 1, random tokens) with our
  * engine and with PyTorch + OpenBLAS (scripts/torch-train-throughput.py) in the same run, and prints
@@ -9,7 +9,7 @@
  * step on each side must agree on the parameter count and the step-0 loss (within 1e-4 nats), and every
  * timed PyTorch run is checked again: otherwise the bench stops with the two numbers. Each side runs at the best of its
  * thread settings: ours at BLAS threads {1, 2}, PyTorch at torch threads {1, 2} x OpenBLAS threads
- * {1, 2}. Measurements alternate between the two sides for `rounds` rounds, and every number is the
+ * {1, 2} (`--threads` narrows the set). Measurements alternate between the two sides for `rounds` rounds, and every number is the
  * median step time of its run, so load from other processes hits both sides alike. Target: ratio >=
  * 0.7 on `small`. Installs nothing: without Python or torch it says what is missing and reports
  * PyTorch as null. Nothing asserts on the numbers. The first line (stderr) names the BLAS and warns
@@ -148,6 +148,7 @@ export default async function trainThroughput(args: string[]): Promise<void> {
       rounds: { type: "string", default: "2" },
       python: { type: "string", default: "/usr/bin/python3" },
       "blas-library": { type: "string" },
+      threads: { type: "string", default: "1,2" },
     },
   });
   const libraryPaths = values["blas-library"] === undefined ? undefined : [values["blas-library"]];
@@ -156,7 +157,16 @@ export default async function trainThroughput(args: string[]): Promise<void> {
   process.stderr.write(`${formatEngineLine(engine)}\n`);
   const warmup = Number(values.warmup);
   const rounds = Number(values.rounds);
-  const threadChoices = [...new Set([1, Math.min(2, availableParallelism())])];
+  const threadChoices = [
+    ...new Set(
+      values.threads.split(",").map((text) => {
+        const value = Number(text);
+        if (!Number.isInteger(value) || value < 1)
+          throw new RangeError(`--threads: ${text} is not a whole number >= 1`);
+        return Math.min(value, availableParallelism());
+      }),
+    ),
+  ];
   const missing = torchMissing(values.python);
   if (missing !== undefined) {
     process.stderr.write(`PyTorch side skipped: ${missing}\n`);
