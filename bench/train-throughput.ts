@@ -4,7 +4,8 @@
  *
  * Trains each llama preset (sequence 128, batch 8, AdamW, clipping at norm 1, random tokens) with our
  * engine and with PyTorch + OpenBLAS (scripts/torch-train-throughput.py) in the same run, and prints
- * one JSON line per config: tokens/s for both and ours / PyTorch. Both sides start from the same
+ * one JSON line per config: tokens/s for both and ours / PyTorch, and the same per CPU second of the
+ * whole process (`perCpuSecond`), which other load on a shared machine distorts less. Both sides start from the same
  * weights (ours, written to a safetensors file PyTorch loads) on the same batch; before any timing, one
  * step on each side must agree on the parameter count and the step-0 loss (within 1e-4 nats), and every
  * timed PyTorch run is checked again: otherwise the bench stops with the two numbers. Each side runs at the best of its
@@ -41,6 +42,8 @@ const tokensPerStep = batchSize * sequenceLength;
 interface Run {
   side: "ours" | "pytorch";
   tokensPerSecond: number;
+  /** Tokens per CPU second of the whole process (median step): less distorted by other load than wall time. */
+  tokensPerCpuSecond: number;
   torchThreads?: number;
   blasThreads: number;
   torch?: string;
@@ -77,18 +80,23 @@ function measureOurs(
   const trainer = createLlamaTrainer({ model, learningRate: 3e-4, weightDecay: 0.01 });
   const { tokens, targets } = benchBatch(model.config.vocabularySize);
   const stepSeconds: number[] = [];
+  const stepCpuSeconds: number[] = [];
   let firstLoss = Number.NaN;
   for (let step = 0; step < warmup + steps; step++) {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     const { loss } = trainer.step({ tokens, targets, batchSize, sequenceLength });
     if (step === 0) firstLoss = loss;
     if (step >= warmup) {
       stepSeconds.push((performance.now() - start) / 1000);
+      const used = process.cpuUsage(cpu);
+      stepCpuSeconds.push((used.user + used.system) / 1e6);
     }
   }
   return {
     side: "ours",
     tokensPerSecond: tokensPerStep / median(stepSeconds),
+    tokensPerCpuSecond: tokensPerStep / median(stepCpuSeconds),
     blasThreads: model.blas.threads,
     blas: `${model.blas.description}; ${model.memory.description}`,
     parameters: model.parameters.length,
@@ -129,11 +137,15 @@ function measureTorch(options: {
   });
 }
 
-function best(runs: Run[], side: Run["side"]): Run | undefined {
+function best(
+  runs: Run[],
+  side: Run["side"],
+  rate: "tokensPerSecond" | "tokensPerCpuSecond" = "tokensPerSecond",
+): Run | undefined {
   return runs
     .filter((run) => run.side === side)
     .reduce<Run | undefined>(
-      (winner, run) => (winner === undefined || run.tokensPerSecond > winner.tokensPerSecond ? run : winner),
+      (winner, run) => (winner === undefined || run[rate] > winner[rate] ? run : winner),
       undefined,
     );
 }
@@ -233,6 +245,7 @@ export default async function trainThroughput(args: string[]): Promise<void> {
             runs.push({
               side: "pytorch",
               tokensPerSecond: run.tokensPerSecond,
+              tokensPerCpuSecond: run.tokensPerCpuSecond,
               torchThreads,
               blasThreads,
               torch: run.torch,
@@ -245,6 +258,8 @@ export default async function trainThroughput(args: string[]): Promise<void> {
       }
       const ours = best(runs, "ours");
       const pytorch = best(runs, "pytorch");
+      const oursCpu = best(runs, "ours", "tokensPerCpuSecond");
+      const pytorchCpu = best(runs, "pytorch", "tokensPerCpuSecond");
       console.log(
         JSON.stringify({
           bench: "train-throughput",
@@ -259,6 +274,14 @@ export default async function trainThroughput(args: string[]): Promise<void> {
               ? null
               : Number((ours.tokensPerSecond / pytorch.tokensPerSecond).toFixed(3)),
           target: preset === "small" ? 0.7 : null,
+          perCpuSecond:
+            oursCpu === undefined || pytorchCpu === undefined
+              ? null
+              : {
+                  ours: Math.round(oursCpu.tokensPerCpuSecond),
+                  pytorch: Math.round(pytorchCpu.tokensPerCpuSecond),
+                  ratio: Number((oursCpu.tokensPerCpuSecond / pytorchCpu.tokensPerCpuSecond).toFixed(3)),
+                },
           stepZero:
             checked === undefined
               ? null
@@ -279,6 +302,7 @@ export default async function trainThroughput(args: string[]): Promise<void> {
             blasThreads: run.blasThreads,
             torchThreads: run.torchThreads,
             tokensPerSecond: Math.round(run.tokensPerSecond),
+            tokensPerCpuSecond: Math.round(run.tokensPerCpuSecond),
           })),
         }),
       );
