@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
+import { hhPairToExample } from "../src/data/hh-transcript.js";
 import { InputError } from "../src/spec/errors.js";
 import { dialogueKey, type HhPair, readHhPairs, splitHhPairs } from "./hh-pairs-split.js";
 
@@ -36,14 +37,12 @@ describe("splitHhPairs", () => {
     expect(other.heldOutPairs.map((pair) => pair.line)).not.toEqual(split.heldOutPairs.map((pair) => pair.line));
   });
 
-  it("trains on the differing answers with the space after 'Assistant:', chosen 7 and rejected 1", () => {
+  it("trains on the importer's rows (chosen 7, rejected 1) and holds out items scoring ' answer' after the marker", () => {
     const split = splitHhPairs({ pairs: pairs(), heldOutShare: 0.3, seed: 4 });
-    const row = split.trainRows[0];
     const pair = split.trainPairs[0] as HhPair;
-    expect(row?.scores).toEqual([7, 1]);
-    expect(row?.query).toBe(pair.chosen.slice(0, pair.chosen.lastIndexOf("Assistant:") + "Assistant:".length));
-    expect(row?.responses).toEqual([pair.chosen.slice(row?.query.length), pair.rejected.slice(row?.query.length)]);
-    expect(row?.responses[0]?.startsWith(" a kind reply")).toBe(true);
+    expect({ example: split.trainRows[0] }).toEqual(hhPairToExample(pair, { chosenScore: 7, rejectedScore: 1 }));
+    expect(split.trainRows[0]?.scores).toEqual([7, 1]);
+    expect(split.trainRows[0]?.responses[0]?.startsWith("a kind reply")).toBe(true);
     const item = split.heldOutItems[0];
     expect(item?.chosen.continuation.startsWith(" a kind reply")).toBe(true);
     expect(item?.id).toBe(`line-${split.heldOutPairs[0]?.line}`);

@@ -71,7 +71,7 @@ export function dialogueKey(pair: Pick<HhPair, "chosen">): string {
 
 /**
  * Splits pairs by dialogue: a dialogue is held out when its seeded draw (the trainer's `sourceDraw`)
- * falls below `heldOutShare`. Training responses keep the space after `Assistant:` (see below).
+ * falls below `heldOutShare`.
  */
 export function splitHhPairs({
   pairs,
@@ -119,11 +119,9 @@ export function splitHhPairs({
       skip(`train: ${result.skip}`);
       continue;
     }
-    // The importer drops the space after "Assistant:" from each answer; the trainer's verbatim format
-    // joins query and answer tokens as they are, and preference accuracy scores " answer" after
-    // "Assistant:". Putting the space back trains on the token sequence the evaluation reads.
-    const { example } = result;
-    split.trainRows.push({ ...example, responses: example.responses.map((response) => ` ${response}`) });
+    // Rows exactly as `data import --format hh-rlhf` writes them: each answer without the space after
+    // "Assistant:", which the trainer's verbatim format puts back (formatPrompt).
+    split.trainRows.push(result.example);
   }
   split.dialogues = { train: trainKeys.size, heldOut: heldOutKeys.size };
   return split;
