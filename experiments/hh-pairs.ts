@@ -22,6 +22,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatTable } from "../src/data/text-table.js";
 import { createBlas } from "../src/engine/index.js";
+import { ConfigError } from "../src/spec/errors.js";
 import { trainRun } from "../src/train/train-run.js";
 import { defaultTrainingSettings, type TrainingLoss, type TrainingSettings } from "../src/train/training-settings.js";
 import { type BaseModelSettings, trainBaseModel } from "./hh-pairs-base.js";
@@ -84,9 +85,20 @@ export default async function hhPairs(args: string[]): Promise<void> {
   const started = performance.now();
   const out = resolve(values.out);
   const threads = Number(values.threads);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer`);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new ConfigError(`--threads must be a positive integer, got ${values.threads}`, { field: "threads" });
+  }
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    throw new ConfigError(`--limit must be a positive integer, got ${values.limit}`, { field: "limit" });
+  }
   if (existsSync(out) && readdirSync(out).length > 0) {
-    if (!values.force) throw new Error(`${values.out} is not empty; pass --force to replace the experiment there`);
+    // Only a folder this experiment wrote (it holds the held-out split) is ever removed.
+    if (!values.force || !existsSync(join(out, "held-out.jsonl"))) {
+      throw new ConfigError(`--out ${values.out} is not empty; pass --force to replace an earlier hh-pairs run there`, {
+        field: "out",
+      });
+    }
     rmSync(out, { recursive: true, force: true });
   }
   mkdirSync(out, { recursive: true });
@@ -95,7 +107,7 @@ export default async function hhPairs(args: string[]): Promise<void> {
 
   // 1. Split.
   let pairs = readHhPairs({ path: values.data });
-  if (values.limit !== undefined) pairs = pairs.slice(0, Number(values.limit));
+  if (limit !== undefined) pairs = pairs.slice(0, limit);
   const split = splitHhPairs({ pairs, heldOutShare: HELD_OUT_SHARE, seed: SEED });
   const trainData = join(out, "train.sa.json");
   writeFileSync(trainData, `${JSON.stringify(split.trainRows)}\n`);
@@ -141,6 +153,7 @@ export default async function hhPairs(args: string[]): Promise<void> {
     const methodStarted = performance.now();
     const losses: number[] = [];
     let skipped: Record<string, number> = {};
+    // No abort signal is passed, so the run always reaches its last step.
     const result = await trainRun({
       model: baseDirectory,
       data: trainData,
@@ -157,7 +170,6 @@ export default async function hhPairs(args: string[]): Promise<void> {
         }
       },
     });
-    if (!result.finished) throw new Error(`${loss}: training stopped at step ${result.cursor.step}`);
     const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
     methods.push({
       loss,

@@ -6,6 +6,7 @@
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { StableAlignmentError } from "../src/spec/errors.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Helper modules of an experiment are named `<experiment>-<part>.ts` and export no default runner.
@@ -23,4 +24,11 @@ if (name === undefined || !available.includes(name)) {
 const module = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as {
   default: (args: string[]) => Promise<void>;
 };
-await module.default(args);
+try {
+  await module.default(args);
+} catch (error) {
+  // Expected failures (bad flags, bad data) are one line; anything else keeps its stack.
+  if (!(error instanceof StableAlignmentError)) throw error;
+  process.stderr.write(`error: ${error.message}\n`);
+  process.exit(1);
+}
