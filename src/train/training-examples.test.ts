@@ -76,6 +76,28 @@ describe("prepareTrainingData", () => {
     expect(tokenizer.decode(prepared.train[0]?.promptTokens ?? [])).toBe("\n\nHuman: q\n\nAssistant:");
   });
 
+  it("puts back the space after an HH 'Assistant:' marker that data import drops from each answer", () => {
+    const query = "\n\nHuman: q\n\nAssistant:";
+    const prepared = prepareTrainingData({
+      rows: [{ example: row(query, ["yes", "no"], [7, 1]), line: 1 }],
+      file: "hh.json",
+      tokenizer,
+      format: "verbatim",
+      maxLength: 64,
+      ratingScale: 7,
+      evalSplit: 0,
+      seed: 0,
+    });
+    const [chosen, rejected] = prepared.train[0]?.responses ?? [];
+    const end = tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId];
+    expect(chosen?.tokens).toEqual([...tokenizer.encode(" yes"), ...end]);
+    expect(rejected?.tokens).toEqual([...tokenizer.encode(" no"), ...end]);
+    // The prompt and answer tokens together are the transcript's own tokens.
+    expect(tokenizer.decode([...(prepared.train[0]?.promptTokens ?? []), ...tokenizer.encode(" yes")])).toBe(
+      `${query} yes`,
+    );
+  });
+
   it("cuts the prompt from the left to fit beside the response", () => {
     expect(promptWindow({ promptTokens: [1, 2, 3, 4, 5], responseLength: 3, maxLength: 6 })).toEqual([3, 4, 5]);
     expect(promptWindow({ promptTokens: [1, 2], responseLength: 3, maxLength: 6 })).toEqual([1, 2]);

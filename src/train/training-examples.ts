@@ -38,7 +38,12 @@ export interface PreparedTrainingData {
   skipped: Record<string, number>;
 }
 
-/** The prompt text of a query in each format. */
+/**
+ * The prompt text of a query in each format, and the text put before each response. A verbatim query
+ * ending with an HH `Assistant:` marker (what `data import --format hh-rlhf` writes; it keeps each
+ * answer without the space after the marker) gets that space back before its responses, so training
+ * reads the transcript's own tokens, the ones preference accuracy scores.
+ */
 export function formatPrompt({
   query,
   format,
@@ -48,7 +53,7 @@ export function formatPrompt({
   format: PromptFormat;
   tokenizer: Tokenizer;
 }): { prompt: string; responsePrefix: string } {
-  if (format === "verbatim") return { prompt: query, responsePrefix: "" };
+  if (format === "verbatim") return { prompt: query, responsePrefix: query.endsWith("Assistant:") ? " " : "" };
   if (format === "hh") return { prompt: `\n\nHuman: ${query}\n\nAssistant:`, responsePrefix: " " };
   if (tokenizer.chatTemplate === undefined) {
     throw new ConfigError("--prompt-format chat: the checkpoint's tokenizer has no chat template; use verbatim or hh", {
