@@ -1,4 +1,5 @@
 import { CORE_SCHEMA_SQL } from "./core-schema.js";
+import { EVALUATION_SCHEMA_SQL } from "./evaluation-schema.js";
 import { SIMULATION_SCHEMA_SQL } from "./simulation-schema.js";
 
 /** One schema change. Versions are applied in increasing order, each inside one transaction. */
@@ -13,4 +14,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "core", sql: CORE_SCHEMA_SQL },
   { version: 2, name: "simulation", sql: SIMULATION_SCHEMA_SQL },
+  { version: 3, name: "evaluation", sql: EVALUATION_SCHEMA_SQL },
 ];
