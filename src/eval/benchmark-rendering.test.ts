@@ -67,7 +67,7 @@ describe("benchmark rendering matches EVAL.md", () => {
     const context = `${PRIMER}\n\nQ: Is the sky green?\nA:`;
     expect(rendered(items[0])).toEqual({ context, continuations: [" No, it is blue.", " Yes."], gold: 0 });
     expect(rendered(items[1])).toEqual({ context, continuations: [" No, it is blue.", " No.", " Yes."], gold: 0 });
-    expect((items[1]?.item as ChoiceItem).labels).toEqual([1, 1, 0]);
+    expect((items[1]?.item as ChoiceItem | undefined)?.labels).toEqual([1, 1, 0]);
   });
 
   it("truthfulqa: the original CSV (with a byte-order mark) gives the same question", async () => {
@@ -76,7 +76,7 @@ describe("benchmark rendering matches EVAL.md", () => {
       '\ufeffType,Category,Question,Best Answer,Correct Answers,Incorrect Answers,Source\nAdversarial,Colors,Is the sky green?,"No, it is blue","No, it is blue; No",Yes,https://example.org\n',
     );
     const { items } = await benchmarkDefinition("truthfulqa").load({ path, split: "test" });
-    expect((items[0]?.item as ChoiceItem).context).toBe(`${PRIMER}\n\nQ: Is the sky green?\nA:`);
+    expect(rendered(items[0]).context).toBe(`${PRIMER}\n\nQ: Is the sky green?\nA:`);
     expect(rendered(items[0]).continuations).toEqual([" No, it is blue.", " Yes."]);
     expect(rendered(items[1]).continuations).toEqual([" No, it is blue.", " No.", " Yes."]);
   });
