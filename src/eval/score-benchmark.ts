@@ -126,7 +126,11 @@ async function scoreChoiceItems({
       onItem?.();
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  // Every worker finishes its call before a failure is passed on, so a stopped run has stored all it paid for.
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker),
+  );
+  for (const outcome of settled) if (outcome.status === "rejected") throw outcome.reason;
   return results;
 }
 

@@ -40,6 +40,10 @@ export function createStoredScorer({
   scorer?: Scorer;
 }): StoredScorer {
   const counts: StoredScorerCounts = { stored: 0, scored: 0, calls: 0 };
+  // Continuations being scored right now (key: context hash input + continuation), so two items
+  // sharing a context and a choice (TruthfulQA MC1 and MC2) never ask for it twice.
+  const inFlight = new Map<string, Promise<ContinuationScore>>();
+  const keyOf = (context: string, continuation: string): string => JSON.stringify([context, continuation]);
   return {
     counts,
     async score(request: ScoreRequest): Promise<ScoreResult> {
@@ -49,8 +53,15 @@ export function createStoredScorer({
         context: request.context,
         continuations: request.continuations,
       });
-      const missing = [...new Set(request.continuations.filter((_, index) => stored[index] === undefined))];
-      counts.stored += request.continuations.length - missing.length;
+      const waiting = new Map<string, Promise<ContinuationScore>>();
+      const missing: string[] = [];
+      request.continuations.forEach((continuation, index) => {
+        if (stored[index] !== undefined) return;
+        const pending = inFlight.get(keyOf(request.context, continuation));
+        if (pending !== undefined) waiting.set(continuation, pending);
+        else if (!missing.includes(continuation)) missing.push(continuation);
+      });
+      counts.stored += request.continuations.length - missing.length - waiting.size;
       let usage = { promptTokens: 0, completionTokens: 0 };
       let modelId = model;
       if (missing.length > 0) {
@@ -62,21 +73,37 @@ export function createStoredScorer({
         }
         counts.calls += 1;
         counts.scored += missing.length;
-        const result = await scorer.score({ ...request, continuations: missing });
-        repository.saveScores({
-          runId,
-          model,
-          context: request.context,
-          continuations: missing,
-          scores: result.scores,
-          answeredBy: result.modelId,
+        const call = scorer.score({ ...request, continuations: missing }).then((result) => {
+          repository.saveScores({
+            runId,
+            model,
+            context: request.context,
+            continuations: missing,
+            scores: result.scores,
+            answeredBy: result.modelId,
+          });
+          return result;
         });
-        usage = result.usage;
-        modelId = result.modelId;
-        const fresh = new Map(missing.map((continuation, index) => [continuation, result.scores[index]]));
-        request.continuations.forEach((continuation, index) => {
-          stored[index] ??= fresh.get(continuation);
+        missing.forEach((continuation, index) => {
+          const key = keyOf(request.context, continuation);
+          const entry = call.then((result) => result.scores[index] as ContinuationScore);
+          entry.catch(() => undefined);
+          inFlight.set(key, entry);
         });
+        try {
+          const result = await call;
+          usage = result.usage;
+          modelId = result.modelId;
+          missing.forEach((continuation, index) =>
+            waiting.set(continuation, Promise.resolve(result.scores[index] as ContinuationScore)),
+          );
+        } finally {
+          for (const continuation of missing) inFlight.delete(keyOf(request.context, continuation));
+        }
+      }
+      for (const [index, continuation] of request.continuations.entries()) {
+        const pending = waiting.get(continuation);
+        if (stored[index] === undefined && pending !== undefined) stored[index] = await pending;
       }
       return {
         scores: stored as ContinuationScore[],
