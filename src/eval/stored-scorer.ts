@@ -94,9 +94,9 @@ export function createStoredScorer({
           const result = await call;
           usage = result.usage;
           modelId = result.modelId;
-          missing.forEach((continuation, index) =>
-            waiting.set(continuation, Promise.resolve(result.scores[index] as ContinuationScore)),
-          );
+          missing.forEach((continuation, index) => {
+            waiting.set(continuation, Promise.resolve(result.scores[index] as ContinuationScore));
+          });
         } finally {
           for (const continuation of missing) inFlight.delete(keyOf(request.context, continuation));
         }
