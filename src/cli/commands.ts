@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerDataCommand } from "./data-command.js";
 import { registerDevCommand } from "./dev-command.js";
 import { registerDoctorCommand } from "./doctor-command.js";
+import { registerEvalCommand } from "./eval-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelCommand } from "./model-command.js";
 import { registerSimulateCommand } from "./simulate-command.js";
@@ -12,6 +13,7 @@ export function registerCommands(program: Command): void {
   registerSimulateCommand(program);
   registerDataCommand(program);
   registerTrainCommand(program);
+  registerEvalCommand(program);
   registerModelCommand(program);
   registerGenerateCommand(program);
   registerDoctorCommand(program);

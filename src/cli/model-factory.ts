@@ -18,6 +18,7 @@ import { createOpenAICompatibleEmbedding } from "../llm/openai-compatible-embedd
 import type { EmbeddingModel } from "../spec/embedding-model.js";
 import { ModelSpecError } from "../spec/errors.js";
 import type { LanguageModel } from "../spec/language-model.js";
+import type { Scorer } from "../spec/scoring.js";
 import type { Store } from "../store/open-store.js";
 import { createScriptedModel } from "../test-kit/scripted-model.js";
 import type { CliContext } from "./cli-context.js";
@@ -48,6 +49,13 @@ export interface ModelFactoryOptions {
 export interface ModelFactory {
   languageModel(spec: string): Promise<LanguageModel>;
   embeddingModel(spec: string): Promise<EmbeddingModel>;
+  /**
+   * The likelihood scorer of a model spec, or undefined when the model cannot score (no
+   * `capabilities.score`). The middleware stack's `score` when it has one; until the stack passes
+   * `score` through, the single provider's own (no response cache or usage accounting for scores:
+   * evaluation runs keep every score in their own store).
+   */
+  scorer(spec: string): Promise<Scorer | undefined>;
   /** Counts calls, tokens and cost across every model of this factory. */
   readonly usageMeter: UsageMeter;
   close(): Promise<void>;
@@ -71,6 +79,7 @@ export function createModelFactory({
   });
   if (store) usageMeter.onUsage((entry) => store.recordUsage(entry));
   const languageModels = new Map<string, Promise<LanguageModel>>();
+  const providerReplicas = new Map<string, readonly LanguageModel[]>();
   const embeddingModels = new Map<string, Promise<EmbeddingModel>>();
   const closers: (() => Promise<void>)[] = [];
   const retry = { maxAttempts: context.config.endpoints?.maxAttempts ?? 5 };
@@ -163,12 +172,13 @@ export function createModelFactory({
     }
   }
 
-  return {
+  const factory: ModelFactory = {
     usageMeter,
     languageModel(spec) {
       let model = languageModels.get(spec);
       if (!model) {
         model = buildProviders(spec).then(({ replicas, concurrency }) => {
+          providerReplicas.set(spec, replicas);
           for (const replica of replicas) if (replica.close) closers.push(() => replica.close?.() ?? Promise.resolve());
           return createModelStack({
             replicas,
@@ -182,6 +192,18 @@ export function createModelFactory({
         languageModels.set(spec, model);
       }
       return model;
+    },
+    async scorer(spec) {
+      const model = await factory.languageModel(spec);
+      if (model.capabilities.score && model.score)
+        return { score: (request) => model.score?.(request) as ReturnType<Scorer["score"]> };
+      const replicas = providerReplicas.get(spec) ?? [];
+      const only = replicas.length === 1 ? replicas[0] : undefined;
+      if (only?.capabilities.score && only.score) {
+        const provider = only;
+        return { score: (request) => provider.score?.(request) as ReturnType<Scorer["score"]> };
+      }
+      return undefined;
     },
     embeddingModel(spec) {
       let model = embeddingModels.get(spec);
@@ -211,4 +233,5 @@ export function createModelFactory({
       await Promise.allSettled(pending.map((close) => close()));
     },
   };
+  return factory;
 }
