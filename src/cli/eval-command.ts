@@ -94,27 +94,15 @@ export function registerEvalCommand(program: Command): void {
       const options = resolveCommandOptions<EvalRunOptions & Record<string, unknown>>(command, context);
       checkOutputPath({ path: options.out, flag: "--out", kind: "directory" });
       const dataPaths = parseDataFlags(options.data ?? [], options.bench);
-      const created = !existsSync(options.out);
-      mkdirSync(options.out, { recursive: true });
-      const lock = acquireRunLock({ directory: options.out, command: "eval run" });
-      const store = openStore({ path: join(options.out, STORE_FILE) });
+      // Scores bypass the response cache (the run keeps every score in its own store), so the models
+      // are made, and refused when they cannot score, before anything is written.
       const factory = createModelFactory({
         context,
-        store,
         allowTestModels: options.allowTestModels === true,
         ...(options.threads === undefined ? {} : { localThreads: options.threads }),
       });
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      const progress = createEvalProgress({
-        stdout: context.stdout,
-        stderr: context.stderr,
-        json: options.json === true,
-      });
+      const scorers = new Map<string, Scorer>();
       try {
-        const scorers = new Map<string, Scorer>();
         for (const spec of options.model) {
           const scorer = await factory.scorer(spec);
           if (scorer === undefined) {
@@ -125,6 +113,24 @@ export function registerEvalCommand(program: Command): void {
           }
           scorers.set(spec, scorer);
         }
+      } catch (error) {
+        await factory.close();
+        throw error;
+      }
+      const created = !existsSync(options.out);
+      mkdirSync(options.out, { recursive: true });
+      const lock = acquireRunLock({ directory: options.out, command: "eval run" });
+      const store = openStore({ path: join(options.out, STORE_FILE) });
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      const progress = createEvalProgress({
+        stdout: context.stdout,
+        stderr: context.stderr,
+        json: options.json === true,
+      });
+      try {
         const repository = createEvaluationRepository({ database: store.database });
         await runEvaluation({
           repository,
