@@ -4,7 +4,8 @@
  * mismatch is refused in one line with nothing kept, and a cached file that changed is noticed.
  */
 
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -89,6 +90,42 @@ describe("benchmark downloads", () => {
     );
     const left = await readdir(join(cacheDirectory, "datasets", "truthfulqa")).catch(() => []);
     expect(left).toEqual([]);
+  });
+
+  it("ETHICS: the release tar is downloaded once and its CSVs extracted in the original layout", async () => {
+    const release = join(directory, "release");
+    const rows: Record<string, string> = {
+      "commonsense/cm_test.csv": "label,input,is_short,edited\n1,I lied to my friend.,True,False\n",
+      "deontology/deontology_test.csv": "label,scenario,excuse\n1,Can you help?,No because I am busy.\n",
+      "justice/justice_test.csv": "label,scenario\n0,I deserve cake because I am tall.\n",
+      "virtue/virtue_test.csv": "label,scenario\n1,Ann shared her lunch. [SEP] kind\n",
+      "utilitarianism/util_test.csv": "I found a coin.,I lost a coin.\n",
+    };
+    for (const [relative, text] of Object.entries(rows)) {
+      await mkdir(join(release, "ethics", relative, ".."), { recursive: true });
+      await writeFile(join(release, "ethics", relative), text);
+    }
+    execFileSync("tar", ["--format=ustar", "-cf", join(directory, "ethics.tar"), "-C", release, "ethics"]);
+    files["/~hendrycks/ethics.tar"] = await readFile(join(directory, "ethics.tar"));
+    const cacheDirectory = join(directory, "cache-ethics");
+    const before = requests.length;
+    const path = await downloadBenchmarkData({
+      benchmark: "ethics",
+      split: "test",
+      cacheDirectory,
+      berkeleyEndpoint: endpoint,
+    });
+    expect(path).toBe(join(cacheDirectory, "datasets", "ethics", "ethics"));
+    const { items } = await benchmarkDefinition("ethics").load({ path, split: "test" });
+    expect(items.map((entry) => entry.item.id)).toEqual([
+      "commonsense/2",
+      "deontology/2",
+      "justice/2",
+      "virtue/2",
+      "utilitarianism/1",
+    ]);
+    await downloadBenchmarkData({ benchmark: "ethics", split: "test", cacheDirectory, berkeleyEndpoint: endpoint });
+    expect(requests.slice(before)).toEqual(["/~hendrycks/ethics.tar"]);
   });
 
   it("a missing file is one line naming the URL and status; MIC is --data only", async () => {

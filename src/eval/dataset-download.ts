@@ -7,28 +7,34 @@
  * so a file that changes later is noticed. A mismatch keeps nothing.
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { temporarySiblingPath } from "../model/temporary-path.js";
 import { CancelledError, InputError, ProviderError, UsageError } from "../spec/errors.js";
 import type { BenchmarkName } from "./benchmarks.js";
 import type { EthicsSplit } from "./ethics.js";
+import { readTarEntries } from "./tar-archive.js";
 
 /** The public Hugging Face Hub. */
 export const HUGGING_FACE_DATASETS_ENDPOINT = "https://huggingface.co";
 /** Raw files of GitHub repositories. */
 export const GITHUB_RAW_ENDPOINT = "https://raw.githubusercontent.com";
+/** The ETHICS authors' release host. */
+export const BERKELEY_ENDPOINT = "https://people.eecs.berkeley.edu";
 
 /** One file of a benchmark's source. */
 export interface DatasetFile {
   /** Which host serves it (and so which endpoint override applies). */
-  host: "hugging-face" | "github";
+  host: "hugging-face" | "github" | "berkeley";
   /** Path on the host: `<owner>/<repo>/resolve/<revision>/<file>` (HF, below `/datasets/`) or `<owner>/<repo>/<ref>/<file>` (GitHub). */
   path: string;
   /** Where it goes inside the benchmark's cache folder. */
   target: string;
   /** Pinned SHA-256 (hex) when the bytes are known; absent: recorded at the first download. */
   sha256?: string;
+  /** A tar archive whose regular files are extracted beside it (into the benchmark's cache folder). */
+  extract?: "tar";
 }
 
 /** A benchmark's public source. */
@@ -69,6 +75,11 @@ export function datasetSource(benchmark: BenchmarkName, _split: EthicsSplit): Da
         })),
         root: ".",
       };
+    case "ethics":
+      return {
+        files: [{ host: "berkeley", path: "~hendrycks/ethics.tar", target: "ethics.tar", extract: "tar" }],
+        root: "ethics",
+      };
     default:
       return undefined;
   }
@@ -84,6 +95,8 @@ export interface DownloadBenchmarkDataOptions {
   endpoint?: string;
   /** Base URL of raw GitHub files. Default `https://raw.githubusercontent.com`. */
   githubEndpoint?: string;
+  /** Base URL of the ETHICS release. Default `https://people.eecs.berkeley.edu`. */
+  berkeleyEndpoint?: string;
   /** The sources (tests pass their own). Default {@link datasetSource}. */
   sources?: (benchmark: BenchmarkName, split: EthicsSplit) => DatasetSource | undefined;
   /** Per-request time limit in milliseconds. Default 120000. */
@@ -107,6 +120,7 @@ export async function downloadBenchmarkData({
   cacheDirectory,
   endpoint = HUGGING_FACE_DATASETS_ENDPOINT,
   githubEndpoint = GITHUB_RAW_ENDPOINT,
+  berkeleyEndpoint = BERKELEY_ENDPOINT,
   sources = datasetSource,
   timeoutMs = 120_000,
   signal,
@@ -121,6 +135,7 @@ export async function downloadBenchmarkData({
   const folder = join(cacheDirectory, "datasets", benchmark);
   const checksumsPath = join(folder, CHECKSUMS_FILE);
   const recorded = await readChecksums(checksumsPath);
+  const hosts = { "hugging-face": endpoint, github: githubEndpoint, berkeley: berkeleyEndpoint };
   for (const file of source.files) {
     const target = join(folder, file.target);
     const expected = file.sha256 ?? recorded[file.target];
@@ -133,23 +148,21 @@ export async function downloadBenchmarkData({
           { file: target },
         );
       }
+      if (file.extract === "tar" && !existsSync(join(folder, source.root))) await extractTar(present, target, folder);
       continue;
     }
-    const url = urlOf(file, { endpoint, githubEndpoint });
-    const bytes = await fetchBytes({
-      url,
-      timeoutMs,
-      signal,
-      endpoint: file.host === "github" ? githubEndpoint : endpoint,
-    });
+    const host = hosts[file.host];
+    const url = urlOf(file, host);
+    const bytes = await fetchBytes({ url, timeoutMs, signal, endpoint: host });
     const actual = sha256(bytes);
     if (expected !== undefined && actual !== expected) {
       throw new ProviderError(`${url}: checksum mismatch (sha256 ${actual}, expected ${expected}); nothing was kept`, {
         code: "DOWNLOAD_CHECKSUM_MISMATCH",
         retryable: false,
-        endpoint,
+        endpoint: host,
       });
     }
+    if (file.extract === "tar") await extractTar(bytes, url, folder);
     await writeFileAtomically(target, bytes);
     if (file.sha256 === undefined) {
       recorded[file.target] = actual;
@@ -159,11 +172,16 @@ export async function downloadBenchmarkData({
   return join(folder, source.root);
 }
 
-function urlOf(file: DatasetFile, { endpoint, githubEndpoint }: { endpoint: string; githubEndpoint: string }): string {
+function urlOf(file: DatasetFile, host: string): string {
   const encoded = file.path.split("/").map(encodeURIComponent).join("/");
-  return file.host === "hugging-face"
-    ? `${endpoint.replace(/\/+$/, "")}/datasets/${encoded}`
-    : `${githubEndpoint.replace(/\/+$/, "")}/${encoded}`;
+  return `${host.replace(/\/+$/, "")}/${file.host === "hugging-face" ? "datasets/" : ""}${encoded}`;
+}
+
+/** Writes a tar archive's files into `folder` (each file through a temporary name and a rename). */
+async function extractTar(archive: Buffer, source: string, folder: string): Promise<void> {
+  for (const entry of readTarEntries({ archive, file: source })) {
+    await writeFileAtomically(join(folder, entry.path), entry.content);
+  }
 }
 
 async function fetchBytes({
