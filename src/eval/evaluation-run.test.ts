@@ -122,6 +122,23 @@ describe("evaluation run", () => {
     const third = new Map(config.models.map((model) => [model, countingScorer()]));
     await runEvaluation({ repository: stopped, config, scorers: third, resolveData });
     expect([...third.values()].every((scorer) => scorer.asked.length === 0)).toBe(true);
+    // --compare: the other run's models join the table, paired with the first model on the same items.
+    const compared = await buildEvaluationReport({
+      main: { repository: whole, suffix: "" },
+      compare: { repository: stopped, suffix: " [compare]" },
+    });
+    const truthful = compared.benchmarks.find((benchmark) => benchmark.name === "truthfulqa");
+    expect(truthful?.models.map((model) => model.model)).toEqual([
+      "model-a",
+      "model-b",
+      "model-a [compare]",
+      "model-b [compare]",
+    ]);
+    const sameModel = truthful?.differences.filter((difference) => difference.model === "model-a [compare]");
+    expect(sameModel?.map((difference) => [difference.metric, difference.value, difference.count])).toEqual([
+      ["mc1", 0, 6],
+      ["mc2", 0, 6],
+    ]);
     // The report's body names its tables and holds the paired differences of the two models.
     expect(expected.markdown).toContain("SELECT item_id FROM eval_items WHERE benchmark = 'truthfulqa'");
     expect(expected.markdown).toContain("| model-b | model-a | mc2 |");
