@@ -27,7 +27,8 @@ interface Measurement {
   calls: number;
 }
 
-async function startSocietyServer(latencyMs: number): Promise<{ url: string; close: () => Promise<void> }> {
+/** The society-answering fake server in a child process (its CPU stays out of the caller's); also used by bench/crash.ts. */
+export async function startSocietyServer(latencyMs: number): Promise<{ url: string; close: () => Promise<void> }> {
   const main = fileURLToPath(new URL("../src/sandbox/test-support/society-server-main.ts", import.meta.url));
   const child = spawn(process.execPath, ["--import", "tsx", main, "--latency-ms", String(latencyMs)], {
     stdio: ["ignore", "pipe", "inherit"],

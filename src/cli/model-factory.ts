@@ -33,6 +33,8 @@ export interface ModelFactoryOptions {
   store?: Store;
   /** Spending cap in US dollars over every model of this factory. Default: the config's, else none. */
   budgetUsd?: number;
+  /** US dollars already spent toward `budgetUsd` (a resumed run's ledger). Default 0. */
+  spentUsd?: number;
   /** Calls in flight per endpoint. Default: the config's `endpoints.maxConcurrency`, else 16 (HTTP) and the llama.cpp sequence count. */
   maxConcurrency?: number;
   /** Parallel sequences per in-process llama.cpp model. Default 4. */
@@ -65,6 +67,7 @@ export function createModelFactory({
   context,
   store,
   budgetUsd = context.config.budgetUsd,
+  spentUsd = 0,
   maxConcurrency = context.config.endpoints?.maxConcurrency,
   llamaParallelSequences = 4,
   localThreads,
@@ -75,9 +78,13 @@ export function createModelFactory({
   const usageMeter = createUsageMeter({
     priceTable: context.config.prices,
     ...(budgetUsd === undefined ? {} : { budgetUsd }),
+    spentUsd,
     warn: (message) => context.stderr.write(`warning: ${message}\n`),
   });
-  if (store) usageMeter.onUsage((entry) => store.recordUsage(entry));
+  if (store) {
+    usageMeter.onUsage((entry) => store.recordUsage(entry));
+    usageMeter.onRetry((entry) => store.recordRetry(entry));
+  }
   const languageModels = new Map<string, Promise<LanguageModel>>();
   const providerReplicas = new Map<string, readonly LanguageModel[]>();
   const embeddingModels = new Map<string, Promise<EmbeddingModel>>();

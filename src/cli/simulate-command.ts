@@ -16,7 +16,7 @@ import { orderQuestions } from "../sandbox/question-pool.js";
 import { runSimulation } from "../sandbox/simulation.js";
 import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE } from "../sandbox/starter-set.js";
-import { CancelledError, ConfigError, UsageError } from "../spec/errors.js";
+import { BudgetExceededError, CancelledError, ConfigError, UsageError } from "../spec/errors.js";
 import { INITIAL_SETTINGS, type InitialSetting } from "../spec/interaction-record.js";
 import { openStore, type Store } from "../store/open-store.js";
 import { acquireRunLock } from "../store/run-lock.js";
@@ -370,6 +370,8 @@ async function runCommand({
     context,
     store,
     ...(options.budget === undefined ? {} : { budgetUsd: options.budget }),
+    // The budget covers the whole run: a resumed run starts from what its ledger already spent.
+    spentUsd: store.spentUsd(),
     maxConcurrency: options.concurrency ?? context.config.endpoints?.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY,
     allowTestModels: options.allowTestModels === true,
     onDownloadProgress: createDownloadProgressReporter(context.stderr),
@@ -401,6 +403,11 @@ async function runCommand({
       onEvent: (event) => reporter.onEvent(event),
       signal,
     });
+  } catch (error) {
+    if (!(error instanceof BudgetExceededError)) throw error;
+    // Calls still running at the refusal are spent too: report the ledger once they have settled.
+    await factory.usageMeter.idle();
+    throw new BudgetExceededError(store.spentUsd(), error.budgetUsd);
   } finally {
     reporter.stop();
     await factory.close();

@@ -1,11 +1,30 @@
 /**
- * What `simulate` shows while it runs: a progress bar on stderr (interactions, calls/s, tokens, cost,
- * ETA), the per-round table on stdout after every round, or with `--json` the same as JSON lines.
+ * What `simulate` shows while it runs: a progress bar on stderr (interactions, calls/s, tokens, the
+ * run's spend, retries by cause, ETA), the per-round table on stdout after every round, or with
+ * `--json` the same as JSON lines.
  */
 import cliProgress from "cli-progress";
-import type { UsageMeter } from "../llm/middleware/usage-meter.js";
+import type { RetryCounts, UsageMeter } from "../llm/middleware/usage-meter.js";
 import { formatRoundTable } from "../sandbox/round-summary.js";
 import type { SimulationEvent } from "../sandbox/simulation.js";
+import type { RetryCause } from "../spec/response-cache.js";
+
+const causeLabels: Record<RetryCause, string> = {
+  "rate-limit": "429",
+  "server-error": "5xx",
+  "bad-body": "bad body",
+  timeout: "timeout",
+  connection: "connection",
+};
+
+/** Retries as one phrase: `0 retries`, or `3 retries (429 1, bad body 2)` with the causes seen. */
+export function formatRetries(counts: RetryCounts): string {
+  const causes = (Object.keys(causeLabels) as RetryCause[]).filter((cause) => counts[cause] > 0);
+  const total = causes.reduce((sum, cause) => sum + counts[cause], 0);
+  const noun = total === 1 ? "retry" : "retries";
+  if (total === 0) return `0 ${noun}`;
+  return `${total} ${noun} (${causes.map((cause) => `${causeLabels[cause]} ${counts[cause]}`).join(", ")})`;
+}
 
 /** Receives simulation events and prints them. */
 export interface SimulateReporter {
@@ -51,7 +70,10 @@ export function createSimulateReporter({
       calls: totals.calls,
       callsPerSecond: (totals.calls / seconds).toFixed(1),
       tokens: totals.promptTokens + totals.completionTokens,
-      cost: `$${totals.costUsd.toFixed(4)}`,
+      // The run's spend, earlier sessions included: what the budget counts and the ledger sums.
+      cost: `$${usageMeter.budget().spentUsd.toFixed(4)}`,
+      retries: formatRetries(totals.retries),
+      retriesByCause: totals.retries,
     };
   };
   const line = (value: unknown) => stdout.write(`${JSON.stringify(value)}\n`);
@@ -73,7 +95,7 @@ export function createSimulateReporter({
               bar = new cliProgress.SingleBar(
                 {
                   format:
-                    "{bar} {value}/{total} interactions | {callsPerSecond} calls/s | {tokens} tokens | {cost} | ETA {remaining}",
+                    "{bar} {value}/{total} interactions | {callsPerSecond} calls/s | {tokens} tokens | {cost} | {retries} | ETA {remaining}",
                   stream: stderr,
                   hideCursor: true,
                   clearOnComplete: true,
@@ -118,7 +140,8 @@ export function createSimulateReporter({
             const usage = payload();
             stdout.write(
               `done: ${event.roundsCompleted} round(s)${event.reason === "plateau" ? " (stopped at a plateau)" : ""}; ` +
-                `${usage.calls} calls, ${usage.tokens} tokens, ${usage.cost}; records in ${runDirectory}/records.jsonl\n`,
+                `${usage.calls} calls, ${usage.tokens} tokens, ${usage.cost} spent on the run, ${usage.retries}; ` +
+                `records in ${runDirectory}/records.jsonl\n`,
             );
           }
           return;

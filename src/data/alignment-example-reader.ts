@@ -25,7 +25,8 @@ export interface ExampleDefaults {
 
 /**
  * Checks one example: `query` a string, `responses` a non-empty string array, `scores` finite numbers
- * and `models` strings of the same length, `kind` one of the three kinds; unknown fields are dropped.
+ * and `models` strings of the same length, `kind` one of the three kinds, `source` (optional) a string;
+ * unknown fields are dropped.
  * Throws InputError naming the file, line and field.
  */
 export function checkAlignmentExample(
@@ -72,12 +73,14 @@ export function checkAlignmentExample(
   if (!ALIGNMENT_DATA_KINDS.includes(kind as AlignmentDataKind)) {
     fail("kind", kind === undefined ? "is missing" : `must be one of ${ALIGNMENT_DATA_KINDS.join(", ")}`);
   }
+  if (entry.source !== undefined && typeof entry.source !== "string") fail("source", "must be a string");
   return {
     query: entry.query as string,
     responses: responseList as string[],
     scores: scoreList as number[],
     models,
     kind: kind as AlignmentDataKind,
+    ...(typeof entry.source === "string" ? { source: entry.source } : {}),
   };
 }
 

@@ -67,6 +67,7 @@ describe("buildAlignmentData", () => {
         scores: [3, 2],
         models: ["agent-model", "agent-2"],
         kind: "imitation",
+        source: "Q1",
       },
     ]);
     // "Fine." twice for the same draft is one response; "Fine." for another draft is kept there.
@@ -100,6 +101,7 @@ describe("buildAlignmentData", () => {
       scores: [6],
       models: ["agent-model"],
       kind: "realignment",
+      source: "How do I calm down before an exam?",
     });
     expect(report).toMatchObject({ writtenExamples: 3, writtenResponses: 4, mix: "all", templateVersion: "v1" });
   });

@@ -113,7 +113,7 @@ export async function buildAlignmentData({
     for (const file of files) {
       for await (const { record } of readInteractionRecords({ file })) {
         for (const row of rowsFromRecord(record, { templates, kinds, drops })) {
-          grouper.add(row.kind, row.query, row.responses);
+          grouper.add(row.kind, row.query, row.responses, row.source);
           produced[row.kind] += row.responses.length;
         }
         records += 1;

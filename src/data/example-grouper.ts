@@ -34,8 +34,11 @@ export interface GroupedExamples {
 
 /** Collects responses; `finish` groups them. */
 export interface ExampleGrouper {
-  /** Adds responses to the prompt `query` of `kind`; calls are ordered (that order is "first appearance"). */
-  add(kind: AlignmentDataKind, query: string, responses: readonly RatedResponse[]): void;
+  /**
+   * Adds responses to the prompt `query` of `kind`; calls are ordered (that order is "first appearance").
+   * `source` (the question answered) is kept from the prompt's first call that gives one.
+   */
+  add(kind: AlignmentDataKind, query: string, responses: readonly RatedResponse[], source?: string): void;
   /** Groups everything added so far; the grouper cannot be used afterwards. */
   finish(): Promise<GroupedExamples>;
   /** Removes the work folder without grouping (after a failure). */
@@ -138,13 +141,13 @@ export function createExampleGrouper({
   let finished = false;
 
   return {
-    add(kind, query, responses) {
+    add(kind, query, responses, source) {
       if (finished) throw new Error("the grouper is finished");
       if (responses.length === 0) return;
       const kindIndex = KIND_INDEX[kind];
       const flat: (string | number)[] = [];
       for (const { response, score, model } of responses) flat.push(response, score, model);
-      const line = `${JSON.stringify([kindIndex, sequence, query, flat])}\n`;
+      const line = `${JSON.stringify(source === undefined ? [kindIndex, sequence, query, flat] : [kindIndex, sequence, query, flat, source])}\n`;
       sequence += 1;
       const bucket = partitionHash(kindIndex, query, 0) % count;
       (pending[bucket] as string[]).push(line);
@@ -215,6 +218,8 @@ interface Group {
   scores: number[];
   models: string[];
   seen: Set<string> | undefined;
+  /** The source id of the prompt's first row. */
+  source: string | undefined;
 }
 
 async function groupBuckets({
@@ -251,13 +256,20 @@ async function groupBuckets({
       const groups: Map<string, Group>[] = [new Map(), new Map(), new Map()];
       for await (const { text } of readLines({ path: bucket.path })) {
         if (text === "") continue;
-        const [kindIndex, sequence, query, flat] = JSON.parse(text) as [number, number, string, (string | number)[]];
+        const [kindIndex, sequence, query, flat, source] = JSON.parse(text) as [
+          number,
+          number,
+          string,
+          (string | number)[],
+          string | undefined,
+        ];
         const byQuery = groups[kindIndex] as Map<string, Group>;
         let group = byQuery.get(query);
         if (group === undefined) {
-          group = { firstSequence: sequence, query, responses: [], scores: [], models: [], seen: undefined };
+          group = { firstSequence: sequence, query, responses: [], scores: [], models: [], seen: undefined, source };
           byQuery.set(query, group);
         }
+        group.source ??= source;
         for (let index = 0; index < flat.length; index += 3) {
           const response = flat[index] as string;
           // Small groups are searched directly; a Set pays off only once a prompt has many responses.
@@ -283,6 +295,7 @@ async function groupBuckets({
             scores: group.scores,
             models: group.models,
             kind,
+            ...(group.source === undefined ? {} : { source: group.source }),
           });
           const bytes = Buffer.byteLength(json);
           kinds.push(kindIndex);

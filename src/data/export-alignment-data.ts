@@ -54,7 +54,14 @@ export function exampleToExportRows(
   switch (format) {
     case "sa":
       return [
-        { query, responses: example.responses, scores: example.scores, models: example.models, kind: example.kind },
+        {
+          query,
+          responses: example.responses,
+          scores: example.scores,
+          models: example.models,
+          kind: example.kind,
+          ...(example.source === undefined ? {} : { source: example.source }),
+        },
       ];
     case "dpo":
       return preferencePairs(example).map(({ chosen, rejected }) => ({

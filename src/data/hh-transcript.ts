@@ -77,6 +77,8 @@ export function hhPairToExample(
     if (human === undefined) return { skip: "no-human-turn" };
     query = renderPrompt(human.text);
   }
+  // The dialogue's opening question is the pair's source: pairs of one conversation share it.
+  const source = chosen.find((turn) => turn.role === "human")?.text;
   return {
     example: {
       query,
@@ -84,6 +86,7 @@ export function hhPairToExample(
       scores: [chosenScore, rejectedScore],
       models: [model, model],
       kind,
+      ...(source === undefined ? {} : { source }),
     },
   };
 }

@@ -87,6 +87,7 @@ describe("HH-RLHF import", () => {
         scores: [6, 2],
         models: ["hh-rlhf", "hh-rlhf"],
         kind: "imitation",
+        source: "Hi",
       },
     ]);
     const openai = join(directory, "openai.jsonl");

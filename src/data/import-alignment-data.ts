@@ -233,6 +233,7 @@ export async function importAlignmentData({
           score: example.scores[index] as number,
           model: example.models[index] as string,
         })),
+        example.source,
       );
     }
     grouped = await grouper.finish();

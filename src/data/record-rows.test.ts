@@ -29,6 +29,7 @@ describe("rowsFromRecord", () => {
           { response: draft, score: 3, model: "agent-model" },
           { response: revision, score: 6, model: "agent-model" },
         ],
+        source: question,
       },
       {
         kind: "self-critic",
@@ -37,6 +38,7 @@ describe("rowsFromRecord", () => {
           { response: "Clear and kind.", score: 6, model: "peer-1" },
           { response: "Could mention safety.", score: 5, model: "peer-2" },
         ],
+        source: question,
       },
       {
         kind: "realignment",
@@ -45,6 +47,7 @@ describe("rowsFromRecord", () => {
           { response: realigned("Clear and kind."), score: 6, model: "agent-model" },
           { response: realigned("Could mention safety."), score: 6, model: "agent-model" },
         ],
+        source: question,
       },
     ]);
     expect(drops).toEqual(createDropCounts());
@@ -82,6 +85,7 @@ describe("rowsFromRecord", () => {
       kind: "self-critic",
       query: selfCriticQuery,
       responses: [{ response: "Be gentler.", score: 4, model: "peer-3" }],
+      source: question,
     });
     expect(rows[2]?.responses).toEqual([{ response: realigned("Be gentler."), score: 6, model: "agent-model" }]);
     expect(drops["self-critic"]["empty-feedback"]).toBe(2);
@@ -120,6 +124,7 @@ describe("rowsFromRecord", () => {
       kind: "imitation",
       query: imitationQuery,
       responses: [{ response: revision, score: 6, model: "agent-model" }],
+      source: question,
     });
     expect(rows.map((row) => row.kind)).toEqual(["imitation", "self-critic"]);
     expect(drops.imitation["invalid-observer-rating"]).toBe(1);

@@ -70,6 +70,8 @@ export interface RecordRows {
   kind: AlignmentDataKind;
   query: string;
   responses: RatedResponse[];
+  /** The record's question: the row's source id. */
+  source: string;
 }
 
 function isBlank(text: string | null | undefined): boolean {
@@ -113,7 +115,12 @@ export function rowsFromRecord(
     else if (revisionBlank) counts["empty-revision"] += 1;
     else responses.push({ response: record.revised_answer, score: after, model: agentModel });
     if (responses.length > 0) {
-      rows.push({ kind: "imitation", query: templates.renderImitationPrompt(record.question), responses });
+      rows.push({
+        kind: "imitation",
+        query: templates.renderImitationPrompt(record.question),
+        responses,
+        source: record.question,
+      });
     }
   }
 
@@ -137,6 +144,7 @@ export function rowsFromRecord(
         kind: "self-critic",
         query: templates.renderSelfCriticPrompt(record.question, record.draft_answer),
         responses,
+        source: record.question,
       });
     }
   }
@@ -170,6 +178,7 @@ export function rowsFromRecord(
           kind: "realignment",
           query: templates.renderRealignmentPrompt(record.question, record.draft_answer),
           responses,
+          source: record.question,
         });
       }
     }

@@ -73,6 +73,9 @@ describe("createLlamaCppModel: chat", () => {
     // One token per byte of `<|system|>be brief`, `<|user|>hi` and the generation prompt, plus two EOS tokens.
     const textBytes = "<|system|>be brief<|user|>hi".length + TINY_MODEL_GENERATION_PROMPT.length;
     expect(result.usage).toEqual({ promptTokens: textBytes + 2, completionTokens: 12 });
+    // The count a budget reserves by is exact: the one the call reports.
+    expect(model.countPromptTokens?.({ messages })).toBe(result.usage.promptTokens);
+    expect(model.countPromptTokens?.({ prompt: "hello" })).toBe(5);
   });
 
   it("continues a final assistant message and returns only the new text", async () => {

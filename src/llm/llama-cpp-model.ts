@@ -14,9 +14,8 @@ import {
   type LlamaGrammar,
   type LlamaModel,
   resolveChatWrapper,
-  type Token,
 } from "node-llama-cpp";
-import { type AlignmentTokenizer, continuationScore, planScoring } from "../model/generation/score-continuations.js";
+import { planScoring } from "../model/generation/score-continuations.js";
 import { CancelledError, ConfigError, ProviderError } from "../spec/errors.js";
 import type {
   ChatMessage,
@@ -26,7 +25,7 @@ import type {
   LanguageModel,
   ResponseFormat,
 } from "../spec/language-model.js";
-import type { ContinuationScore, ScoreRequest, ScoreResult } from "../spec/scoring.js";
+import type { ScoreRequest, ScoreResult } from "../spec/scoring.js";
 import {
   defaultLlamaCppThreads,
   errorMessage,
@@ -34,6 +33,7 @@ import {
   loadGgufModel,
   loadLlamaRuntime,
 } from "./llama-cpp-runtime.js";
+import { alignmentTokenizer, scoreOnSequence } from "./llama-cpp-scoring.js";
 import { SequencePool } from "./sequence-pool.js";
 
 /** Options for `createLlamaCppModel`. */
@@ -134,6 +134,31 @@ export async function createLlamaCppModel({
     return chatWrapper;
   };
 
+  const assertOpen = (signal: AbortSignal | undefined): void => {
+    if (closed) throw new ProviderError(`${modelId} is closed`, { code: "MODEL_CLOSED", retryable: false });
+    throwIfCancelled(signal);
+  };
+  /** Runs `work` on a free sequence; failures become ProviderErrors naming `what`. */
+  const onSlot = async <T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    work: (slot: SequenceSlot) => Promise<T>,
+  ): Promise<T> => {
+    const slot = await pool.acquire(signal);
+    try {
+      return await work(slot);
+    } catch (error) {
+      if (signal?.aborted) throw new CancelledError(`${modelId}: ${what} cancelled`);
+      if (error instanceof ProviderError) throw error;
+      throw new ProviderError(`${modelId}: llama.cpp ${what} failed: ${errorMessage(error)}`, {
+        retryable: false,
+        cause: error,
+      });
+    } finally {
+      pool.release(slot);
+    }
+  };
+
   return {
     provider: "llama-cpp",
     modelId,
@@ -147,48 +172,30 @@ export async function createLlamaCppModel({
       return { busy: parallelSequences - pool.idleCount, waiting: pool.waitingCount };
     },
 
+    countPromptTokens(request: GenerateRequest): number {
+      return request.messages
+        ? chatPromptTokens(model, resolveWrapper(), toChatHistory(request.messages, modelId))
+        : completionPromptTokens(model, request.prompt);
+    },
+
     async generate(request: GenerateRequest): Promise<GenerateResult> {
-      if (closed) throw new ProviderError(`${modelId} is closed`, { code: "MODEL_CLOSED", retryable: false });
-      throwIfCancelled(request.signal);
+      assertOpen(request.signal);
       const grammar = await grammars.get(request.responseFormat);
       const wrapper = request.messages ? resolveWrapper() : undefined;
-      const slot = await pool.acquire(request.signal);
-      try {
-        return await runOnSlot({ slot, request, model, grammar, wrapper, modelId, defaultMaxTokens });
-      } catch (error) {
-        if (request.signal?.aborted) throw new CancelledError(`${modelId}: generation cancelled`);
-        if (error instanceof ProviderError) throw error;
-        throw new ProviderError(`${modelId}: llama.cpp generation failed: ${errorMessage(error)}`, {
-          retryable: false,
-          cause: error,
-        });
-      } finally {
-        pool.release(slot);
-      }
+      return onSlot("generation", request.signal, (slot) =>
+        runOnSlot({ slot, request, model, grammar, wrapper, modelId, defaultMaxTokens }),
+      );
     },
 
     async score(request: ScoreRequest): Promise<ScoreResult> {
-      if (closed) throw new ProviderError(`${modelId} is closed`, { code: "MODEL_CLOSED", retryable: false });
-      throwIfCancelled(request.signal);
+      assertOpen(request.signal);
       const plan = planScoring({
         tokenizer: alignmentTokenizer(model),
         context: request.context,
         continuations: request.continuations,
         maxPositions: context.contextSize,
       });
-      const slot = await pool.acquire(request.signal);
-      try {
-        return await scoreOnSequence({ sequence: slot.sequence, plan, modelId });
-      } catch (error) {
-        if (request.signal?.aborted) throw new CancelledError(`${modelId}: scoring cancelled`);
-        if (error instanceof ProviderError) throw error;
-        throw new ProviderError(`${modelId}: llama.cpp scoring failed: ${errorMessage(error)}`, {
-          retryable: false,
-          cause: error,
-        });
-      } finally {
-        pool.release(slot);
-      }
+      return onSlot("scoring", request.signal, (slot) => scoreOnSequence({ sequence: slot.sequence, plan, modelId }));
     },
 
     async close(): Promise<void> {
@@ -201,69 +208,15 @@ export async function createLlamaCppModel({
   };
 }
 
-/** llama.cpp's tokenizer in the shape continuation alignment needs (BOS as the model wants it). */
-function alignmentTokenizer(model: LlamaModel): AlignmentTokenizer {
-  const bos = model.tokens.bos;
-  return {
-    bosTokenId: bos ?? undefined,
-    encode: (text, { addSpecialTokens = false } = {}) => {
-      const tokens = text === "" ? [] : model.tokenize(text, false);
-      return addSpecialTokens && model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
-    },
-    decode: (ids, { skipSpecialTokens = false } = {}) => model.detokenize(ids as Token[], !skipSpecialTokens),
-  };
+/** Tokens of a chat history as the model sees it: the rendered chat template, tokenized. */
+function chatPromptTokens(model: LlamaModel, wrapper: ChatWrapper, history: ChatHistoryItem[]): number {
+  return wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;
 }
 
-/**
- * Teacher-forced scoring on one sequence: the shared prefix once, then each continuation after it,
- * reading the probability of every counted token from llama.cpp's next-token distribution.
- */
-async function scoreOnSequence({
-  sequence,
-  plan,
-  modelId,
-}: {
-  sequence: LlamaContextSequence;
-  plan: ReturnType<typeof planScoring>;
-  modelId: string;
-}): Promise<ScoreResult> {
-  await sequence.clearHistory();
-  const shared = plan.shared as Token[];
-  if (shared.length > 0) await sequence.evaluateWithoutGeneratingNewTokens(shared);
-  let evaluatedTokens = shared.length;
-  const scores: ContinuationScore[] = [];
-  try {
-    for (const entry of plan.aligned) {
-      if (!("tokens" in entry)) {
-        scores.push({ valid: false, reason: entry.problem });
-        continue;
-      }
-      if (sequence.nextTokenIndex > shared.length) {
-        await sequence.eraseContextTokenRanges([{ start: shared.length, end: sequence.nextTokenIndex }]);
-      }
-      const inputs = entry.tokens.slice(shared.length, -1).map((token, index) => {
-        const position = shared.length + index;
-        return position >= entry.start - 1
-          ? ([token as Token, { generateNext: { probabilities: true } }] as [
-              Token,
-              { generateNext: { probabilities: true } },
-            ])
-          : (token as Token);
-      });
-      const outputs = await sequence.controlledEvaluate(inputs);
-      evaluatedTokens += inputs.length;
-      const tokenLogProbabilities: number[] = [];
-      for (let position = entry.start; position < entry.tokens.length; position += 1) {
-        const distribution = outputs[position - 1 - shared.length]?.next.probabilities;
-        if (!distribution) throw new Error(`no probabilities at position ${position}`);
-        tokenLogProbabilities.push(Math.log(distribution.get(entry.tokens[position] as Token) ?? 0));
-      }
-      scores.push(continuationScore(tokenLogProbabilities));
-    }
-  } finally {
-    await sequence.clearHistory();
-  }
-  return { scores, usage: { promptTokens: evaluatedTokens, completionTokens: 0 }, modelId };
+/** Tokens of a completion prompt, BOS included when the model prepends one. */
+function completionPromptTokens(model: LlamaModel, prompt: string): number {
+  const bosTokens = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? 1 : 0;
+  return model.tokenize(prompt, false).length + bosTokens;
 }
 
 /** One context sequence with the evaluators bound to it, created on first use and reused. */
@@ -315,9 +268,7 @@ async function runOnSlot({
   if (request.messages) {
     if (!wrapper) throw new Error("chat wrapper missing");
     const history = toChatHistory(request.messages, modelId);
-    const promptTokens = wrapper
-      .generateContextState({ chatHistory: history })
-      .contextText.tokenize(model.tokenizer).length;
+    const promptTokens = chatPromptTokens(model, wrapper, history);
     const response = await slot.chatEvaluator(wrapper).generateResponse(history, {
       ...options,
       onResponseChunk: (chunk) => {
@@ -331,8 +282,7 @@ async function runOnSlot({
       modelId,
     };
   }
-  const bosTokens = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? 1 : 0;
-  const promptTokens = model.tokenize(request.prompt, false).length + bosTokens;
+  const promptTokens = completionPromptTokens(model, request.prompt);
   const response = await slot.completionEvaluator().generateCompletionWithMeta(request.prompt, {
     ...options,
     onToken: (tokens) => {

@@ -61,6 +61,8 @@ describe("createLocalModel", () => {
     const prompt = "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n";
     expect(result.usage.promptTokens).toBe(tokenizer.encode(prompt).length);
     expect(result.text).toBe(expectedText(tokenizer.encode(prompt), 5));
+    // The count a budget reserves by is exact: the one the call reports.
+    expect(model.countPromptTokens?.({ messages })).toBe(result.usage.promptTokens);
   });
 
   it("honours stop strings, seeds and cancellation, and refuses structured output", async () => {

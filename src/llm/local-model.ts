@@ -114,6 +114,7 @@ export async function createLocalModel({
     pricePerMillionTokens: { prompt: 0, completion: 0 },
     config: checkpoint.config,
     tokenizer,
+    countPromptTokens: (request: GenerateRequest) => promptTokens(request).length,
     backend: `stable-alignment TypeScript decoder with key/value cache; BLAS: ${backendBlas.description}`,
 
     generate(request) {

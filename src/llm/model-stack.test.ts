@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BudgetExceededError, ProviderError } from "../spec/errors.js";
 import type { ChatMessage } from "../spec/language-model.js";
+import type { UsageEntry } from "../spec/response-cache.js";
 import { type FakeLlmServer, startFakeLlmServer } from "../test-kit/fake-llm-server.js";
 import { createMemoryResponseCacheStore } from "./middleware/memory-response-cache-store.js";
 import type { RetryEvent } from "./middleware/retry-middleware.js";
-import { createUsageMeter } from "./middleware/usage-meter.js";
+import { createUsageMeter, estimatePromptTokens } from "./middleware/usage-meter.js";
 import { createModelStack } from "./model-stack.js";
 import { createOpenAICompatible } from "./openai-compatible.js";
 
@@ -71,31 +72,92 @@ describe("createModelStack against the fake server", () => {
     expect(fake.requests).toHaveLength(2);
   });
 
-  it("surfaces a malformed body as a ProviderError with context, without retrying it", async () => {
+  it("retries a truncated or non-JSON 200 body like a 5xx and counts every retry by cause", async () => {
+    const fake = await server({ respond: () => "finally whole" });
+    fake.injectFaults([
+      { type: "truncated" },
+      { type: "malformed", body: "Bad Gateway from the proxy" },
+      { type: "server-error", status: 502 },
+      { type: "rate-limit", retryAfter: "0" },
+    ]);
+    const retry = instantRetry();
+    const stack = createModelStack({ replicas: provider(fake.url), retry: retry.options });
+    expect((await stack.model.generate(ask("q"))).text).toBe("finally whole");
+    expect(fake.requests).toHaveLength(5);
+    expect(retry.events.map((event) => event.cause)).toEqual(["bad-body", "bad-body", "server-error", "rate-limit"]);
+    expect(stack.usageMeter.totals().retries).toEqual({
+      "rate-limit": 1,
+      "server-error": 1,
+      "bad-body": 2,
+      timeout: 0,
+      connection: 0,
+    });
+  });
+
+  it("gives up on a body that stays malformed after maxAttempts, with the endpoint and the body's start", async () => {
     const fake = await server();
-    fake.injectFaults([{ type: "malformed", body: "Bad Gateway from the proxy" }]);
-    const stack = createModelStack({ replicas: provider(fake.url), retry: instantRetry().options });
+    fake.injectFaults(
+      Array.from({ length: 3 }, () => ({ type: "malformed" as const, body: "Bad Gateway from the proxy" })),
+    );
+    const stack = createModelStack({
+      replicas: provider(fake.url),
+      retry: { ...instantRetry().options, maxAttempts: 3 },
+    });
     const error = await stack.model.generate(ask("q")).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).message).toContain(`${fake.url}/v1/chat/completions answered HTTP 200`);
     expect((error as ProviderError).message).toContain("Bad Gateway from the proxy");
-    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests).toHaveLength(3);
+    expect(stack.usageMeter.totals().retries["bad-body"]).toBe(2);
   });
 
-  it("stops at the budget cap: in-flight calls finish, later ones send nothing", async () => {
-    const fake = await server({ respond: () => "" });
-    // One prompt token ("abcd") at $1 per token: every call costs $1.
-    const stack = createModelStack({
-      replicas: provider(fake.url, { price: { prompt: 1_000_000, completion: 0 } }),
-      usageMeter: createUsageMeter({ budgetUsd: 2 }),
-    });
-    await Promise.all([1, 2, 3].map(() => stack.model.generate(ask("abcd"))));
-    expect(stack.usageMeter.totals().costUsd).toBe(3);
-    const sent = fake.requests.length;
-    const refused = await stack.model.generate(ask("abcd")).catch((caught: unknown) => caught);
-    expect(refused).toBeInstanceOf(BudgetExceededError);
-    expect(fake.requests).toHaveLength(sent);
-    expect(sent).toBe(3);
+  it("never lets spend pass the cap at concurrency 16 with latency: calls reserve before they queue", async () => {
+    const fake = await server({ latencyMs: 20 });
+    // $1000 per million tokens: a call costs about $0.02 and reserves about $0.06 (50 max tokens).
+    const price = { prompt: 1000, completion: 1000 };
+    const entries: UsageEntry[] = [];
+    const meter = createUsageMeter({ budgetUsd: 0.5, priceTable: { "fake-model": price } });
+    meter.onUsage((entry) => entries.push(entry));
+    // No price of its own: the meter's price table prices it.
+    const unpriced = createOpenAICompatible({ baseURL: fake.url, apiKey, model: "fake-model" });
+    const stack = createModelStack({ replicas: unpriced, usageMeter: meter, maxConcurrency: 16 });
+    const request = (index: number) => ({ ...ask(`question ${index}`), sampling: { maxTokens: 50 } });
+    const largestReservation = Math.max(
+      ...Array.from({ length: 64 }, (_, index) => {
+        const tokens = estimatePromptTokens(stack.model, request(index)) + 50;
+        return (tokens * price.prompt) / 1_000_000;
+      }),
+    );
+    // 32 callers, each calling until refused: half of them wait behind the limiter at any time.
+    let next = 0;
+    const refusals: unknown[] = [];
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        for (;;) {
+          try {
+            await stack.model.generate(request(next++ % 64));
+          } catch (error) {
+            refusals.push(error);
+            return;
+          }
+        }
+      }),
+    );
+    for (const refusal of refusals) expect(refusal).toBeInstanceOf(BudgetExceededError);
+    const ledger = entries.reduce((sum, entry) => sum + entry.costUsd, 0);
+    expect(ledger).toBeGreaterThan(0.2);
+    expect(ledger).toBeLessThanOrEqual(0.5 + largestReservation);
+    expect(fake.requests).toHaveLength(entries.length);
+    expect(meter.budget()).toEqual({ budgetUsd: 0.5, spentUsd: meter.totals().costUsd, reservedUsd: 0 });
+    expect(meter.budget().spentUsd).toBeCloseTo(ledger, 12);
+  });
+
+  it("keeps an in-process model's exact prompt count through every layer, for the budget's reservation", async () => {
+    const fake = await server();
+    const exact = { ...provider(fake.url), countPromptTokens: () => 42 };
+    const stack = createModelStack({ replicas: [exact, exact], cacheStore: createMemoryResponseCacheStore() });
+    expect(estimatePromptTokens(stack.model, ask("a question of many bytes"))).toBe(42);
+    expect(estimatePromptTokens(createModelStack({ replicas: provider(fake.url) }).model, ask("abc"))).toBe(1 + 4 + 3);
   });
 
   it("sends more calls to a fast replica than to a slow one", async () => {

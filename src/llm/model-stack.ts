@@ -2,7 +2,10 @@
  * The standard composition of middleware around one or several replicas of a model:
  * response cache -> usage and budget -> retry -> load balancer -> per-replica concurrency limiter ->
  * provider. A cache hit costs nothing and touches no replica; a retry goes back through the balancer,
- * so it may land on another replica; each endpoint backs off on its own 429s.
+ * so it may land on another replica; each endpoint backs off on its own 429s. The usage meter
+ * reserves each priced call's most cost before it queues for a replica (so the budget holds at any
+ * concurrency), gives every call a max-tokens bound (its `defaultMaxTokens`, 1024 unless set) and
+ * counts the retry layer's retries by cause.
  */
 import type { LanguageModel } from "../spec/language-model.js";
 import type { ResponseCacheStore } from "../spec/response-cache.js";
@@ -23,7 +26,7 @@ export interface ModelStackOptions {
   cacheStore?: ResponseCacheStore;
   /** Shared across stacks to count and cap spending over several models. Default: a fresh meter, no cap. */
   usageMeter?: UsageMeter;
-  /** Retry policy; see RetryOptions for defaults. */
+  /** Retry policy; see RetryOptions for defaults. Its `onRetry` is told after the meter counts the retry. */
   retry?: RetryOptions;
   /** Starting and maximum calls in flight per replica. Default 16. */
   maxConcurrency?: number;
@@ -57,7 +60,18 @@ export function createModelStack({
       ? []
       : [createResponseCacheMiddleware({ store: cacheStore, onCacheHit: (hit) => usageMeter.recordCacheHit(hit) })]),
     usageMeter.middleware,
-    createRetryMiddleware(retry),
+    createRetryMiddleware({
+      ...retry,
+      onRetry: (event) => {
+        usageMeter.recordRetry({
+          modelId: event.modelId,
+          cause: event.cause,
+          attempt: event.attempt,
+          delayMs: event.delayMs,
+        });
+        retry.onRetry?.(event);
+      },
+    }),
   ];
   const model = wrapLanguageModel({ model: balancer, middleware: layers });
   return { model, usageMeter, limiters, balancer };

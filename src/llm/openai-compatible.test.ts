@@ -101,6 +101,8 @@ describe("createOpenAICompatible", () => {
     expect(notJson.message).toContain(`${server.url}/v1/chat/completions answered HTTP 200 but the body is not JSON`);
     expect(notJson.message).toContain("<html><body>upstream connect error");
     expect(notJson.status).toBe(200);
+    // The request is idempotent and the body was garbled on the way: retry it like a 5xx.
+    expect(notJson.retryable).toBe(true);
     const noChoices = await caught(model.generate({ messages: [{ role: "user", content: "q" }] }));
     expect(noChoices.message).toContain("no choices[0] text");
     expect(noChoices.message).toContain('{\\"id\\":\\"x\\"');

@@ -21,7 +21,7 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
  * Stable `code` values on the ProviderErrors thrown here:
  * `PROVIDER_HTTP` (non-2xx answer), `PROVIDER_TIMEOUT` (no full answer within `timeoutMs`),
  * `PROVIDER_CONNECTION` (could not connect or the connection broke), `PROVIDER_BAD_RESPONSE`
- * (2xx answer that is not the expected JSON), `PROVIDER_UNSUPPORTED` (request the backend cannot serve).
+ * (2xx answer that is not the expected JSON; retryable), `PROVIDER_UNSUPPORTED` (request the backend cannot serve).
  */
 export type OpenAICompatibleErrorCode =
   | "PROVIDER_HTTP"
@@ -334,10 +334,12 @@ function badResponse(
   cause?: unknown,
 ): ProviderError {
   const excerpt = JSON.stringify(bodyText.slice(0, 200));
+  // A truncated or garbled 2xx body is a transport fault (a proxy, a dropped connection), and every
+  // request here is idempotent: it is retried like a 5xx.
   return new ProviderError(`${endpoint} answered HTTP ${status} but ${problem}; body starts ${excerpt}`, {
     code: "PROVIDER_BAD_RESPONSE",
     status,
-    retryable: false,
+    retryable: true,
     endpoint,
     cause,
     ...(requestId === undefined ? {} : { requestId }),

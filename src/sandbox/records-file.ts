@@ -1,19 +1,58 @@
 /**
  * `records.jsonl` in the run directory: one line per interaction, in (round, agent) order, appended
- * at each round barrier. The database remembers the file's size after every completed round, so a run
- * killed in the middle of an append cuts the file back to the last complete round on resume: no line
- * is lost or doubled.
+ * at each round barrier. The database remembers the file's size after every completed round.
+ *
+ * Invariant: outside the database's write lock the file holds exactly the lines of the completed
+ * rounds, possibly followed by the tail of an append that a kill interrupted. Every change to the
+ * file happens inside the lock (see `syncRecordsFile`), first cutting such a tail (or rewriting a file
+ * that is missing or short), so a kill at any point, or a second process writing the same run, never
+ * loses or doubles a line. Appending at the barrier keeps a round's write proportional to the round,
+ * not to the run.
  */
-import { closeSync, existsSync, fsyncSync, openSync, statSync, truncateSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { InteractionRecord } from "../spec/interaction-record.js";
+import type { SimulationRepository, StoredRound } from "../store/simulation-repository.js";
 
 /** Current size of the file in bytes; 0 when it does not exist. */
 export function fileSize(path: string): number {
   return existsSync(path) ? statSync(path).size : 0;
 }
 
+const linesOf = (records: readonly unknown[]): string =>
+  records.map((record) => `${JSON.stringify(record)}\n`).join("");
+
+const temporaryPrefix = (path: string): string => `${basename(path)}.tmp-`;
+
+/** Writes `text` to a temporary sibling, flushes it and renames it over `path`. */
+function replaceFile(path: string, text: string): void {
+  const temporary = join(dirname(path), `${temporaryPrefix(path)}${process.pid}`);
+  const descriptor = openSync(temporary, "w");
+  try {
+    if (text !== "") writeSync(descriptor, text);
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+  renameSync(temporary, path);
+}
+
 /**
  * Makes the file hold exactly the lines of the completed rounds: cuts it to `expectedBytes` when it is
- * longer, and rewrites it from `rewrite()` (all completed records) when it is shorter or missing.
+ * longer, and rewrites it (temporary file, then rename) from `rewrite()` (all completed records) when
+ * it is shorter or missing. Removes temporary files of rewrites that a kill interrupted. Call it only
+ * while holding the database's write lock, so no other writer is between a cut and its append.
  */
 export function reconcileRecordsFile({
   path,
@@ -24,33 +63,80 @@ export function reconcileRecordsFile({
   expectedBytes: number;
   rewrite: () => readonly unknown[];
 }): void {
+  for (const name of readdirSync(dirname(path))) {
+    if (name.startsWith(temporaryPrefix(path))) rmSync(join(dirname(path), name), { force: true });
+  }
   const size = fileSize(path);
   if (size === expectedBytes && existsSync(path)) return;
   if (size > expectedBytes) {
     truncateSync(path, expectedBytes);
     return;
   }
-  const descriptor = openSync(path, "w");
-  try {
-    const text = rewrite()
-      .map((record) => `${JSON.stringify(record)}\n`)
-      .join("");
-    writeSync(descriptor, text);
-    fsyncSync(descriptor);
-  } finally {
-    closeSync(descriptor);
-  }
+  replaceFile(path, linesOf(rewrite()));
 }
 
 /** Appends records, one JSON line each, flushed to disk; returns the file size afterwards. */
 export function appendRecords(path: string, records: readonly unknown[]): number {
   const descriptor = openSync(path, "a");
   try {
-    const text = records.map((record) => `${JSON.stringify(record)}\n`).join("");
+    const text = linesOf(records);
     if (text !== "") writeSync(descriptor, text);
     fsyncSync(descriptor);
   } finally {
     closeSync(descriptor);
   }
   return fileSize(path);
+}
+
+/** Where a run's records go and where they come from. */
+export interface RecordsFileTarget {
+  /** `records.jsonl` of the run directory. */
+  path: string;
+  repository: SimulationRepository;
+  runId: string;
+}
+
+/**
+ * Brings the file in line with the rounds the database holds as completed, under the database's write
+ * lock, and returns those rounds (in order).
+ */
+export function syncRecordsFile({ path, repository, runId }: RecordsFileTarget): StoredRound[] {
+  return repository.exclusive(() => reconcileWithRounds({ path, repository, runId }));
+}
+
+function reconcileWithRounds({ path, repository, runId }: RecordsFileTarget): StoredRound[] {
+  const rounds = repository.loadRounds(runId);
+  reconcileRecordsFile({
+    path,
+    expectedBytes: rounds.at(-1)?.recordsBytes ?? 0,
+    rewrite: () =>
+      repository.loadRecords(runId).filter((record) => (record as InteractionRecord).iteration < rounds.length),
+  });
+  return rounds;
+}
+
+/**
+ * The round barrier, under the database's write lock: brings the file in line with the completed
+ * rounds, appends the records of `round` (complete in the database, in agent order) and marks the round
+ * complete with `summarise(records)` and the file's new size. When another writer completed the round
+ * meanwhile, only the first step happens. Returns the round's stored summary.
+ */
+export function writeRoundRecords<Summary>({
+  path,
+  repository,
+  runId,
+  round,
+  summarise,
+}: RecordsFileTarget & { round: number; summarise: (records: InteractionRecord[]) => Summary }): Summary {
+  return repository.exclusive(() => {
+    const done = reconcileWithRounds({ path, repository, runId }).find((stored) => stored.round === round);
+    if (done !== undefined) return done.summary as Summary;
+    const records = (repository.loadRecords(runId, round) as InteractionRecord[]).filter(
+      (record) => record.iteration === round,
+    );
+    const recordsBytes = appendRecords(path, records);
+    const summary = summarise(records);
+    repository.completeRound({ runId, round, summary, recordsBytes });
+    return summary;
+  });
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -85,6 +85,50 @@ describe("resume", () => {
     await expect(runTestSimulation({ size: 2, rounds: 2, targets: 2, setting: "all_bad", directory })).rejects.toThrow(
       /holds another simulation/,
     );
+  });
+});
+
+describe("two writers on one run directory", () => {
+  it("records.jsonl holds each (round, agent) once when a second run joins a live one", async () => {
+    const options = { size: 3, rounds: 2, setting: "all_bad" as const, seed: 4 };
+    const model = () => createSocietyModel({ latencyMs: 2 });
+    const uninterrupted = await runTestSimulation({ ...options, agentLanguageModels: [model()], observer: model() });
+    const directory = mkdtempSync(join(tmpdir(), "sandbox-two-writers-"));
+    // The second run (its own database connection) starts once the first has begun round 0: both
+    // run the round and both reach its barrier, as after a kill that left the first process alive.
+    let second: Promise<unknown> | undefined;
+    const first = runTestSimulation({
+      ...options,
+      directory,
+      agentLanguageModels: [model()],
+      observer: model(),
+      onEvent: (event) => {
+        if (event.type !== "round-start" || second !== undefined) return;
+        second = runTestSimulation({ ...options, directory, agentLanguageModels: [model()], observer: model() });
+      },
+    });
+    await first;
+    await second;
+    expect(second).toBeDefined();
+    const records = readFileSync(join(directory, "records.jsonl"), "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as InteractionRecord);
+    expect(records.map((record) => `${record.iteration}/${record.agent_id}`)).toEqual(
+      uninterrupted.records.map((record) => `${record.iteration}/${record.agent_id}`),
+    );
+    expect(withoutTimings(records)).toEqual(withoutTimings(uninterrupted.records));
+  });
+
+  it("a rewrite interrupted by a kill leaves the file whole and its temporary file is removed", () => {
+    const directory = mkdtempSync(join(tmpdir(), "records-rewrite-"));
+    const path = join(directory, "records.jsonl");
+    const size = appendRecords(path, [{ a: 1 }, { a: 2 }]);
+    writeFileSync(join(directory, "records.jsonl.tmp-999999"), '{"a":1}\n{"a"');
+    rmSync(path);
+    reconcileRecordsFile({ path, expectedBytes: size, rewrite: () => [{ a: 1 }, { a: 2 }] });
+    expect(readFileSync(path, "utf8")).toBe('{"a":1}\n{"a":2}\n');
+    expect(readdirSync(directory)).toEqual(["records.jsonl"]);
   });
 });
 

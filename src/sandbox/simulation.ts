@@ -5,7 +5,7 @@
  * A rerun with the same run directory resumes: completed rounds are skipped, complete interactions
  * are not run again, and a half-done one continues from its last persisted step.
  */
-import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
@@ -22,7 +22,7 @@ import { type Prior, samplePriorMemories } from "./prior-loader.js";
 import type { PromptTemplates } from "./prompt-templates.js";
 import { questionsForRound } from "./question-pool.js";
 import { deriveSeed } from "./random.js";
-import { appendRecords, reconcileRecordsFile } from "./records-file.js";
+import { syncRecordsFile, writeRoundRecords } from "./records-file.js";
 import { type RoundSummary, summariseRound } from "./round-summary.js";
 import { type SimulationConfig, simulationRunId } from "./simulation-config.js";
 import { selectTargets, validateTargetSettings } from "./target-selection.js";
@@ -176,18 +176,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   for (const memory of storedMemories) {
     bank.add({ ...memory, embedding: memoryVectors.get(memory.question) as Float32Array });
   }
-  const completedRounds = repository.loadRounds(runId);
-  const summaries = completedRounds.map((round) => round.summary as RoundSummary);
   const recordsPath = join(runDirectory, "records.jsonl");
-  reconcileRecordsFile({
-    path: recordsPath,
-    expectedBytes: completedRounds.at(-1)?.recordsBytes ?? 0,
-    rewrite: () =>
-      repository
-        .loadRecords(runId)
-        .filter((record) => (record as InteractionRecord).iteration < completedRounds.length),
-  });
-  if (!existsSync(recordsPath)) writeFileSync(recordsPath, "");
+  const completedRounds = syncRecordsFile({ path: recordsPath, repository, runId });
+  const summaries = completedRounds.map((round) => round.summary as RoundSummary);
 
   const plateauReached = (): boolean =>
     config.untilPlateau !== null &&
@@ -317,10 +308,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       await runAll(tasks, limit);
 
       // The barrier: the round's records, in agent order, then the summary that marks it complete.
-      const records = repository.loadRecords(runId, round) as InteractionRecord[];
-      const recordsBytes = appendRecords(recordsPath, records);
-      const summary = summariseRound(round, records);
-      repository.completeRound({ runId, round, summary, recordsBytes });
+      const summary = writeRoundRecords({
+        path: recordsPath,
+        repository,
+        runId,
+        round,
+        summarise: (records) => summariseRound(round, records),
+      });
       summaries.push(summary);
       emit({ type: "round-end", round, summary });
       round += 1;

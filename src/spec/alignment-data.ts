@@ -11,4 +11,9 @@ export interface AlignmentExample {
   scores: number[];
   models: string[];
   kind: AlignmentDataKind;
+  /**
+   * The question the row's interactions answered (our addition; absent in the reference's files).
+   * Training draws its held-out split by it, so one question never lands on both sides.
+   */
+  source?: string;
 }

@@ -112,6 +112,11 @@ export interface LanguageModel {
   generate(request: GenerateRequest): Promise<GenerateResult>;
   /** Log-likelihood of continuations; present exactly when `capabilities.score` is true. */
   score?(request: ScoreRequest): Promise<ScoreResult>;
+  /**
+   * Exact prompt tokens of `request` as this model will see them (chat template included), for models
+   * that tokenize in process. Absent: budgets estimate from the text (UTF-8 bytes / 3).
+   */
+  countPromptTokens?(request: GenerateRequest): number;
   /** Releases sockets, model weights, contexts. Safe to call twice. */
   close?(): Promise<void>;
 }

@@ -20,3 +20,20 @@ export interface UsageEntry {
   cached: boolean;
   latencyMs: number;
 }
+
+/**
+ * Why a call was retried: HTTP 429 (`rate-limit`), HTTP 5xx (`server-error`), a 2xx answer whose body
+ * is truncated or not the expected JSON (`bad-body`), no answer in time or HTTP 408 (`timeout`), or a
+ * refused or broken connection (`connection`).
+ */
+export type RetryCause = "rate-limit" | "server-error" | "bad-body" | "timeout" | "connection";
+
+/** One retry, for the retry ledger (run statistics). */
+export interface RetryEntry {
+  modelId: string;
+  cause: RetryCause;
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  /** Milliseconds waited before the next attempt. */
+  delayMs: number;
+}

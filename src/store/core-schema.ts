@@ -34,3 +34,15 @@ CREATE TABLE lm_usage (
   created_at INTEGER NOT NULL
 );
 `;
+
+/** Migration 3: one row per retried LM call attempt, with its cause, for run statistics. */
+export const RETRY_LEDGER_SQL = `
+CREATE TABLE lm_retries (
+  id INTEGER PRIMARY KEY,
+  model_id TEXT NOT NULL,
+  cause TEXT NOT NULL CHECK (cause IN ('rate-limit', 'server-error', 'bad-body', 'timeout', 'connection')),
+  attempt INTEGER NOT NULL,
+  delay_ms REAL NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`;

@@ -1,4 +1,4 @@
-import { CORE_SCHEMA_SQL } from "./core-schema.js";
+import { CORE_SCHEMA_SQL, RETRY_LEDGER_SQL } from "./core-schema.js";
 import { EVALUATION_SCHEMA_SQL } from "./evaluation-schema.js";
 import { SIMULATION_SCHEMA_SQL } from "./simulation-schema.js";
 
@@ -14,5 +14,6 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "core", sql: CORE_SCHEMA_SQL },
   { version: 2, name: "simulation", sql: SIMULATION_SCHEMA_SQL },
-  { version: 3, name: "evaluation", sql: EVALUATION_SCHEMA_SQL },
+  { version: 3, name: "retry ledger", sql: RETRY_LEDGER_SQL },
+  { version: 4, name: "evaluation", sql: EVALUATION_SCHEMA_SQL },
 ];

@@ -1,8 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { StoreCorruptError } from "../spec/errors.js";
+import { MIGRATIONS } from "./migrations.js";
 import { openStore } from "./open-store.js";
 
 describe("openStore", () => {
@@ -66,6 +68,43 @@ describe("openStore", () => {
       { modelId: "b", calls: 1, cachedCalls: 0, promptTokens: 2, completionTokens: 2, costUsd: 0.25 },
     ]);
     store.close();
+  });
+
+  it("sums the ledger's spend and counts retries per cause, also in a store made before the retry ledger", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "sa-store-")), "run.sqlite");
+    // A run.sqlite written before the retry ledger existed (schema version 2).
+    const old = new Database(path);
+    for (const migration of MIGRATIONS.filter((candidate) => candidate.version <= 2)) old.exec(migration.sql);
+    old.pragma("user_version = 2");
+    old
+      .prepare(
+        "INSERT INTO lm_usage (model_id, prompt_tokens, completion_tokens, cost_usd, cached, latency_ms, created_at) VALUES ('a', 1, 1, 0.125, 0, 1, 0)",
+      )
+      .run();
+    old.close();
+
+    const store = openStore({ path });
+    expect(store.database.pragma("user_version", { simple: true })).toBe(3);
+    store.recordUsage({
+      modelId: "b",
+      promptTokens: 1,
+      completionTokens: 1,
+      costUsd: 0.25,
+      cached: false,
+      latencyMs: 1,
+    });
+    expect(store.spentUsd()).toBe(0.375);
+    store.recordRetry({ modelId: "a", cause: "bad-body", attempt: 1, delayMs: 10 });
+    store.recordRetry({ modelId: "a", cause: "bad-body", attempt: 2, delayMs: 20 });
+    store.recordRetry({ modelId: "b", cause: "rate-limit", attempt: 1, delayMs: 1000 });
+    expect(store.retryCounts()).toEqual({ "bad-body": 2, "rate-limit": 1 });
+    expect(() => store.recordRetry({ modelId: "a", cause: "gremlins" as never, attempt: 1, delayMs: 0 })).toThrow(
+      /CHECK constraint/,
+    );
+    store.close();
+    const empty = openStore({ path: ":memory:" });
+    expect([empty.spentUsd(), empty.retryCounts()]).toEqual([0, {}]);
+    empty.close();
   });
 
   it("refuses a store written by a newer version", () => {

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { StableAlignmentError, StoreCorruptError } from "../spec/errors.js";
 import type { GenerateResult } from "../spec/language-model.js";
-import type { ResponseCacheStore, UsageEntry } from "../spec/response-cache.js";
+import type { ResponseCacheStore, RetryCause, RetryEntry, UsageEntry } from "../spec/response-cache.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
 
 /** An open SQLite store: the database plus the repositories the LM layer needs. */
@@ -23,6 +23,12 @@ export interface Store {
     completionTokens: number;
     costUsd: number;
   }[];
+  /** US dollars in the usage ledger, all models and sessions together (0 when empty). */
+  spentUsd(): number;
+  /** Appends one row to the retry ledger. */
+  recordRetry(entry: RetryEntry): void;
+  /** Retries in the ledger per cause (causes never seen are absent). */
+  retryCounts(): Partial<Record<RetryCause, number>>;
   close(): void;
 }
 
@@ -81,6 +87,16 @@ export function openStore({
      FROM lm_usage GROUP BY model_id ORDER BY model_id`,
   );
 
+  const selectSpent = database.prepare<[], { spent: number }>(
+    "SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM lm_usage",
+  );
+  const insertRetry = database.prepare(
+    "INSERT INTO lm_retries (model_id, cause, attempt, delay_ms, created_at) VALUES (?, ?, ?, ?, ?)",
+  );
+  const selectRetryCounts = database.prepare<[], { cause: RetryCause; retries: number }>(
+    "SELECT cause, COUNT(*) AS retries FROM lm_retries GROUP BY cause",
+  );
+
   const responseCache: ResponseCacheStore = {
     get(key: string): GenerateResult | undefined {
       const row = selectResponse.get(key);
@@ -132,6 +148,17 @@ export function openStore({
         completionTokens: row.completion_tokens,
         costUsd: row.cost_usd,
       }));
+    },
+    spentUsd() {
+      return selectSpent.get()?.spent ?? 0;
+    },
+    recordRetry(entry) {
+      insertRetry.run(entry.modelId, entry.cause, entry.attempt, entry.delayMs, Date.now());
+    },
+    retryCounts() {
+      const counts: Partial<Record<RetryCause, number>> = {};
+      for (const row of selectRetryCounts.all()) counts[row.cause] = row.retries;
+      return counts;
     },
     close() {
       if (closed) return;

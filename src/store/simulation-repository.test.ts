@@ -1,3 +1,7 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { openStore } from "./open-store.js";
 import { createSimulationRepository } from "./simulation-repository.js";
@@ -63,5 +67,29 @@ describe("simulation repository", () => {
     expect(repository.loadRounds("r")).toEqual([{ round: 0, summary: { s: 1 }, recordsBytes: 42 }]);
     expect(repository.findRun("r")).toEqual({ config: { a: 1 }, status: "running" });
     expect(repository.listRunIds()).toEqual(["r"]);
+  });
+
+  it("exclusive: other connections cannot write until it returns, and a throw rolls it back", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "repository-lock-")), "run.sqlite");
+    const store = openStore({ path });
+    const repository = createSimulationRepository(store.database);
+    const other = new Database(path);
+    other.pragma("busy_timeout = 0");
+    const writeFromOther = () => other.prepare("INSERT INTO simulation_embeddings VALUES ('m', 'x', x'00')").run();
+    repository.exclusive(() => {
+      expect(writeFromOther).toThrow(/locked|busy/i);
+      repository.saveEmbeddings("m", [{ text: "inside", vector: new Float32Array([1]) }]);
+    });
+    expect(repository.findEmbeddings("m", ["inside"]).size).toBe(1);
+    expect(() =>
+      repository.exclusive(() => {
+        repository.saveEmbeddings("m", [{ text: "rolled back", vector: new Float32Array([1]) }]);
+        throw new Error("stop");
+      }),
+    ).toThrow("stop");
+    expect(repository.findEmbeddings("m", ["rolled back"]).size).toBe(0);
+    writeFromOther();
+    other.close();
+    store.close();
   });
 });

@@ -107,6 +107,12 @@ export interface SimulationRepository {
   /** The completed records of a run, one at a time (parsed JSON), in (round, agent) order. */
   iterateRecords(runId: string): IterableIterator<unknown>;
   appendEvent(input: { runId: string; kind: string; round?: number; agentId?: number; payload?: unknown }): void;
+  /**
+   * Runs `work` in one IMMEDIATE transaction: no other connection, in this process or another, writes
+   * until it returns (readers go on); rolled back when it throws. `work` must be synchronous. The lock
+   * dies with a killed process.
+   */
+  exclusive<T>(work: () => T): T;
   /** Stored embeddings of `texts` by `modelId` (missing ones absent from the map). */
   findEmbeddings(modelId: string, texts: readonly string[]): Map<string, Float32Array>;
   saveEmbeddings(modelId: string, entries: readonly { text: string; vector: Float32Array }[]): void;
@@ -358,6 +364,9 @@ export function createSimulationRepository(database: Database.Database): Simulat
       return statements.loadRecords.all(runId, fromRound).map((row) => JSON.parse(row.record_json));
     },
     appendEvent,
+    exclusive<T>(work: () => T): T {
+      return database.transaction(work).immediate();
+    },
     findEmbeddings(modelId, texts) {
       const found = new Map<string, Float32Array>();
       for (const text of texts) {

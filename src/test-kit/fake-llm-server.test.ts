@@ -109,6 +109,35 @@ describe("startFakeLlmServer", () => {
     expect(JSON.parse((await post(`${server.url}/v1/completions`, body)).text).choices[0].text).toBe("ok");
   });
 
+  it("serves a truncated JSON answer, seeded random faults, and bills no more than max_tokens", async () => {
+    server = await startFakeLlmServer({ respond: () => "a rather long answer that runs past the cap" });
+    server.injectFaults([{ type: "truncated" }]);
+    const body = { model: "m", prompt: "p", max_tokens: 3 };
+    const truncated = await post(`${server.url}/v1/completions`, body);
+    expect(truncated.status).toBe(200);
+    expect(truncated.text.startsWith('{"id":')).toBe(true);
+    expect(() => JSON.parse(truncated.text)).toThrow();
+    expect(JSON.parse((await post(`${server.url}/v1/completions`, body)).text).usage.completion_tokens).toBe(3);
+    await server.close();
+
+    const outcomes = async (seed: number): Promise<number[]> => {
+      const chaotic = await startFakeLlmServer({
+        respond: () => "ok",
+        randomFaults: { probability: 0.5, faults: [{ type: "server-error", status: 503 }], seed },
+      });
+      const statuses: number[] = [];
+      for (let index = 0; index < 40; index += 1)
+        statuses.push((await post(`${chaotic.url}/v1/completions`, body)).status);
+      await chaotic.close();
+      return statuses;
+    };
+    const first = await outcomes(7);
+    expect(new Set(first)).toEqual(new Set([200, 503]));
+    expect(first.filter((status) => status === 503).length).toBeGreaterThan(8);
+    expect(first.filter((status) => status === 503).length).toBeLessThan(32);
+    expect(await outcomes(7)).toEqual(first);
+  });
+
   it("holds a hung request open until close, and applies latency", async () => {
     server = await startFakeLlmServer({ respond: () => "ok" });
     server.injectFaults([{ type: "hang" }]);

@@ -1,7 +1,8 @@
 /**
  * A fake OpenAI-compatible HTTP server for tests, benchmarks and demos: chat, completion, embeddings
- * and model listing on 127.0.0.1, scripted or seeded answers, adjustable latency and a queue of
- * injected faults (rate limit, server error, hang, malformed body, rejected key).
+ * and model listing on 127.0.0.1, scripted or seeded answers, adjustable latency, a queue of
+ * injected faults (rate limit, server error, hang, malformed or truncated body, rejected key) and
+ * seeded random faults.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,7 +22,8 @@ export interface FakeLlmRequest {
 /**
  * A fault served instead of the next answer on a generation or embedding endpoint (FIFO).
  * `rate-limit`: 429 with `Retry-After` (default "1"). `server-error`: 500 or `status`. `hang`: never
- * answers (until close). `malformed`: 200 with `body` (default: not JSON). `unauthorized`: 401 whose
+ * answers (until close). `malformed`: 200 with `body` (default: not JSON). `truncated`: 200 whose JSON
+ * answer stops midway (a matching content-length, so only parsing notices). `unauthorized`: 401 whose
  * message quotes the presented key, as OpenAI does, to prove clients never echo it.
  */
 export type FakeLlmFault =
@@ -29,7 +31,18 @@ export type FakeLlmFault =
   | { type: "server-error"; status?: number }
   | { type: "hang" }
   | { type: "malformed"; body?: string }
+  | { type: "truncated" }
   | { type: "unauthorized" };
+
+/** Faults served at random, after the injected queue is empty (load tests, chaos demos). */
+export interface FakeLlmRandomFaults {
+  /** Chance in [0, 1] that a generation or embedding request gets a fault. */
+  probability: number;
+  /** The faults, picked uniformly. */
+  faults: readonly FakeLlmFault[];
+  /** Seed of the draws, so a run's sequence of faults repeats. Default 1. */
+  seed?: number;
+}
 
 /** What a scripted `respond` sees: the endpoint path and the parsed request body. */
 export interface FakeLlmGenerateRequest {
@@ -45,6 +58,8 @@ export interface FakeLlmServerOptions {
   host?: string;
   /** Milliseconds before each answer. Default 0. */
   latencyMs?: number;
+  /** Faults served at random; see FakeLlmRandomFaults. Default: none. */
+  randomFaults?: FakeLlmRandomFaults;
   /** Scripted answer text; default: seeded text derived from the request (and a counter at temperature > 0). */
   respond?: (request: FakeLlmGenerateRequest) => string | Promise<string>;
   /** Length of each embedding vector. Default 8. */
@@ -70,6 +85,7 @@ export async function startFakeLlmServer({
   port = 0,
   host = "127.0.0.1",
   latencyMs = 0,
+  randomFaults,
   respond,
   embeddingDimensions = 8,
   models = ["fake-model"],
@@ -80,6 +96,13 @@ export async function startFakeLlmServer({
   let latency = latencyMs;
   let generateCount = 0;
   let requestCount = 0;
+  const faultRandom = mulberry32(randomFaults?.seed ?? 1);
+  const nextFault = (): FakeLlmFault | undefined => {
+    const queued = faults.shift();
+    if (queued !== undefined || randomFaults === undefined || randomFaults.faults.length === 0) return queued;
+    if (faultRandom() >= randomFaults.probability) return undefined;
+    return randomFaults.faults[Math.floor(faultRandom() * randomFaults.faults.length)];
+  };
 
   async function handle(request: IncomingMessage, response: ServerResponse, raw: string): Promise<void> {
     const path = (request.url ?? "/").split("?")[0] ?? "/";
@@ -114,7 +137,7 @@ export async function startFakeLlmServer({
       return;
     }
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
-    const fault = faults.shift();
+    const fault = nextFault();
     if (fault !== undefined) {
       if (fault.type === "hang") return;
       sendFault(fault, request, send);
@@ -216,6 +239,9 @@ function sendFault(
     case "malformed":
       send(200, fault.body ?? "<html><body>upstream connect error</body></html>");
       return;
+    case "truncated":
+      send(200, '{"id":"chatcmpl-cut","object":"chat.completion","model":"fake-model","choices":[{"index":0,"mess');
+      return;
     case "unauthorized": {
       const presented = (request.headers.authorization ?? "").replace(/^Bearer\s+/i, "");
       send(401, JSON.stringify({ error: { message: `Incorrect API key provided: ${presented}`, type: "auth" } }));
@@ -233,10 +259,15 @@ function generateAnswer(
 ): string {
   const model = typeof body.model === "string" ? body.model : "fake-model";
   const promptText = path === "/v1/completions" ? String(body.prompt ?? "") : messagesText(body.messages);
+  // Like a real server, never bill more completion tokens than the request allowed.
+  const completionTokens = Math.min(
+    countTokens(text),
+    typeof body.max_tokens === "number" ? body.max_tokens : Number.POSITIVE_INFINITY,
+  );
   const usage = {
     prompt_tokens: countTokens(promptText),
-    completion_tokens: countTokens(text),
-    total_tokens: countTokens(promptText) + countTokens(text),
+    completion_tokens: completionTokens,
+    total_tokens: countTokens(promptText) + completionTokens,
   };
   if (path === "/v1/completions") {
     return JSON.stringify({

@@ -17,9 +17,8 @@ describe("prepareTrainingData", () => {
   it("never puts one question on both sides of the split", () => {
     // 200 questions, each behind three rows of different kinds and prompts (as data build writes them).
     const rows = Array.from({ length: 600 }, (_, index) => ({
-      example: row(`prompt ${index}`, [" a", " b"], [7, 1]),
+      example: { ...row(`prompt ${index}`, [" a", " b"], [7, 1]), source: `question ${index % 200}` },
       line: index + 1,
-      sourceId: `question ${index % 200}`,
     }));
     const prepared = prepareTrainingData({
       rows,

@@ -84,7 +84,7 @@ export function prepareTrainingData({
   evalSplit,
   seed,
 }: {
-  rows: Iterable<LocatedExample & { sourceId?: string }>;
+  rows: Iterable<LocatedExample>;
   file: string;
   tokenizer: Tokenizer;
   format: PromptFormat;
@@ -98,7 +98,7 @@ export function prepareTrainingData({
     prepared.skipped[reason] = (prepared.skipped[reason] ?? 0) + 1;
   };
   const end = tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId];
-  for (const { example, line, sourceId } of rows) {
+  for (const { example, line } of rows) {
     const { prompt, responsePrefix } = formatPrompt({ query: example.query, format, tokenizer });
     const promptTokens = tokenizer.encode(prompt, { addSpecialTokens: format !== "chat" });
     if (promptTokens.length === 0) {
@@ -129,7 +129,8 @@ export function prepareTrainingData({
       skip("row with no trainable response");
       continue;
     }
-    const source = sourceId ?? example.query;
+    // Rows without a source (files from elsewhere) are their own question.
+    const source = example.source ?? example.query;
     const entry: TrainingPrompt = { line, sourceId: source, kind: example.kind, promptTokens, responses };
     if (sourceDraw({ seed, sourceId: source }) < evalSplit) prepared.heldOut.push(entry);
     else prepared.train.push(entry);

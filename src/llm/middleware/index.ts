@@ -1,4 +1,5 @@
 /** LM middleware: compose these around any LanguageModel with wrapLanguageModel or createModelStack. */
+export * from "./budget-gate.js";
 export * from "./concurrency-limiter.js";
 export * from "./load-balancer.js";
 export * from "./memory-response-cache-store.js";

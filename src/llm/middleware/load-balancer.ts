@@ -61,6 +61,8 @@ export function createLoadBalancer({ replicas, modelId }: LoadBalancerOptions): 
     jsonSchema: replicas.every((replica) => replica.capabilities.jsonSchema),
     grammar: replicas.every((replica) => replica.capabilities.grammar),
   };
+  // Replicas serve one model, so one tokenizer counts for all.
+  const countPromptTokens = first.countPromptTokens?.bind(first);
   const price = first.pricePerMillionTokens;
   const samePrice =
     price !== undefined &&
@@ -75,6 +77,7 @@ export function createLoadBalancer({ replicas, modelId }: LoadBalancerOptions): 
     modelId: modelId ?? first.modelId,
     capabilities,
     ...(samePrice ? { pricePerMillionTokens: price } : {}),
+    ...(countPromptTokens === undefined ? {} : { countPromptTokens }),
     generate,
     inFlight: () => [...inFlight],
     served: () => [...served],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CancelledError, InputError, ProviderError } from "../../spec/errors.js";
 import type { GenerateRequest, GenerateResult, LanguageModel } from "../../spec/language-model.js";
-import { createRetryMiddleware, type RetryEvent } from "./retry-middleware.js";
+import { createRetryMiddleware, type RetryEvent, retryCauseOf } from "./retry-middleware.js";
 
 const ok: GenerateResult = {
   text: "ok",
@@ -55,6 +55,34 @@ describe("createRetryMiddleware", () => {
     expect(model.calls).toBe(4);
     expect(waits).toEqual([50, 100, 200]);
     expect(events.map((event) => event.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it("tells each retry's cause and model: 429, 5xx, bad body, timeout, connection", async () => {
+    const errors = [
+      new ProviderError("limited", { retryable: true, status: 429 }),
+      new ProviderError("bad gateway", { retryable: true, status: 502 }),
+      new ProviderError("garbled", { code: "PROVIDER_BAD_RESPONSE", retryable: true, status: 200 }),
+      new ProviderError("slow", { code: "PROVIDER_TIMEOUT", retryable: true }),
+      new ProviderError("request timeout", { retryable: true, status: 408 }),
+      new ProviderError("reset", { code: "PROVIDER_CONNECTION", retryable: true }),
+    ];
+    const events: RetryEvent[] = [];
+    const wrapped = createRetryMiddleware({
+      maxAttempts: 10,
+      sleep: recordingSleep().sleep,
+      onRetry: (event) => events.push(event),
+    })(failingModel([...errors]));
+    expect(await wrapped.generate({ prompt: "p" })).toEqual(ok);
+    expect(events.map((event) => event.cause)).toEqual([
+      "rate-limit",
+      "server-error",
+      "bad-body",
+      "timeout",
+      "timeout",
+      "connection",
+    ]);
+    expect(events.every((event) => event.modelId === "m")).toBe(true);
+    expect(errors.map(retryCauseOf)).toEqual(events.map((event) => event.cause));
   });
 
   it("caps each backoff at maxDelayMs", async () => {

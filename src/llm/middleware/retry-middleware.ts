@@ -6,15 +6,33 @@ import type {
   LanguageModel,
   LanguageModelMiddleware,
 } from "../../spec/language-model.js";
+import type { RetryCause } from "../../spec/response-cache.js";
 import { withGenerate } from "./wrap-language-model.js";
 
 /** What `onRetry` reports before each wait. */
 export interface RetryEvent {
+  /** The retried model's `modelId`. */
+  modelId: string;
   /** The attempt that failed, from 1. */
   attempt: number;
   /** Milliseconds about to be waited. */
   delayMs: number;
+  /** Why the attempt failed, for per-cause counts. */
+  cause: RetryCause;
   error: ProviderError;
+}
+
+/**
+ * The cause of a retryable ProviderError: status 429 -> `rate-limit`; a 2xx body that is not the
+ * expected JSON (`PROVIDER_BAD_RESPONSE`) -> `bad-body`; `PROVIDER_TIMEOUT` or status 408 ->
+ * `timeout`; other 5xx -> `server-error`; anything else (refused or reset connections) -> `connection`.
+ */
+export function retryCauseOf(error: ProviderError): RetryCause {
+  if (error.status === 429) return "rate-limit";
+  if (error.code === "PROVIDER_BAD_RESPONSE") return "bad-body";
+  if (error.code === "PROVIDER_TIMEOUT" || error.status === 408) return "timeout";
+  if (error.status !== undefined && error.status >= 500) return "server-error";
+  return "connection";
 }
 
 /** Options of {@link createRetryMiddleware}. */
@@ -41,7 +59,7 @@ const defaultSleep = (milliseconds: number, signal: AbortSignal | undefined): Pr
   delay(milliseconds, undefined, signal === undefined ? undefined : { signal });
 
 /**
- * Retries retryable ProviderErrors (429, 5xx, timeouts, connection failures) with exponential backoff
+ * Retries retryable ProviderErrors (429, 5xx, 2xx with a bad body, timeouts, connection failures) with exponential backoff
  * and full jitter: the wait before retry n is uniform in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))),
  * and never shorter than the server's Retry-After. Other errors pass through at once; the last error
  * is rethrown when attempts or time run out. An aborted signal ends the wait with a CancelledError.
@@ -68,7 +86,7 @@ export function createRetryMiddleware({
           const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
           const delayMs = Math.max(error.retryAfterMs ?? 0, random() * ceiling);
           if (now() - startedAt + delayMs > maxElapsedMs) throw error;
-          onRetry?.({ attempt, delayMs, error });
+          onRetry?.({ modelId: model.modelId, attempt, delayMs, cause: retryCauseOf(error), error });
           try {
             await sleep(delayMs, request.signal);
           } catch (sleepError) {

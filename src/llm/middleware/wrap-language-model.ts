@@ -27,7 +27,7 @@ export function wrapLanguageModel({
 
 /**
  * A model identical to `model` except for `generate`: what every middleware returns. Keeps identity,
- * capabilities, price and `close`, so layers stay transparent to callers.
+ * capabilities, price, `countPromptTokens` and `close`, so layers stay transparent to callers.
  */
 export function withGenerate(
   model: LanguageModel,
@@ -42,6 +42,12 @@ export function withGenerate(
   return {
     ...wrapped,
     ...(model.pricePerMillionTokens === undefined ? {} : { pricePerMillionTokens: model.pricePerMillionTokens }),
+    ...(model.countPromptTokens === undefined
+      ? {}
+      : {
+          countPromptTokens: (request: GenerateRequest) =>
+            (model.countPromptTokens as (request: GenerateRequest) => number).call(model, request),
+        }),
     ...(model.close === undefined ? {} : { close: () => (model.close as () => Promise<void>).call(model) }),
   };
 }
