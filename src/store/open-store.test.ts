@@ -84,7 +84,9 @@ describe("openStore", () => {
     old.close();
 
     const store = openStore({ path });
-    expect(store.database.pragma("user_version", { simple: true })).toBe(Math.max(...MIGRATIONS.map((migration) => migration.version)));
+    expect(store.database.pragma("user_version", { simple: true })).toBe(
+      Math.max(...MIGRATIONS.map((migration) => migration.version)),
+    );
     store.recordUsage({
       modelId: "b",
       promptTokens: 1,
