@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, EvaluationIncompleteError } from "../spec/errors.js";
+import { CancelledError, ConfigError, EvaluationIncompleteError } from "../spec/errors.js";
 import type { ScoreRequest, ScoreResult, Scorer } from "../spec/scoring.js";
 import { createEvaluationRepository, type EvaluationRepository } from "../store/evaluation-repository.js";
 import { openStore, type Store } from "../store/open-store.js";
@@ -98,7 +98,7 @@ describe("evaluation run", () => {
     );
     await expect(
       runEvaluation({ repository: stopped, config, scorers: first, resolveData, signal: controller.signal }),
-    ).rejects.toThrow();
+    ).rejects.toThrow(CancelledError);
     expect(stopped.findRun("evaluation")?.status).toBe("stopped");
     // The report refuses an unfinished run in one line.
     await expect(report(stopped)).rejects.toThrow(EvaluationIncompleteError);

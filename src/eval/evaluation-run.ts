@@ -4,7 +4,7 @@
  * repeated, and stores each (model, benchmark)'s metrics. The caller opens the store in the run
  * directory and holds its run lock.
  */
-import { ConfigError } from "../spec/errors.js";
+import { CancelledError, ConfigError } from "../spec/errors.js";
 import type { Scorer } from "../spec/scoring.js";
 import type { EvaluationRepository } from "../store/evaluation-repository.js";
 import type { BenchmarkItem } from "./benchmark-item.js";
@@ -115,6 +115,11 @@ export async function runEvaluation({
     repository.setRunStatus(EVALUATION_RUN_ID, "finished");
   } catch (error) {
     repository.setRunStatus(EVALUATION_RUN_ID, signal?.aborted ? "stopped" : "failed");
+    if (signal?.aborted) {
+      throw new CancelledError(
+        "evaluation stopped; every score so far is stored: run the same command again to continue",
+      );
+    }
     throw error;
   }
 }
