@@ -25,7 +25,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual, parseArgs } from "node:util";
-import { createRandom } from "../src/sandbox/random.js";
+import { createRandom } from "../src/engine/random.js";
 import type { InteractionRecord } from "../src/spec/interaction-record.js";
 import { startSocietyServer } from "./sandbox.js";
 
@@ -132,7 +132,7 @@ export default async function crashBenchmark(args: string[]): Promise<void> {
   const latencyMs = Number(values["latency-ms"]);
   const seed = Number(values.seed);
   const wrapperShare = Number(values["wrapper-share"]);
-  const random = createRandom(seed);
+  const random = createRandom({ seed, algorithm: "mulberry32" });
   const root = mkdtempSync(join(tmpdir(), "bench-crash-"));
   const environment = {
     STABLE_ALIGNMENT_CACHE: join(root, "cache"),
@@ -191,9 +191,9 @@ export default async function crashBenchmark(args: string[]): Promise<void> {
       const survivors: Promise<void>[] = [];
       for (;;) {
         // The first attempt is always killed; a resume is killed again with probability one half.
-        const kill = killsThisRun === 0 || (killsThisRun < MAX_KILLS_PER_RUN && random.next() < 0.5);
-        const killAtMs = Math.max(1, Math.round(random.next() * reference.wallMs));
-        const throughShell = random.next() < wrapperShare;
+        const kill = killsThisRun === 0 || (killsThisRun < MAX_KILLS_PER_RUN && random.nextFloat() < 0.5);
+        const killAtMs = Math.max(1, Math.round(random.nextFloat() * reference.wallMs));
+        const throughShell = random.nextFloat() < wrapperShare;
         // Before config.json exists there is nothing to resume: the plain command starts over.
         const resume = existsSync(join(runDirectory, "config.json")) ? ["--resume"] : [];
         const result = await runAttempt({

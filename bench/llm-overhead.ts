@@ -1,18 +1,24 @@
 /**
  * `npm run bench -- llm-overhead [--calls N] [--warmup N] [--concurrency N] [--rounds N]`
  *
- * Cost of the full model stack (cache, usage, retry, balancer, limiter, OpenAI-compatible provider)
- * against a bare `fetch` loop, both driving the fake server (zero latency, in a child process so its
- * CPU is not ours) at the same concurrency in the same run. Every stack call has its own call identity,
- * so each one misses the cache and is stored. Prints one JSON line:
+ * Cost of the full model stack as the CLI wires it (src/cli/model-factory.ts: the SQLite response cache
+ * and usage ledger of src/store/open-store.ts, in a temporary file in WAL mode; usage, retry,
+ * balancer, limiter, OpenAI-compatible provider) against a bare `fetch` loop, both driving the fake
+ * server (zero latency, in a child process so its CPU is not ours) at the same concurrency in the same
+ * run. Every stack call has its own call identity, so each one misses the cache and is stored: one
+ * cache row and one usage-ledger row per call, checked at the end. Prints one JSON line:
  * `{stack_calls_per_s, bare_calls_per_s, ratio, middleware_cpu_ms_per_call, ...}`.
  * Targets: ratio >= 0.7, middleware CPU <= 0.5 ms per call. Nothing asserts on them.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createMemoryResponseCacheStore } from "../src/llm/middleware/memory-response-cache-store.js";
+import { createUsageMeter } from "../src/llm/middleware/usage-meter.js";
 import { createModelStack } from "../src/llm/model-stack.js";
 import { createOpenAICompatible } from "../src/llm/openai-compatible.js";
 import type { LanguageModel } from "../src/spec/language-model.js";
+import { openStore } from "../src/store/open-store.js";
 import { spawnFakeLlmServer } from "../src/test-kit/fake-llm-server-process.js";
 
 interface Measurement {
@@ -70,6 +76,9 @@ export default async function llmOverhead(args: string[]): Promise<void> {
   const rounds = wholeNumber("rounds", values.rounds);
 
   const server = await spawnFakeLlmServer({ latencyMs: 0 });
+  const directory = mkdtempSync(join(tmpdir(), "bench-llm-overhead-"));
+  // The CLI's store: one SQLite file (WAL) holding the response cache and the usage ledger.
+  const store = openStore({ path: join(directory, "run.sqlite") });
   try {
     const endpoint = `${server.url}/v1/chat/completions`;
     const headers = { "content-type": "application/json" };
@@ -94,9 +103,12 @@ export default async function llmOverhead(args: string[]): Promise<void> {
       model: "fake-model",
       pricePerMillionTokens: { prompt: 0, completion: 0 },
     });
+    const usageMeter = createUsageMeter();
+    usageMeter.onUsage((entry) => store.recordUsage(entry));
     const stack = createModelStack({
       replicas: [provider],
-      cacheStore: createMemoryResponseCacheStore(),
+      usageMeter,
+      cacheStore: store.responseCache,
       maxConcurrency: concurrency,
     });
     const viaStack = (index: number): Promise<unknown> =>
@@ -127,6 +139,14 @@ export default async function llmOverhead(args: string[]): Promise<void> {
     if (totals.calls !== warmup + perRound * rounds || totals.cachedCalls !== 0) {
       throw new Error(`stack served ${totals.calls} calls (${totals.cachedCalls} cached); expected all to miss`);
     }
+    const cachedRows = (store.database.prepare("SELECT COUNT(*) AS rows FROM lm_responses").get() as { rows: number })
+      .rows;
+    const ledger = store.usageTotals().reduce((sum, row) => sum + row.calls, 0);
+    if (cachedRows !== totals.calls || ledger !== totals.calls) {
+      throw new Error(
+        `SQLite store holds ${cachedRows} cached responses and ${ledger} usage rows for ${totals.calls} calls`,
+      );
+    }
     const bareCallsPerSecond = (bareTotal.calls / bareTotal.wallMs) * 1000;
     const stackCallsPerSecond = (stackTotal.calls / stackTotal.wallMs) * 1000;
     const bareCpuPerCall = bareTotal.cpuMs / bareTotal.calls;
@@ -142,10 +162,13 @@ export default async function llmOverhead(args: string[]): Promise<void> {
         bare_cpu_ms_per_call: round3(bareCpuPerCall),
         calls_each: bareTotal.calls,
         concurrency,
+        cache: "sqlite (WAL, as the CLI)",
         targets: { ratio: ">= 0.7", middleware_cpu_ms_per_call: "<= 0.5" },
       })}\n`,
     );
   } finally {
+    store.close();
+    rmSync(directory, { recursive: true, force: true });
     await server.close();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Benchmark runner: `npm run bench -- <name> [args...]` runs bench/<name>.ts, whose default export is
  * `async (args: string[]) => void`. Each benchmark measures its own baseline in the same run and prints
- * the ratio; none asserts on time.
+ * the ratio; none asserts on time. A bench that throws (bad flag, or its two sides computing different
+ * things) prints one line `bench <name>: <message>` and exits 1.
  */
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -21,4 +22,9 @@ if (name === undefined || !available.includes(name)) {
 const module = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as {
   default: (args: string[]) => Promise<void>;
 };
-await module.default(args);
+try {
+  await module.default(args);
+} catch (error) {
+  process.stderr.write(`bench ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

@@ -159,10 +159,15 @@ def op_fixtures():
     weight = float32_values((4, 6), g)
     output = x @ weight.T
     upstream = backward(output, g)
+    # The bias case draws from its own generator so the fixtures after this one keep their values.
+    bias = float32_values((4,), torch.Generator().manual_seed(6))
+    biased = x.detach() @ weight.detach().T + bias
+    biased.backward(upstream)
     write(ENGINE_FIXTURES, "matmul", {
         **header("matmul"), "rows": 5, "inputSize": 6, "outputSize": 4,
         "input": numbers(x), "weight": numbers(weight), "output": numbers(output),
         "outputGradient": numbers(upstream), "inputGradient": numbers(x.grad), "weightGradient": numbers(weight.grad),
+        "bias": numbers(bias), "biasedOutput": numbers(biased), "biasGradient": numbers(bias.grad),
     })
 
     x = float32_values((4, 8), g)
@@ -282,6 +287,8 @@ TINY = {
     "hiddenSize": 64, "layers": 2, "heads": 4, "kvHeads": 2, "intermediateSize": 172, "vocabularySize": 256,
     "ropeTheta": 10000.0, "rmsNormEpsilon": 1e-5, "tieWordEmbeddings": True,
 }
+# Qwen2's shape: the tiny model plus q/k/v biases, with an untied head so lm_head is covered too.
+TINY_QWEN2 = {**TINY, "tieWordEmbeddings": False, "queryKeyValueBias": True}
 
 
 def parameter_specs(config):
@@ -297,6 +304,15 @@ def parameter_specs(config):
             (prefix + "self_attn.q_proj.weight", (d, d), "matrix"),
             (prefix + "self_attn.k_proj.weight", (kv, d), "matrix"),
             (prefix + "self_attn.v_proj.weight", (kv, d), "matrix"),
+        ]
+        if config.get("queryKeyValueBias", False):
+            # The biases follow the three weights, packed like them (q, k, v).
+            specs += [
+                (prefix + "self_attn.q_proj.bias", (d,), "bias"),
+                (prefix + "self_attn.k_proj.bias", (kv,), "bias"),
+                (prefix + "self_attn.v_proj.bias", (kv,), "bias"),
+            ]
+        specs += [
             (prefix + "self_attn.o_proj.weight", (d, d), "matrix"),
             (prefix + "post_attention_layernorm.weight", (d,), "norm"),
             (prefix + "mlp.gate_proj.weight", (f, d), "matrix"),
@@ -310,7 +326,7 @@ def parameter_specs(config):
 
 
 def hashed_parameters(config):
-    """Weights: 0.1 * u for matrices, 1 + 0.1 * u for norms, u = hash_uniform(size, seed = index)."""
+    """Weights: 0.1 * u for matrices and biases, 1 + 0.1 * u for norms, u = hash_uniform(size, seed = index)."""
     parameters = {}
     for index, (name, shape, kind) in enumerate(parameter_specs(config)):
         values = hash_uniform(int(np.prod(shape)), index) * 0.1 + (1.0 if kind == "norm" else 0.0)
@@ -330,7 +346,10 @@ def llama_losses(config, parameters, tokens, targets, batch, length):
         p = lambda name: parameters["model.layers.%d.%s" % (layer, name)]  # noqa: E731
         normed = rms_norm(hidden, p("input_layernorm.weight"), epsilon)
         weight = torch.cat((p("self_attn.q_proj.weight"), p("self_attn.k_proj.weight"), p("self_attn.v_proj.weight")))
-        qkv = (normed @ weight.T).view(batch * length, heads + 2 * kv_heads, head_dimension)
+        qkv = normed @ weight.T
+        if config.get("queryKeyValueBias", False):
+            qkv = qkv + torch.cat((p("self_attn.q_proj.bias"), p("self_attn.k_proj.bias"), p("self_attn.v_proj.bias")))
+        qkv = qkv.view(batch * length, heads + 2 * kv_heads, head_dimension)
         rotated = rotate(qkv[:, : heads + kv_heads], cos, sin)
         qkv = torch.cat((rotated, qkv[:, heads + kv_heads :]), 1).reshape(batch * length, -1)
         hidden = hidden + attention(qkv, batch, length, heads, kv_heads, head_dimension) @ p("self_attn.o_proj.weight").T
@@ -342,8 +361,7 @@ def llama_losses(config, parameters, tokens, targets, batch, length):
     return sequence_nll(logits, targets, batch)
 
 
-def model_fixture():
-    config = TINY
+def model_fixture(name, config):
     batch, length = 2, 8
     tokens = torch.tensor((hash_uniform(batch * length, 1000) * 0.5 + 0.5) * config["vocabularySize"]).long()
     targets = torch.cat((tokens.view(batch, length)[:, 1:], torch.full((batch, 1), -1)), 1).reshape(-1).clone()
@@ -362,9 +380,9 @@ def model_fixture():
     optimizer.step()
     with torch.no_grad():
         losses_after, _ = llama_losses(config, parameters, tokens, targets, batch, length)
-    write(MODEL_FIXTURES, "tiny-llama", {
-        **header("tiny-llama"), "config": config, "batchSize": batch, "sequenceLength": length,
-        "weights": "0.1 * u for matrices, 1 + 0.1 * u for norms, u = hashUniform(size, seed = parameter index)",
+    write(MODEL_FIXTURES, name, {
+        **header(name), "config": config, "batchSize": batch, "sequenceLength": length,
+        "weights": "0.1 * u for matrices and biases, 1 + 0.1 * u for norms, u = hashUniform(size, seed = parameter index)",
         "tokens": tokens.tolist(), "targets": targets.tolist(), "tokenCounts": counts.tolist(),
         "sequenceLosses": numbers(losses), "sequenceLossGradients": loss_gradients.tolist(),
         "parameterNames": [name for name, _, _ in specs], "gradients": gradients,
@@ -376,4 +394,5 @@ def model_fixture():
 if __name__ == "__main__":
     torch.set_num_threads(1)
     op_fixtures()
-    model_fixture()
+    model_fixture("tiny-llama", TINY)
+    model_fixture("tiny-qwen2", TINY_QWEN2)

@@ -4,9 +4,10 @@
  */
 
 export * from "./data/index.js";
+export { cosineDistance } from "./llm/cosine-distance.js";
+export { resolveHuggingFaceCheckpoint } from "./llm/hugging-face-checkpoint.js";
 export { resolveHuggingFaceModelFile } from "./llm/hugging-face-model-file.js";
 export {
-  cosineDistance,
   createLexicalEmbedding,
   fitLexicalStatistics,
   LEXICAL_DISTANCE_THRESHOLD,

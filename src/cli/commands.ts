@@ -5,6 +5,7 @@ import { registerDoctorCommand } from "./doctor-command.js";
 import { registerEvalCommand } from "./eval-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelCommand } from "./model-command.js";
+import { registerScoreCommand } from "./score-command.js";
 import { registerSimulateCommand } from "./simulate-command.js";
 import { registerTrainCommand } from "./train-command.js";
 
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerEvalCommand(program);
   registerModelCommand(program);
   registerGenerateCommand(program);
+  registerScoreCommand(program);
   registerDoctorCommand(program);
   registerDevCommand(program);
 }

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { startFakeLlmServer } from "../test-kit/fake-llm-server.js";
 import { integerOption } from "./option-parsers.js";
@@ -11,12 +12,17 @@ export function registerDevCommand(program: Command): void {
     .option("--port <n>", "TCP port (0 picks a free one)", integerOption("--port", { min: 0, max: 65535 }), 8080)
     .option("--host <address>", "address to listen on", "127.0.0.1")
     .option("--latency-ms <ms>", "delay before each answer, milliseconds", integerOption("--latency-ms", { min: 0 }), 0)
-    .action(async (options: { port: number; host: string; latencyMs: number }) => {
+    .option(
+      "--score-model <dir>",
+      "a local: checkpoint directory that answers /v1/completions with echo and logprobs as vLLM does",
+    )
+    .action(async (options: { port: number; host: string; latencyMs: number; scoreModel?: string }) => {
       const server = await startFakeLlmServer({
         port: options.port,
         host: options.host,
         latencyMs: options.latencyMs,
         recordRequests: false,
+        ...(options.scoreModel === undefined ? {} : { scoreModel: resolve(options.scoreModel) }),
       });
       process.stdout.write(
         `fake OpenAI-compatible server on ${server.url}/v1\n` +

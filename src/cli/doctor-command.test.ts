@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -114,6 +114,25 @@ describe("doctor: models", () => {
     expect(checks.find((check) => check.name === "model hf:owner/repo/model.gguf")).toMatchObject({
       status: "warn",
       detail: "not cached; downloads on first use (needs network)",
+    });
+  });
+
+  it("reports an hf: checkpoint as not cached, then as cached once its directory is complete", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "sa-doctor-"));
+    const context = contextIn(directory, { agent: "hf:owner/qwen@v2", observer: "hf:owner/qwen@v2" });
+    const before = await runDoctorChecks({ context });
+    expect(before.find((check) => check.name === "model hf:owner/qwen@v2")).toMatchObject({
+      status: "warn",
+      detail: "not cached; downloads on first use (needs network)",
+    });
+    const cached = join(directory, "cache", "checkpoints", "owner", "qwen", "v2");
+    mkdirSync(cached, { recursive: true });
+    writeFileSync(join(cached, "config.json"), "{}");
+    const after = await runDoctorChecks({ context });
+    expect(after.find((check) => check.name === "model hf:owner/qwen@v2")).toEqual({
+      name: "model hf:owner/qwen@v2",
+      status: "ok",
+      detail: `cached at ${cached}`,
     });
   });
 

@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import type { Command } from "commander";
 import { describeEngine, type EngineDescription } from "../engine/engine-description.js";
+import { findCachedHuggingFaceCheckpoint } from "../llm/hugging-face-checkpoint.js";
 import { findCachedHuggingFaceModelFile } from "../llm/hugging-face-model-file.js";
 import { describeLlamaCppBackend } from "../llm/llama-cpp-backend.js";
 import { parseModelSpec } from "../llm/model-spec.js";
@@ -167,6 +168,14 @@ async function checkModelSpec({
   }
   if (parsed.provider === "hf") {
     const cached = await findCachedHuggingFaceModelFile({ uri: parsed.uri, cacheDirectory: context.cacheDirectory });
+    return [
+      cached === undefined
+        ? { name: `model ${spec}`, status: "warn", detail: "not cached; downloads on first use (needs network)" }
+        : { name: `model ${spec}`, status: "ok", detail: `cached at ${cached}` },
+    ];
+  }
+  if (parsed.provider === "hf-checkpoint") {
+    const cached = findCachedHuggingFaceCheckpoint({ ...parsed, cacheDirectory: context.cacheDirectory });
     return [
       cached === undefined
         ? { name: `model ${spec}`, status: "warn", detail: "not cached; downloads on first use (needs network)" }

@@ -148,7 +148,9 @@ describe("eval CLI", () => {
     });
     expect(scripted.code).toBe(1);
     expect(scripted.stderr.trim().split("\n")).toHaveLength(1);
-    expect(scripted.stderr).toContain("scripted:hello cannot score continuations");
+    expect(scripted.stderr).toContain(
+      "scripted:hello cannot score continuations (its capabilities have no likelihood scoring)",
+    );
     // Refused before anything was written.
     expect(existsSync(join(directory, "scripted"))).toBe(false);
     const unknown = await runCliProcess({

@@ -8,21 +8,23 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { writeAtomically } from "../data/atomic-writer.js";
 import { type BenchmarkName, isBenchmarkName, parseBenchmarkList } from "../eval/benchmarks.js";
 import { downloadBenchmarkData } from "../eval/dataset-download.js";
 import { ETHICS_SPLITS, type EthicsSplit } from "../eval/ethics.js";
 import { buildEvaluationReport, formatReportJson, formatReportMarkdown } from "../eval/evaluation-report.js";
 import { type EvaluationEvent, runEvaluation } from "../eval/evaluation-run.js";
-import { InputError, ModelSpecError, UsageError } from "../spec/errors.js";
+import { writeAtomically } from "../model/atomic-writer.js";
+import { InputError, UsageError } from "../spec/errors.js";
 import type { Scorer } from "../spec/scoring.js";
 import { createEvaluationRepository } from "../store/evaluation-repository.js";
 import { openStore } from "../store/open-store.js";
 import { acquireRunLock } from "../store/run-lock.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
+import { createDownloadProgressReporter } from "./download-progress.js";
 import { createModelFactory } from "./model-factory.js";
 import { integerOption, modelSpecOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
+import { scorerOf } from "./score-command.js";
 
 interface EvalRunOptions {
   model: string[];
@@ -94,25 +96,18 @@ export function registerEvalCommand(program: Command): void {
       const options = resolveCommandOptions<EvalRunOptions & Record<string, unknown>>(command, context);
       checkOutputPath({ path: options.out, flag: "--out", kind: "directory" });
       const dataPaths = parseDataFlags(options.data ?? [], options.bench);
-      // Scores bypass the response cache (the run keeps every score in its own store), so the models
-      // are made, and refused when they cannot score, before anything is written.
+      // No response cache (the run keeps every score in its own store), so the models are made, and
+      // refused when they cannot score, before anything is written.
       const factory = createModelFactory({
         context,
+        llamaAttention: "exact",
         allowTestModels: options.allowTestModels === true,
         ...(options.threads === undefined ? {} : { localThreads: options.threads }),
+        onDownloadProgress: createDownloadProgressReporter(context.stderr),
       });
       const scorers = new Map<string, Scorer>();
       try {
-        for (const spec of options.model) {
-          const scorer = await factory.scorer(spec);
-          if (scorer === undefined) {
-            throw new ModelSpecError(
-              spec,
-              `${spec} cannot score continuations (no log-probabilities), which the likelihood benchmarks need; use local:<dir>, gguf:<path> or hf:<...>.gguf`,
-            );
-          }
-          scorers.set(spec, scorer);
-        }
+        for (const spec of options.model) scorers.set(spec, scorerOf(await factory.languageModel(spec), spec));
       } catch (error) {
         await factory.close();
         throw error;

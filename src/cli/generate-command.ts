@@ -47,7 +47,7 @@ export function registerGenerateCommand(program: Command): void {
     .description("send one prompt to a model and print the answer (does my endpoint work?)")
     .requiredOption(
       "--model <spec>",
-      "model spec: openai:<model>[@url,...], openai-completion:<model>[@url], gguf:<path>, hf:<owner>/<repo>/<file>.gguf, local:<dir>",
+      "model spec: openai:<model>[@url,...], openai-completion:<model>[@url], gguf:<path>, hf:<owner>/<repo>/<file>.gguf, hf:<owner>/<repo>[@revision] (checkpoint), local:<dir>",
       modelSpecOption("--model"),
     )
     .requiredOption("--prompt <text>", "the user message (or the text to continue with --completion)")

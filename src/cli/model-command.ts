@@ -146,7 +146,7 @@ export function registerModelCommand(program: Command): void {
     .description("run one prompt on any model spec (local:<dir> runs on this toolkit's engine)")
     .requiredOption(
       "--model <spec>",
-      "local:<dir>, gguf:<path>, hf:<owner>/<repo>/<file>.gguf, openai:<model>[@url]",
+      "local:<dir>, hf:<owner>/<repo>[@revision] (checkpoint), gguf:<path>, hf:<owner>/<repo>/<file>.gguf, openai:<model>[@url]",
       modelSpecOption("--model"),
     )
     .requiredOption("--prompt <text>", "text to continue (or the user message with --chat)")

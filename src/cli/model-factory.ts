@@ -18,9 +18,9 @@ import { createOpenAICompatibleEmbedding } from "../llm/openai-compatible-embedd
 import type { EmbeddingModel } from "../spec/embedding-model.js";
 import { ModelSpecError } from "../spec/errors.js";
 import type { LanguageModel } from "../spec/language-model.js";
-import type { Scorer } from "../spec/scoring.js";
 import type { Store } from "../store/open-store.js";
 import { createScriptedModel } from "../test-kit/scripted-model.js";
+import { huggingFaceAccess, resolveCheckpointDirectory } from "./checkpoint-source.js";
 import type { CliContext } from "./cli-context.js";
 
 /** The OpenAI endpoint used by `openai:<model>` without `@<url>` when OPENAI_BASE_URL is unset. */
@@ -39,6 +39,11 @@ export interface ModelFactoryOptions {
   maxConcurrency?: number;
   /** Parallel sequences per in-process llama.cpp model. Default 4. */
   llamaParallelSequences?: number;
+  /**
+   * Attention precision of in-process llama.cpp models (`gguf:`, `hf:`): `fast` (default) or `exact`
+   * (f32 key/value cache, no flash attention), which scoring uses so scores match `local:` within 1e-3.
+   */
+  llamaAttention?: "fast" | "exact";
   /** BLAS threads for `local:` models. Default: available cores - 1, at least 1. */
   localThreads?: number;
   /** Accept `scripted:` test doubles. Only tests and `--allow-test-models` set this. Default false. */
@@ -51,13 +56,6 @@ export interface ModelFactoryOptions {
 export interface ModelFactory {
   languageModel(spec: string): Promise<LanguageModel>;
   embeddingModel(spec: string): Promise<EmbeddingModel>;
-  /**
-   * The likelihood scorer of a model spec, or undefined when the model cannot score (no
-   * `capabilities.score`). The middleware stack's `score` when it has one; until the stack passes
-   * `score` through, the single provider's own (no response cache or usage accounting for scores:
-   * evaluation runs keep every score in their own store).
-   */
-  scorer(spec: string): Promise<Scorer | undefined>;
   /** Counts calls, tokens and cost across every model of this factory. */
   readonly usageMeter: UsageMeter;
   close(): Promise<void>;
@@ -70,6 +68,7 @@ export function createModelFactory({
   spentUsd = 0,
   maxConcurrency = context.config.endpoints?.maxConcurrency,
   llamaParallelSequences = 4,
+  llamaAttention = "fast",
   localThreads,
   allowTestModels = false,
   onDownloadProgress,
@@ -86,7 +85,6 @@ export function createModelFactory({
     usageMeter.onRetry((entry) => store.recordRetry(entry));
   }
   const languageModels = new Map<string, Promise<LanguageModel>>();
-  const providerReplicas = new Map<string, readonly LanguageModel[]>();
   const embeddingModels = new Map<string, Promise<EmbeddingModel>>();
   const closers: (() => Promise<void>)[] = [];
   const retry = { maxAttempts: context.config.endpoints?.maxAttempts ?? 5 };
@@ -99,8 +97,7 @@ export function createModelFactory({
       return resolveHuggingFaceModelFile({
         uri: parsed.uri,
         cacheDirectory: context.cacheDirectory,
-        ...(environment.HF_ENDPOINT ? { endpoint: environment.HF_ENDPOINT } : {}),
-        ...(environment.HF_TOKEN ? { accessToken: environment.HF_TOKEN } : {}),
+        ...huggingFaceAccess(context),
         ...(onDownloadProgress
           ? { onProgress: (progress) => onDownloadProgress({ file: parsed.uri, ...progress }) }
           : {}),
@@ -159,13 +156,23 @@ export function createModelFactory({
           modelPath: await ggufPathFor(spec),
           modelId: spec,
           parallelSequences: llamaParallelSequences,
+          attention: llamaAttention,
         });
         return { replicas: [model], concurrency: llamaParallelSequences };
       }
-      case "local": {
+      case "local":
+      case "hf-checkpoint": {
         // Runs on our TypeScript engine; one call at a time per loaded checkpoint.
+        const directory =
+          parsed.provider === "local"
+            ? resolve(parsed.directory)
+            : await resolveCheckpointDirectory({
+                model: parsed.uri,
+                context,
+                ...(onDownloadProgress ? { onProgress: onDownloadProgress } : {}),
+              });
         const model = await createLocalModel({
-          directory: resolve(parsed.directory),
+          directory,
           modelId: spec,
           ...(localThreads === undefined ? {} : { threads: localThreads }),
         });
@@ -179,13 +186,12 @@ export function createModelFactory({
     }
   }
 
-  const factory: ModelFactory = {
+  return {
     usageMeter,
     languageModel(spec) {
       let model = languageModels.get(spec);
       if (!model) {
         model = buildProviders(spec).then(({ replicas, concurrency }) => {
-          providerReplicas.set(spec, replicas);
           for (const replica of replicas) if (replica.close) closers.push(() => replica.close?.() ?? Promise.resolve());
           return createModelStack({
             replicas,
@@ -199,18 +205,6 @@ export function createModelFactory({
         languageModels.set(spec, model);
       }
       return model;
-    },
-    async scorer(spec) {
-      const model = await factory.languageModel(spec);
-      if (model.capabilities.score && model.score)
-        return { score: (request) => model.score?.(request) as ReturnType<Scorer["score"]> };
-      const replicas = providerReplicas.get(spec) ?? [];
-      const only = replicas.length === 1 ? replicas[0] : undefined;
-      if (only?.capabilities.score && only.score) {
-        const provider = only;
-        return { score: (request) => provider.score?.(request) as ReturnType<Scorer["score"]> };
-      }
-      return undefined;
     },
     embeddingModel(spec) {
       let model = embeddingModels.get(spec);
@@ -240,5 +234,4 @@ export function createModelFactory({
       await Promise.allSettled(pending.map((close) => close()));
     },
   };
-  return factory;
 }

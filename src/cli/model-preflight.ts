@@ -46,6 +46,7 @@ export function checkModelsUsable({
         }
         break;
       case "hf":
+      case "hf-checkpoint":
         break;
     }
   }

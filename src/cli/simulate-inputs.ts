@@ -4,16 +4,17 @@
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { ensureHhRlhfDataset, HH_RLHF_FILES, loadHhRlhfQuestions } from "../data/hh-rlhf-dataset.js";
+import { loadQuestionPool } from "../data/question-pool.js";
 import { resolveHuggingFaceModelFile } from "../llm/hugging-face-model-file.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import type { RatingFormat } from "../llm/ratings.js";
-import { ensureHhRlhfDataset, HH_RLHF_FILES, loadHhRlhfQuestions } from "../sandbox/hh-rlhf-dataset.js";
 import { loadPrior, type Prior } from "../sandbox/prior-loader.js";
-import { loadQuestionPool } from "../sandbox/question-pool.js";
 import type { SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE, STARTER_QUESTIONS, STARTER_SOURCE, starterPrior } from "../sandbox/starter-set.js";
 import { CancelledError, ConfigError, StableAlignmentError } from "../spec/errors.js";
 import type { InitialSetting } from "../spec/interaction-record.js";
+import { huggingFaceAccess, resolveCheckpointDirectory } from "./checkpoint-source.js";
 import type { CliContext } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL, DEFAULT_OBSERVER_MODEL } from "./default-models.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
@@ -169,13 +170,16 @@ export async function fetchHuggingFaceModels({
   const reporter = createDownloadProgressReporter(context.stderr);
   for (const spec of new Set(specs)) {
     const parsed = parseModelSpec(spec);
-    if (parsed.provider !== "hf") continue;
+    if (parsed.provider !== "hf" && parsed.provider !== "hf-checkpoint") continue;
     try {
+      if (parsed.provider === "hf-checkpoint") {
+        await resolveCheckpointDirectory({ model: parsed.uri, context, onProgress: reporter, signal });
+        continue;
+      }
       await resolveHuggingFaceModelFile({
         uri: parsed.uri,
         cacheDirectory: context.cacheDirectory,
-        ...(context.environment.HF_ENDPOINT ? { endpoint: context.environment.HF_ENDPOINT } : {}),
-        ...(context.environment.HF_TOKEN ? { accessToken: context.environment.HF_TOKEN } : {}),
+        ...huggingFaceAccess(context),
         onProgress: (progress) => reporter({ file: parsed.uri, ...progress }),
         signal,
       });

@@ -20,7 +20,9 @@ import {
   type TrainingStage,
   validateTrainingSettings,
 } from "../train/training-settings.js";
+import { resolveCheckpointDirectory } from "./checkpoint-source.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
+import { createDownloadProgressReporter } from "./download-progress.js";
 import { integerOption, numberOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
 
@@ -63,7 +65,10 @@ export function registerTrainCommand(program: Command): void {
   program
     .command("train")
     .description("fine-tune a checkpoint on alignment data: Stable Alignment, SFT, DPO or RRHF (CPU)")
-    .requiredOption("--model <dir>", "start checkpoint (Hugging Face layout: config.json, safetensors, tokenizer.json)")
+    .requiredOption(
+      "--model <dir>",
+      "start checkpoint: a directory (Hugging Face layout: config.json, safetensors, tokenizer.json) or hf:<owner>/<repo>[@revision], downloaded once into the cache",
+    )
     .requiredOption("--data <file>", "alignment data (`data build` / `data import` output: sa JSON or JSON lines)")
     .requiredOption("--out <dir>", "run directory: checkpoints/, metrics.jsonl, the final model in <out>/model")
     .addOption(new Option("--loss <name>", "objective").choices([...TRAINING_LOSSES]).default("stable-alignment"))
@@ -173,6 +178,12 @@ export function registerTrainCommand(program: Command): void {
       const engine = describeEngine(options.threads === undefined ? {} : { threads: options.threads });
       context.stderr.write(`${formatEngineLine(engine)}\n`);
       validateTrainingSettings(settings);
+      // An hf: checkpoint is downloaded (or found in the cache) before anything is written.
+      const modelDirectory = await resolveCheckpointDirectory({
+        model: options.model,
+        context,
+        onProgress: createDownloadProgressReporter(context.stderr),
+      });
       const created = !existsSync(options.out);
       mkdirSync(options.out, { recursive: true });
       const lock = acquireRunLock({ directory: options.out, command: "train" });
@@ -187,7 +198,7 @@ export function registerTrainCommand(program: Command): void {
       });
       try {
         const result = await trainRun({
-          model: options.model,
+          model: modelDirectory,
           data: options.data,
           out: options.out,
           settings,

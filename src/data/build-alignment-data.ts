@@ -6,17 +6,11 @@
  */
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { createRandom, sampleWithoutReplacement } from "../engine/random.js";
+import { writeAtomically } from "../model/atomic-writer.js";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
 import { ConfigError } from "../spec/errors.js";
-import { writeAtomically } from "./atomic-writer.js";
-import {
-  createSeededRandom,
-  type DataMix,
-  formatDataMix,
-  mixQuotas,
-  REFERENCE_MIX,
-  sampleWithoutReplacement,
-} from "./data-mix.js";
+import { type DataMix, formatDataMix, mixQuotas, mixStreamSeed, REFERENCE_MIX } from "./data-mix.js";
 import { type DataTemplates, loadDataTemplates } from "./data-templates.js";
 import { createExampleGrouper } from "./example-grouper.js";
 import { readInteractionRecords, resolveRecordsFiles } from "./interaction-record-reader.js";
@@ -139,11 +133,16 @@ export async function buildAlignmentData({
       const chosen =
         quotas[kind] >= ids.length
           ? ids
-          : sampleWithoutReplacement({
-              count: ids.length,
-              take: quotas[kind],
-              random: createSeededRandom({ seed, stream: kind }),
-            }).map((position) => ids[position] as number);
+          : // Positions, ascending, so the kept examples stay in their original order.
+            Uint32Array.from(
+              sampleWithoutReplacement({
+                items: Array.from({ length: ids.length }, (_, position) => position),
+                count: quotas[kind],
+                random: createRandom({ seed: mixStreamSeed({ seed, stream: kind }), algorithm: "mulberry32" }),
+              }),
+            )
+              .sort()
+              .map((position) => ids[position] as number);
       selected.push(chosen);
       const dropped = { ...drops[kind], duplicate: grouped.duplicates[kind] };
       const droppedTotal = Object.values(dropped).reduce((sum, count) => sum + count, 0);

@@ -5,7 +5,7 @@
  */
 import type { ChatMessage } from "../spec/language-model.js";
 import { parseAlpacaPrompt } from "./data-templates.js";
-import { splitTranscript } from "./hh-transcript.js";
+import { splitTranscript } from "./hh-rlhf.js";
 
 /** The messages a prompt stands for, ending with a user message whenever the prompt has one. */
 export function promptToMessages(prompt: string): ChatMessage[] {

@@ -4,7 +4,6 @@
  * keeps floor(imitation / 5) of each), never upsampled. Sampling is seeded and each kind draws from
  * its own stream, so adding or removing a kind does not change which examples the others keep.
  */
-import { mulberry32 } from "../engine/random.js";
 import type { AlignmentDataKind } from "../spec/alignment-data.js";
 import { ConfigError } from "../spec/errors.js";
 
@@ -58,41 +57,14 @@ export function mixQuotas({
   return { imitation: available.imitation, "self-critic": share("self-critic"), realignment: share("realignment") };
 }
 
-/** A seeded source of uniform numbers in [0, 1). */
-export interface SeededRandom {
-  next(): number;
-}
-
-/** A small, fast seeded generator (mulberry32) whose stream depends on `seed` and `stream`. */
-export function createSeededRandom({ seed, stream = "" }: { seed: number; stream?: string }): SeededRandom {
+/**
+ * The seed of one kind's sampling stream (give it to `createRandom` with the mulberry32 algorithm):
+ * depends on `seed` and the stream's name, so each kind is sampled independently.
+ */
+export function mixStreamSeed({ seed, stream = "" }: { seed: number; stream?: string }): number {
   let state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
   for (let index = 0; index < stream.length; index += 1) {
     state = Math.imul(state ^ stream.charCodeAt(index), 0x01000193) >>> 0;
   }
-  return { next: mulberry32(state) };
-}
-
-/**
- * `take` distinct indices out of 0..count-1, chosen uniformly without replacement (partial
- * Fisher-Yates) and returned in ascending order so the kept examples stay in their original order.
- */
-export function sampleWithoutReplacement({
-  count,
-  take,
-  random,
-}: {
-  count: number;
-  take: number;
-  random: SeededRandom;
-}): Uint32Array {
-  const kept = Math.max(0, Math.min(take, count));
-  const indices = new Uint32Array(count);
-  for (let index = 0; index < count; index += 1) indices[index] = index;
-  for (let index = 0; index < kept; index += 1) {
-    const chosen = index + Math.floor(random.next() * (count - index));
-    const swap = indices[index] as number;
-    indices[index] = indices[chosen] as number;
-    indices[chosen] = swap;
-  }
-  return indices.slice(0, kept).sort();
+  return state;
 }

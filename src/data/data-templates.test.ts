@@ -46,6 +46,18 @@ describe("data templates", () => {
     expect(() => loadDataTemplates({ directory: join(directory, "missing") })).toThrow("does not exist");
   });
 
+  it("use the prompts' template language: a block in an override file works, an unclosed one names the line", () => {
+    writeFileSync(
+      join(directory, "realignment-response.txt"),
+      "{{#if feedback}}\nFeedback: {{feedback}}\n{{/if}}\nRevision: {{revision}}\n",
+    );
+    const templates = loadDataTemplates({ directory });
+    expect(templates.renderRealignmentResponse("", "R.")).toBe("Revision: R.");
+    expect(templates.renderRealignmentResponse("F.", "R.")).toBe("Feedback: F.\nRevision: R.");
+    writeFileSync(join(directory, "realignment-response.txt"), "{{feedback}}\n{{#if revision}}\n{{revision}}\n");
+    expect(() => loadDataTemplates({ directory })).toThrow(`${join(directory, "realignment-response.txt")}:2:`);
+  });
+
   it("parses Alpaca prompts back into instruction and input", () => {
     expect(parseAlpacaPrompt("### Instruction:\nA\n\nB\n\n### Input:\nC\n\nD\n\n### Response:")).toEqual({
       instruction: "A\n\nB",

@@ -1,12 +1,14 @@
 /**
  * The texts that turn interaction records into training prompts (SPEC 2): the short Alpaca template
  * and our own instruction wordings, each in a versioned file under `templates/<version>/` that a
- * user can override file by file. Placeholders are `{{name}}`; values are inserted literally, so a
+ * user can override file by file. They use the one template language of the prompts
+ * (src/llm/prompts/template.ts): placeholders are `{{name}}`; values are inserted literally, so a
  * question that itself contains `{{...}}` is safe.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseTemplate } from "../llm/prompts/template.js";
 import { ConfigError } from "../spec/errors.js";
 
 /** The template files and the placeholders each must contain. */
@@ -44,11 +46,10 @@ export interface DataTemplates {
 
 type Compiled = (values: Readonly<Record<string, string>>) => string;
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
 /**
- * Compiles template text into a render function. Throws ConfigError naming `source` and the line of
- * an unknown placeholder, or naming a required placeholder the text lacks.
+ * Compiles template text (the prompt template language of src/llm/prompts/template.ts) into a render
+ * function. Throws ConfigError naming `source` and the line of an unknown placeholder, or naming a
+ * required placeholder the text lacks.
  */
 export function compileDataTemplate({
   text,
@@ -58,37 +59,22 @@ export function compileDataTemplate({
   text: string;
   source: string;
   placeholders: readonly string[];
-}): (values: Readonly<Record<string, string>>) => string {
-  const literals: string[] = [];
-  const names: string[] = [];
-  let cursor = 0;
-  for (const match of text.matchAll(PLACEHOLDER)) {
-    const name = match[1] as string;
-    const offset = match.index ?? 0;
+}): Compiled {
+  const template = parseTemplate(text, { source });
+  for (const [name, line] of template.nameLines) {
     if (!placeholders.includes(name)) {
-      const line = text.slice(0, offset).split("\n").length;
       throw new ConfigError(
         `${source}:${line}: unknown placeholder {{${name}}} (this template accepts ${placeholders.map((known) => `{{${known}}}`).join(", ")})`,
         { file: source, field: name },
       );
     }
-    literals.push(text.slice(cursor, offset));
-    names.push(name);
-    cursor = offset + match[0].length;
   }
-  literals.push(text.slice(cursor));
   for (const required of placeholders) {
-    if (!names.includes(required)) {
+    if (!template.names.has(required)) {
       throw new ConfigError(`${source}: the template must contain {{${required}}}`, { file: source, field: required });
     }
   }
-  return (values) => {
-    let result = literals[0] as string;
-    for (let index = 0; index < names.length; index += 1) {
-      result += (values[names[index] as string] ?? "") + (literals[index + 1] as string);
-    }
-    return result;
-  };
+  return (values) => template.render(Object.fromEntries(placeholders.map((name) => [name, values[name] ?? ""])));
 }
 
 /** The folder holding the built-in templates of `version` (source checkout or installed package). */

@@ -2,10 +2,11 @@
  * `data export`: alignment data -> the formats other trainers read. Everything streams: one example
  * in, its rows out.
  */
+
+import { writeAtomically } from "../model/atomic-writer.js";
 import type { AlignmentExample } from "../spec/alignment-data.js";
 import { ConfigError } from "../spec/errors.js";
 import { bestResponseIndex, readAlignmentExamples } from "./alignment-example-reader.js";
-import { writeAtomically } from "./atomic-writer.js";
 import { promptToMessages } from "./chat-messages.js";
 
 /** The export formats. */

@@ -10,7 +10,7 @@ import { REFERENCE_SCENARIO, writeReferenceRun } from "./__fixtures__/reference-
 import { buildAlignmentData } from "./build-alignment-data.js";
 import { parseDataMix } from "./data-mix.js";
 import { exportAlignmentData } from "./export-alignment-data.js";
-import { hhPairToExample, splitTranscript } from "./hh-transcript.js";
+import { hhPairToExample, splitTranscript } from "./hh-rlhf.js";
 import { importAlignmentData } from "./import-alignment-data.js";
 
 let directory: string;

@@ -5,14 +5,14 @@
  * same SPEC 2 rules as `data build --mix all`.
  */
 import { dirname, resolve } from "node:path";
+import { writeAtomically } from "../model/atomic-writer.js";
 import type { AlignmentDataKind, AlignmentExample } from "../spec/alignment-data.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import { readAlignmentExamples } from "./alignment-example-reader.js";
-import { writeAtomically } from "./atomic-writer.js";
 import { buildAlignmentData } from "./build-alignment-data.js";
 import { type DataTemplates, loadDataTemplates } from "./data-templates.js";
 import { createExampleGrouper } from "./example-grouper.js";
-import { hhPairToExample } from "./hh-transcript.js";
+import { hhPairToExample } from "./hh-rlhf.js";
 import { readJsonValues } from "./json-values-reader.js";
 import { ALIGNMENT_DATA_KINDS } from "./record-rows.js";
 

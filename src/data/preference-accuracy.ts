@@ -5,7 +5,7 @@
  * evaluation's `hh-*` benchmarks both call this one function.
  */
 import type { ContinuationScore, Scorer } from "../spec/scoring.js";
-import { splitTranscript } from "./hh-transcript.js";
+import { splitTranscript } from "./hh-rlhf.js";
 import { type BootstrapOptions, bootstrapMean, type Estimate } from "./statistics.js";
 
 /** A continuation of a context, as the scorer sees it. */

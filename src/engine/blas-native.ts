@@ -1,6 +1,6 @@
 /** Native BLAS through koffi: OpenBLAS on Linux/Windows/Homebrew, Accelerate on macOS, or the system BLAS. */
 import { createRequire } from "node:module";
-import type { Blas, BlasKind, MatrixMultiplyOptions } from "./blas.js";
+import type { Blas, BlasKind, MatrixMultiplyOptions } from "./blas-interface.js";
 import { checkMatrixMultiply } from "./matrix-multiply-checks.js";
 
 const rowMajor = 101;

@@ -3,7 +3,7 @@
  * op test runs on. Loops are ordered so the innermost one walks contiguous memory; sums of products
  * are taken in float64 registers where the loop order allows it.
  */
-import type { Blas, MatrixMultiplyOptions } from "./blas.js";
+import type { Blas, MatrixMultiplyOptions } from "./blas-interface.js";
 import { checkMatrixMultiply } from "./matrix-multiply-checks.js";
 
 function scaleOutput(c: Float32Array, cOffset: number, m: number, n: number, ldc: number, beta: number): void {

@@ -13,7 +13,7 @@ describe("PyTorch fixtures", () => {
       .map((file) => ({ directory, name: file.slice(0, -".json".length) })),
   );
 
-  it("cover every op and the tiny model", () => {
+  it("cover every op and the tiny models (llama, and qwen2 with q/k/v biases)", () => {
     expect(fixtures.map((fixture) => fixture.name).sort()).toEqual(
       [
         "adamw",
@@ -28,6 +28,7 @@ describe("PyTorch fixtures", () => {
         "rotary-embedding",
         "swiglu",
         "tiny-llama",
+        "tiny-qwen2",
       ].sort(),
     );
   });

@@ -1,5 +1,5 @@
 /** Bounds checks shared by the BLAS backends, so a wrong dimension is a ShapeError, not memory corruption. */
-import type { MatrixMultiplyOptions } from "./blas.js";
+import type { MatrixMultiplyOptions } from "./blas-interface.js";
 import { ShapeError } from "./engine-errors.js";
 
 function checkOperand(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRandom } from "./random.js";
+import { createRandom, deriveSeed, sampleWithoutReplacement, shuffle } from "./random.js";
 
 describe("createRandom", () => {
   it("repeats its sequence for a seed and differs across seeds", () => {
@@ -27,5 +27,37 @@ describe("createRandom", () => {
       const value = random.nextInteger(3);
       expect(value >= 0 && value < 3 && Number.isInteger(value)).toBe(true);
     }
+  });
+});
+
+describe("the simulation's sequences (stored runs depend on them: pinned from the code before unification)", () => {
+  it("derives seeds and draws mulberry32 numbers, samples and shuffles exactly as before", () => {
+    const seed = deriveSeed(7, "round", 3, "agent", 12, "targets");
+    expect(seed).toBe(826870634);
+    const random = createRandom({ seed, algorithm: "mulberry32" });
+    expect([random.nextFloat(), random.nextFloat(), random.nextInteger(10)]).toEqual([
+      0.31467467406764627, 0.626356597756967, 8,
+    ]);
+    const items = [0, 1, 2, 3, 4, 5, 6, 7];
+    expect(
+      sampleWithoutReplacement({ items, count: 3, random: createRandom({ seed: 42, algorithm: "mulberry32" }) }),
+    ).toEqual([4, 0, 7]);
+    expect(
+      shuffle({ items: ["a", "b", "c", "d", "e"], random: createRandom({ seed: 5, algorithm: "mulberry32" }) }),
+    ).toEqual(["d", "e", "c", "b", "a"]);
+  });
+
+  it("samples distinct items, never more than there are, each about equally often", () => {
+    const random = createRandom({ seed: 11 });
+    expect(sampleWithoutReplacement({ items: [1, 2, 3], count: 5, random }).sort()).toEqual([1, 2, 3]);
+    expect(sampleWithoutReplacement({ items: [1, 2, 3], count: -1, random })).toEqual([]);
+    const hits = new Array<number>(10).fill(0);
+    const items = Array.from({ length: 10 }, (_, index) => index);
+    for (let trial = 0; trial < 2000; trial += 1) {
+      const sample = sampleWithoutReplacement({ items, count: 3, random });
+      expect(new Set(sample).size).toBe(3);
+      for (const index of sample) hits[index] = (hits[index] as number) + 1;
+    }
+    for (const count of hits) expect(Math.abs(count - 600)).toBeLessThan(90);
   });
 });

@@ -1,4 +1,10 @@
-/** Seeded pseudo-random numbers for weight initialisation and sampling (same seed, same numbers). */
+/**
+ * Seeded randomness, the one API of the toolkit (same seed, same numbers): weight initialisation and
+ * token sampling (xoshiro128**, the default), the simulation's choices (mulberry32, which stored runs
+ * depend on: its sequences must never change), seeds derived from a place (`deriveSeed`), and sampling
+ * without replacement and shuffling on any generator.
+ */
+import { createHash } from "node:crypto";
 
 /** A deterministic generator. */
 export interface Random {
@@ -6,13 +12,47 @@ export interface Random {
   nextFloat(): number;
   /** Standard normal (Box-Muller). */
   nextNormal(): number;
-  /** Uniform integer in [0, bound). */
+  /** Uniform integer in [0, bound): `Math.floor(nextFloat() * bound)`. */
   nextInteger(bound: number): number;
 }
 
-/** Creates a generator (SplitMix32 seeding a xoshiro128** state) from an integer `seed` (default 0). */
-export function createRandom(options: { seed?: number } = {}): Random {
-  let seedState = (options.seed ?? 0) >>> 0;
+/** The generators {@link createRandom} offers. */
+export type RandomAlgorithm = "xoshiro128" | "mulberry32";
+
+/**
+ * Creates a generator from an integer `seed` (default 0). `algorithm`: "xoshiro128" (default;
+ * SplitMix32 seeding a xoshiro128** state) or "mulberry32" (the simulation's sampling choices: runs
+ * on disk depend on its exact sequence).
+ */
+export function createRandom({
+  seed = 0,
+  algorithm = "xoshiro128",
+}: {
+  seed?: number;
+  algorithm?: RandomAlgorithm;
+} = {}): Random {
+  const nextFloat = algorithm === "mulberry32" ? mulberry32(seed) : xoshiro128(seed);
+  let spareNormal: number | undefined;
+  return {
+    nextFloat,
+    nextNormal: () => {
+      if (spareNormal !== undefined) {
+        const value = spareNormal;
+        spareNormal = undefined;
+        return value;
+      }
+      const radius = Math.sqrt(-2 * Math.log(1 - nextFloat()));
+      const angle = 2 * Math.PI * nextFloat();
+      spareNormal = radius * Math.sin(angle);
+      return radius * Math.cos(angle);
+    },
+    nextInteger: (bound) => Math.floor(nextFloat() * bound),
+  };
+}
+
+/** xoshiro128** seeded by SplitMix32: a function giving the next number in [0, 1). */
+function xoshiro128(seed: number): () => number {
+  let seedState = seed >>> 0;
   const splitMix = (): number => {
     seedState = (seedState + 0x9e3779b9) >>> 0;
     let z = seedState;
@@ -24,7 +64,7 @@ export function createRandom(options: { seed?: number } = {}): Random {
   let b = splitMix();
   let c = splitMix();
   let d = splitMix();
-  const nextUint32 = (): number => {
+  return () => {
     const result = Math.imul(rotateLeft(Math.imul(b, 5) >>> 0, 7), 9) >>> 0;
     const t = (b << 9) >>> 0;
     c ^= a;
@@ -36,25 +76,47 @@ export function createRandom(options: { seed?: number } = {}): Random {
     a >>>= 0;
     b >>>= 0;
     c >>>= 0;
-    return result;
+    return result / 4294967296;
   };
-  let spareNormal: number | undefined;
-  const random: Random = {
-    nextFloat: () => nextUint32() / 4294967296,
-    nextNormal: () => {
-      if (spareNormal !== undefined) {
-        const value = spareNormal;
-        spareNormal = undefined;
-        return value;
-      }
-      const radius = Math.sqrt(-2 * Math.log(1 - random.nextFloat()));
-      const angle = 2 * Math.PI * random.nextFloat();
-      spareNormal = radius * Math.sin(angle);
-      return radius * Math.cos(angle);
-    },
-    nextInteger: (bound) => Math.floor(random.nextFloat() * bound),
-  };
-  return random;
+}
+
+/**
+ * A 31-bit seed derived from a base seed and the place it is used, e.g.
+ * `deriveSeed(7, "round", 3, "agent", 12, "targets")`, so a choice depends only on the run seed and
+ * where it is made, never on the order concurrent work finishes. Positive and below 2^31 so every
+ * backend accepts it as a sampling seed.
+ */
+export function deriveSeed(baseSeed: number, ...parts: readonly (string | number)[]): number {
+  const digest = createHash("sha256")
+    .update(JSON.stringify([baseSeed, ...parts]))
+    .digest();
+  return digest.readUInt32LE(0) & 0x7fffffff;
+}
+
+/** `count` distinct items drawn uniformly without replacement, in draw order (partial Fisher-Yates). */
+export function sampleWithoutReplacement<T>({
+  items,
+  count,
+  random,
+}: {
+  items: readonly T[];
+  count: number;
+  random: Random;
+}): T[] {
+  const pool = [...items];
+  const take = Math.min(Math.max(0, count), pool.length);
+  for (let index = 0; index < take; index += 1) {
+    const swap = index + random.nextInteger(pool.length - index);
+    const chosen = pool[swap] as T;
+    pool[swap] = pool[index] as T;
+    pool[index] = chosen;
+  }
+  return pool.slice(0, take);
+}
+
+/** A shuffled copy of `items` (all of them drawn by {@link sampleWithoutReplacement}). */
+export function shuffle<T>({ items, random }: { items: readonly T[]; random: Random }): T[] {
+  return sampleWithoutReplacement({ items, count: items.length, random });
 }
 
 function rotateLeft(value: number, bits: number): number {

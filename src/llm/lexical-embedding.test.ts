@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  cosineDistance,
-  createLexicalEmbedding,
-  fitLexicalStatistics,
-  LEXICAL_DISTANCE_THRESHOLD,
-} from "./lexical-embedding.js";
+import { cosineDistance } from "./cosine-distance.js";
+import { createLexicalEmbedding, fitLexicalStatistics, LEXICAL_DISTANCE_THRESHOLD } from "./lexical-embedding.js";
 
 describe("createLexicalEmbedding", () => {
   it("puts rewordings under the threshold and look-alikes over it", async () => {

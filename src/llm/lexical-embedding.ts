@@ -116,20 +116,3 @@ export function createLexicalEmbedding({
     },
   };
 }
-
-/** Cosine distance (1 - cosine similarity) of two vectors; 1 when either is all zeros. */
-export function cosineDistance(left: Float32Array, right: Float32Array): number {
-  let dot = 0;
-  let leftNorm = 0;
-  let rightNorm = 0;
-  const length = Math.min(left.length, right.length);
-  for (let index = 0; index < length; index++) {
-    const a = left[index] as number;
-    const b = right[index] as number;
-    dot += a * b;
-    leftNorm += a * a;
-    rightNorm += b * b;
-  }
-  if (leftNorm === 0 || rightNorm === 0) return 1;
-  return 1 - dot / Math.sqrt(leftNorm * rightNorm);
-}

@@ -52,8 +52,34 @@ describe("parseModelSpec", () => {
     expect(() => parseModelSpec("openai:m@not a url")).toThrow(/is not a URL/);
     expect(() => parseModelSpec("openai:m@ftp://host")).toThrow(/http:\/\/ or https:\/\//);
     expect(() => parseModelSpec("openai:m@http://user:secret@host/v1")).toThrow(/credentials/);
-    expect(() => parseModelSpec("hf:owner/repo")).toThrow(/hf:<owner>\/<repo>\/<file>\.gguf/);
+    expect(() => parseModelSpec("hf:owner")).toThrow(
+      /hf:<owner>\/<repo>\/<file>\.gguf .* or hf:<owner>\/<repo>\[@revision\]/,
+    );
     expect(() => parseModelSpec("hf:owner/repo/model.bin")).toThrow(/\.gguf file/);
+  });
+
+  it("reads hf:<owner>/<repo>[@revision] (and local:hf:...) as a checkpoint, hf:<owner>/<repo>/<file>.gguf as a GGUF file", () => {
+    expect(parseModelSpec("hf:Qwen/Qwen2.5-0.5B-Instruct")).toEqual({
+      provider: "hf-checkpoint",
+      uri: "hf:Qwen/Qwen2.5-0.5B-Instruct",
+      owner: "Qwen",
+      repository: "Qwen2.5-0.5B-Instruct",
+      revision: undefined,
+      spec: "hf:Qwen/Qwen2.5-0.5B-Instruct",
+    });
+    expect(parseModelSpec("local:hf:HuggingFaceTB/SmolLM2-135M@refs/pr/3")).toMatchObject({
+      provider: "hf-checkpoint",
+      uri: "hf:HuggingFaceTB/SmolLM2-135M@refs/pr/3",
+      revision: "refs/pr/3",
+      spec: "local:hf:HuggingFaceTB/SmolLM2-135M@refs/pr/3",
+    });
+    expect(() => parseModelSpec("hf:owner/repo@")).toThrow(/names no revision after "@"/);
+    expect(() => parseModelSpec("hf:owner/repo/file.gguf@v1")).toThrow(/a revision \(@\) applies to checkpoints/);
+    expect(() => parseModelSpec("hf:owner/repo@../../etc")).toThrow(/is not a branch, tag or commit/);
+    expect(() => parseModelSpec("hf:../repo")).toThrow(/owner "\.\." is not a Hugging Face name/);
+    expect(() => parseModelSpec("local:hf:owner/repo/file.gguf")).toThrow(
+      /local: takes a checkpoint .*; run a GGUF file as hf:owner\/repo\/file\.gguf/,
+    );
   });
 
   it("has a stable error code", () => {

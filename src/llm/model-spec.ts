@@ -9,7 +9,10 @@ import { ModelSpecError } from "../spec/errors.js";
  *   (non-chat) models: plain text in, its continuation out (`api: "completion"`);
  * - `gguf:<path>`: a local GGUF file run in process by llama.cpp;
  * - `hf:<owner>/<repo>/<file>.gguf`: a GGUF on Hugging Face, downloaded once into the cache;
- * - `local:<dir>`: a checkpoint trained by this toolkit;
+ * - `hf:<owner>/<repo>[@revision]`: a Hugging Face checkpoint (config.json, safetensors, tokenizer),
+ *   downloaded once into the cache and run on the toolkit's engine like `local:`; `local:hf:...` is
+ *   the same;
+ * - `local:<dir>`: a checkpoint directory (Hugging Face layout, e.g. trained by this toolkit);
  * - `scripted:<text>`: a test double answering `<text>`, accepted only when tests enable it.
  */
 export type ModelSpec =
@@ -23,12 +26,22 @@ export type ModelSpec =
     }
   | { provider: "gguf"; path: string; spec: string }
   | { provider: "hf"; uri: string; owner: string; repository: string; file: string; spec: string }
+  | {
+      provider: "hf-checkpoint";
+      /** `hf:<owner>/<repo>[@revision]`. */
+      uri: string;
+      owner: string;
+      repository: string;
+      /** Branch, tag or commit; undefined means `main`. */
+      revision: string | undefined;
+      spec: string;
+    }
   | { provider: "local"; directory: string; spec: string }
   | { provider: "scripted"; answer: string; spec: string };
 
 const PROVIDERS = ["openai", "openai-completion", "gguf", "hf", "local"] as const;
 const EXAMPLES =
-  "openai:gpt-4o-mini, openai:llama3@http://127.0.0.1:8000/v1, gguf:./model.gguf, hf:owner/repo/file.gguf, local:./checkpoint";
+  "openai:gpt-4o-mini, openai:llama3@http://127.0.0.1:8000/v1, gguf:./model.gguf, hf:owner/repo/file.gguf, hf:owner/repo[@revision], local:./checkpoint";
 
 /** Parses a model spec string; throws ModelSpecError naming the problem and the accepted forms. */
 export function parseModelSpec(spec: string): ModelSpec {
@@ -48,8 +61,17 @@ export function parseModelSpec(spec: string): ModelSpec {
       return { provider, path: rest, spec };
     case "hf":
       return parseHuggingFaceSpec(spec, rest);
-    case "local":
-      return { provider, directory: rest, spec };
+    case "local": {
+      if (!rest.startsWith("hf:")) return { provider, directory: rest, spec };
+      const checkpoint = parseHuggingFaceSpec(spec, rest.slice("hf:".length));
+      if (checkpoint.provider !== "hf-checkpoint") {
+        throw new ModelSpecError(
+          spec,
+          `model spec "${spec}": local: takes a checkpoint (hf:<owner>/<repo>[@revision]); run a GGUF file as ${rest}`,
+        );
+      }
+      return checkpoint;
+    }
     case "scripted":
       return { provider, answer: rest, spec };
     default:
@@ -90,11 +112,24 @@ function parseOpenAISpec({ spec, rest, api }: { spec: string; rest: string; api:
 }
 
 function parseHuggingFaceSpec(spec: string, rest: string): ModelSpec {
-  const parts = rest.split("/");
+  const at = rest.indexOf("@");
+  const path = at < 0 ? rest : rest.slice(0, at);
+  const parts = path.split("/");
   const [owner, repository, ...fileParts] = parts;
   const file = fileParts.join("/");
-  if (owner === undefined || repository === undefined || owner === "" || repository === "" || file === "") {
-    throw new ModelSpecError(spec, `model spec "${spec}" must look like hf:<owner>/<repo>/<file>.gguf`);
+  const shapes = "hf:<owner>/<repo>/<file>.gguf (a GGUF file) or hf:<owner>/<repo>[@revision] (a checkpoint)";
+  if (owner === undefined || repository === undefined || owner === "" || repository === "") {
+    throw new ModelSpecError(spec, `model spec "${spec}" must look like ${shapes}`);
+  }
+  if (file === "") {
+    const revision = at < 0 ? undefined : rest.slice(at + 1);
+    if (revision === "") throw new ModelSpecError(spec, `model spec "${spec}" names no revision after "@"`);
+    const source = { owner, repository, revision };
+    checkHuggingFaceCheckpointSource({ ...source, spec });
+    return { provider: "hf-checkpoint", uri: huggingFaceCheckpointUri(source), ...source, spec };
+  }
+  if (at >= 0) {
+    throw new ModelSpecError(spec, `model spec "${spec}": a revision (@) applies to checkpoints: ${shapes}`);
   }
   if (!file.toLowerCase().endsWith(".gguf")) {
     throw new ModelSpecError(spec, `model spec "${spec}" must name a .gguf file inside the repository`);
@@ -124,4 +159,36 @@ export function parseEmbeddingSpec(spec: string): EmbeddingSpec {
     spec,
     `embedder "${spec}" is not supported; use lexical, openai:<model>[@url] or gguf:<path>`,
   );
+}
+
+/** A checkpoint repository on the Hub, as `parseModelSpec` reads it from `hf:<owner>/<repo>[@revision]`. */
+export interface HuggingFaceCheckpointSource {
+  owner: string;
+  repository: string;
+  /** Branch, tag or commit. Default `main`. */
+  revision?: string;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const REVISION = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+
+/** `hf:<owner>/<repo>[@revision]`, the revision shown only when given. */
+export function huggingFaceCheckpointUri({ owner, repository, revision }: HuggingFaceCheckpointSource): string {
+  return `hf:${owner}/${repository}${revision === undefined ? "" : `@${revision}`}`;
+}
+
+/** Throws ModelSpecError unless owner, repository and revision are safe Hub names (they become paths). */
+export function checkHuggingFaceCheckpointSource(source: HuggingFaceCheckpointSource & { spec: string }): void {
+  const { owner, repository, revision, spec } = source;
+  for (const [what, value] of [
+    ["owner", owner],
+    ["repository", repository],
+  ] as const) {
+    if (!NAME.test(value) || value.includes("..")) {
+      throw new ModelSpecError(spec, `model spec "${spec}": ${what} "${value}" is not a Hugging Face name`);
+    }
+  }
+  if (revision !== undefined && (!REVISION.test(revision) || revision.includes(".."))) {
+    throw new ModelSpecError(spec, `model spec "${spec}": revision "${revision}" is not a branch, tag or commit`);
+  }
 }

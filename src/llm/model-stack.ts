@@ -5,7 +5,8 @@
  * so it may land on another replica; each endpoint backs off on its own 429s. The usage meter
  * reserves each priced call's most cost before it queues for a replica (so the budget holds at any
  * concurrency), gives every call a max-tokens bound (its `defaultMaxTokens`, 1024 unless set) and
- * counts the retry layer's retries by cause.
+ * counts the retry layer's retries by cause. `score` (likelihood scoring) takes the same path as
+ * `generate` when every replica scores, and is absent (capability false) otherwise.
  */
 import type { LanguageModel } from "../spec/language-model.js";
 import type { ResponseCacheStore } from "../spec/response-cache.js";

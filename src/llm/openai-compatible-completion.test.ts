@@ -11,9 +11,15 @@ afterAll(async () => {
 });
 
 describe("createOpenAICompatible with api: completion (a base model)", () => {
-  it("says it cannot chat or give structured output, and sends prompts to /v1/completions", async () => {
+  it("says it cannot chat or give structured output (but can score), and sends prompts to /v1/completions", async () => {
     const model = createOpenAICompatible({ baseURL: `${server.url}/v1`, model: "base", api: "completion" });
-    expect(model.capabilities).toEqual({ chat: false, completion: true, jsonSchema: false, grammar: false });
+    expect(model.capabilities).toEqual({
+      chat: false,
+      completion: true,
+      jsonSchema: false,
+      grammar: false,
+      score: true,
+    });
     const result = await model.generate({ prompt: "Human: hi\n\nAssistant:", sampling: { stop: ["\nHuman:"] } });
     expect(result.text).toBe(" a continuation");
     const request = server.requests.at(-1);

@@ -55,7 +55,7 @@ describe("createOpenAICompatible", () => {
         json_schema: { name: "answer", schema: { type: "object" }, strict: true },
       },
     });
-    expect(model.capabilities).toEqual({ chat: true, completion: true, jsonSchema: true, grammar: false });
+    expect(model.capabilities).toEqual({ chat: true, completion: true, jsonSchema: true, grammar: false, score: true });
   });
 
   it("sends plain completions to /v1/completions", async () => {

@@ -1,6 +1,7 @@
 /**
  * A LanguageModel over any OpenAI-compatible HTTP server (OpenAI, vLLM, Ollama, llama.cpp server):
- * chat through `/v1/chat/completions`, plain completion through `/v1/completions`. Also holds the
+ * chat through `/v1/chat/completions`, plain completion through `/v1/completions`, and likelihood
+ * scoring through `/v1/completions` with `echo` (see openai-echo-scoring.ts). Also holds the
  * small JSON-over-HTTP helper the embedding provider shares, so both map failures to the same
  * ProviderError codes.
  */
@@ -13,6 +14,8 @@ import type {
   ModelCapabilities,
   SamplingOptions,
 } from "../spec/language-model.js";
+import type { ScoreRequest, ScoreResult } from "../spec/scoring.js";
+import { echoScoringBody, readEchoScores } from "./openai-echo-scoring.js";
 
 /** A `fetch`-shaped function, injectable so tests and proxies can stand in for the network. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
@@ -57,6 +60,12 @@ export interface OpenAICompatibleOptions {
    * structured output, and a chat request is refused.
    */
   api?: "chat" | "completion";
+  /**
+   * Likelihood scoring (`score`) through `/v1/completions` with `echo` and `logprobs`, as vLLM serves
+   * it. Default: true for any server except `api.openai.com`, whose completions API no longer echoes
+   * prompt log-probabilities; set false for servers that do not echo them (Ollama, llama.cpp server).
+   */
+  score?: boolean;
 }
 
 /** Joins a base URL and an API path such as `/chat/completions` (see `baseURL`). */
@@ -80,14 +89,15 @@ export function createOpenAICompatible({
   headers,
   pricePerMillionTokens,
   api = "chat",
+  score: scores = new URL(baseURL).hostname !== "api.openai.com",
 }: OpenAICompatibleOptions): LanguageModel {
   const chatEndpoint = openAIEndpoint(baseURL, "/chat/completions");
   const completionEndpoint = openAIEndpoint(baseURL, "/completions");
   const client = createJsonClient({ apiKey, fetch, timeoutMs, headers });
   const capabilities: ModelCapabilities =
     api === "completion"
-      ? { chat: false, completion: true, jsonSchema: false, grammar: false }
-      : { chat: true, completion: true, jsonSchema: true, grammar: false };
+      ? { chat: false, completion: true, jsonSchema: false, grammar: false, score: scores }
+      : { chat: true, completion: true, jsonSchema: true, grammar: false, score: scores };
 
   async function generate(request: GenerateRequest): Promise<GenerateResult> {
     const isChat = request.messages !== undefined;
@@ -134,7 +144,29 @@ export function createOpenAICompatible({
     };
   }
 
-  const languageModel: LanguageModel = { provider: "openai", modelId, capabilities, generate };
+  async function score({ context, continuations, signal }: ScoreRequest): Promise<ScoreResult> {
+    const body = echoScoringBody({ model, context, continuations });
+    const { json, status, requestId, bodyText } = await client.postJson(completionEndpoint, body, signal);
+    const scores = readEchoScores({ json, continuations });
+    if (scores === undefined) {
+      throw badResponse(
+        completionEndpoint,
+        status,
+        requestId,
+        client.redact(bodyText),
+        "the answer has no echoed prompt log-probabilities (choices[].logprobs with tokens, token_logprobs, text_offset)",
+      );
+    }
+    return { scores, usage: readUsage(json), modelId: typeof json.model === "string" ? json.model : model };
+  }
+
+  const languageModel: LanguageModel = {
+    provider: "openai",
+    modelId,
+    capabilities,
+    generate,
+    ...(scores ? { score } : {}),
+  };
   if (pricePerMillionTokens !== undefined) {
     return { ...languageModel, pricePerMillionTokens: { ...pricePerMillionTokens } };
   }

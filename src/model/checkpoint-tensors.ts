@@ -65,6 +65,44 @@ export function checkpointTensorSpecs(config: ConfigShape): CheckpointTensorSpec
   return specs;
 }
 
+/**
+ * Tensors some exporters store although they are computed from the config, never trained: skipped on
+ * load by this explicit list (a name suffix each). Any other tensor the layout does not place is refused.
+ */
+export const DERIVED_TENSOR_SUFFIXES: readonly string[] = [
+  // Llama/Mistral/Qwen2 rotary frequencies 1 / theta^(2i/d), recomputed from rope_theta.
+  "rotary_emb.inv_freq",
+];
+
+/** Whether `name` is a derived tensor (see {@link DERIVED_TENSOR_SUFFIXES}). */
+export function isDerivedTensor(name: string): boolean {
+  return DERIVED_TENSOR_SUFFIXES.some((suffix) => name === suffix || name.endsWith(`.${suffix}`));
+}
+
+/**
+ * Returns the first element index where a stored `lm_head.weight` differs from the embeddings of a
+ * tied model, or undefined when the two are equal value for value (the only way storing both is
+ * harmless). A length mismatch reports index 0.
+ */
+export function tiedHeadMismatch({
+  head,
+  embedding,
+}: {
+  head: Float32Array;
+  embedding: Float32Array;
+}): number | undefined {
+  if (head.length !== embedding.length) return 0;
+  for (let index = 0; index < head.length; index++) {
+    if (head[index] !== embedding[index]) return index;
+  }
+  return undefined;
+}
+
+/** The one-line refusal for a tied model whose stored head differs from its embeddings. */
+export function tiedHeadMessage(index: number): string {
+  return `lm_head.weight differs from model.embed_tokens.weight (first at element ${index}) but tie_word_embeddings is true; refusing to drop the stored head`;
+}
+
 /** The output head's weight: the embedding when tied, else `lm_head.weight`. */
 export function outputHeadName(config: Pick<CheckpointConfig, "tieWordEmbeddings">): string {
   return config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";

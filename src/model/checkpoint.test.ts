@@ -14,6 +14,7 @@ import { createInferenceDecoder } from "./generation/inference-decoder.js";
 import { createLlamaModel } from "./llama/index.js";
 import { copyWeightsIntoModel } from "./llama-weights.js";
 import { openSafetensorsCheckpoint } from "./safetensors/safetensors-reader.js";
+import { type SafetensorsTensor, writeSafetensorsFile } from "./safetensors/safetensors-writer.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, "__fixtures__", "checkpoints");
@@ -79,7 +80,23 @@ describe("Hugging Face checkpoints written by the PyTorch fixture script", () =>
     expect(checkpoint.storedDtype).toBe("F16");
     const { tokens, logits } = await reference("tiny-qwen2");
     const decoder = createInferenceDecoder({ config: checkpoint.config, weights: checkpoint.weights, blas });
-    expect(worstDifference(decoder.createSession().append(tokens, { allLogits: true }), logits)).toBeLessThan(1e-4);
+    const inference = decoder.createSession().append(tokens, { allLogits: true });
+    expect(worstDifference(inference, logits)).toBeLessThan(1e-4);
+    // The training decoder holds the biases too: it gives PyTorch's logits and the inference decoder's.
+    const training = createLlamaModel({ config: checkpoint.config, blas });
+    expect(training.layout.filter((entry) => entry.kind === "bias")).toHaveLength(6);
+    copyWeightsIntoModel({ model: training, weights: checkpoint.weights });
+    const trainingLogits = training.forward({
+      tokens: Int32Array.from(tokens),
+      batchSize: 1,
+      sequenceLength: tokens.length,
+    });
+    expect(worstDifference(trainingLogits.data, logits)).toBeLessThan(1e-4);
+    let worst = 0;
+    inference.forEach((value, index) => {
+      worst = Math.max(worst, Math.abs(value - (trainingLogits.data[index] as number)));
+    });
+    expect(worst).toBeLessThan(1e-5);
   });
 });
 
@@ -135,6 +152,91 @@ describe("saving checkpoints", () => {
 });
 
 describe("refusing checkpoints that do not match their config", () => {
+  async function copyWithExtraTensors(name: string, extra: (embedding: Float32Array) => SafetensorsTensor[]) {
+    const copy = join(directory, name);
+    await cp(join(fixtures, "tiny-qwen2"), copy, { recursive: true });
+    const original = await openSafetensorsCheckpoint({ path: copy });
+    const tensors: SafetensorsTensor[] = [];
+    for (const [tensor, info] of original.tensors) {
+      tensors.push({ name: tensor, shape: info.shape, data: await original.readFloat32(tensor) });
+    }
+    const embedding = await original.readFloat32("model.embed_tokens.weight");
+    await writeSafetensorsFile({ path: join(copy, "model.safetensors"), tensors: [...tensors, ...extra(embedding)] });
+    return copy;
+  }
+
+  it("refuses an unknown tensor in one line naming it; skips derived rotary frequencies", async () => {
+    const unknown = await copyWithExtraTensors("unknown-tensor", () => [
+      { name: "model.layers.0.self_attn.o_proj.bias", shape: [32], data: new Float32Array(32) },
+    ]);
+    const failure = (await loadCheckpoint({ directory: unknown }).catch((error: unknown) => error)) as InputError;
+    expect(failure).toBeInstanceOf(InputError);
+    expect(failure.message).toBe(
+      `${unknown}: checkpoint has tensors a qwen2 model with this config does not use: model.layers.0.self_attn.o_proj.bias`,
+    );
+    const derived = await copyWithExtraTensors("derived-tensor", () => [
+      { name: "model.layers.1.self_attn.rotary_emb.inv_freq", shape: [4], data: new Float32Array(4).fill(1) },
+    ]);
+    expect(
+      (await loadCheckpoint({ directory: derived })).weights.has("model.layers.1.self_attn.rotary_emb.inv_freq"),
+    ).toBe(false);
+  });
+
+  it("accepts a tied model's stored lm_head.weight only when it equals the embeddings", async () => {
+    const equal = await copyWithExtraTensors("tied-equal", (embedding) => [
+      { name: "lm_head.weight", shape: [64, 32], data: embedding },
+    ]);
+    expect((await loadCheckpoint({ directory: equal })).config.tieWordEmbeddings).toBe(true);
+    const different = await copyWithExtraTensors("tied-different", (embedding) => {
+      const head = embedding.slice();
+      head[70] = (head[70] as number) + 0.5;
+      return [{ name: "lm_head.weight", shape: [64, 32], data: head }];
+    });
+    await expect(loadCheckpoint({ directory: different })).rejects.toThrow(
+      `${different}: lm_head.weight differs from model.embed_tokens.weight (first at element 70) but tie_word_embeddings is true; refusing to drop the stored head`,
+    );
+  });
+
+  it("refuses an architecture it does not implement, in one line naming the field", async () => {
+    const copy = join(directory, "moe");
+    await cp(join(fixtures, "tiny-qwen2"), copy, { recursive: true });
+    const config = JSON.parse(await readFile(join(copy, "config.json"), "utf8"));
+    await writeFile(
+      join(copy, "config.json"),
+      JSON.stringify({ ...config, model_type: "qwen2_moe", architectures: ["Qwen2MoeForCausalLM"] }),
+    );
+    const failure = (await loadCheckpoint({ directory: copy }).catch((error: unknown) => error)) as Error;
+    expect(failure.message).toMatch(
+      /config\.json: model_type: "qwen2_moe" is not supported; supported: llama, mistral, qwen2$/,
+    );
+    expect(failure.message).not.toContain("\n");
+  });
+
+  it("copies into the training decoder only what its layout places (no silent drop)", async () => {
+    const checkpoint = await loadCheckpoint({ directory: join(fixtures, "tiny-qwen2") });
+    // Qwen2 weights into a decoder built without biases: the biases would be dropped, so refused.
+    const withoutBias = createLlamaModel({ config: { ...checkpoint.config, queryKeyValueBias: false }, blas });
+    expect(() =>
+      copyWeightsIntoModel({ model: withoutBias, weights: checkpoint.weights, source: "qwen2-dir" }),
+    ).toThrow(
+      "qwen2-dir: checkpoint tensor model.layers.0.self_attn.q_proj.bias has no place in the training decoder (without q/k/v biases, tied head); refusing to drop it",
+    );
+    expect(withoutBias.parameter("model.norm.weight").data.every((value) => value === 1)).toBe(true);
+    const model = createLlamaModel({ config: checkpoint.config, blas });
+    const embedding = checkpoint.weights.get("model.embed_tokens.weight") as Float32Array;
+    const weights = new Map(checkpoint.weights);
+    weights.set("model.rotary_emb.inv_freq", new Float32Array(4));
+    weights.set("lm_head.weight", embedding.slice());
+    copyWeightsIntoModel({ model, weights });
+    expect(model.parameter("model.layers.1.self_attn.v_proj.bias").data).toEqual(
+      checkpoint.weights.get("model.layers.1.self_attn.v_proj.bias"),
+    );
+    const head = embedding.slice();
+    head[3] = 9;
+    weights.set("lm_head.weight", head);
+    expect(() => copyWeightsIntoModel({ model, weights })).toThrow(/lm_head.weight differs .* \(first at element 3\)/);
+  });
+
   it("names a missing tensor, a wrong shape and an unused tensor", async () => {
     const copy = join(directory, "broken");
     await cp(join(fixtures, "tiny-qwen2"), copy, { recursive: true });

@@ -8,7 +8,13 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError } from "../spec/errors.js";
 import { type CheckpointConfig, checkpointConfigToJson, readCheckpointConfig } from "./checkpoint-config.js";
-import { checkpointTensorSpecs, type ModelWeights } from "./checkpoint-tensors.js";
+import {
+  checkpointTensorSpecs,
+  isDerivedTensor,
+  type ModelWeights,
+  tiedHeadMessage,
+  tiedHeadMismatch,
+} from "./checkpoint-tensors.js";
 import type { SafetensorsFloatDtype } from "./safetensors/safetensors-format.js";
 import { openSafetensorsCheckpoint } from "./safetensors/safetensors-reader.js";
 import { DEFAULT_MAXIMUM_SHARD_BYTES, writeSafetensorsCheckpoint } from "./safetensors/safetensors-writer.js";
@@ -22,14 +28,13 @@ export interface Checkpoint {
   storedDtype: string;
 }
 
-/** Tensors that some exporters leave in checkpoints and that carry nothing the model needs. */
-const IGNORED_TENSOR = /(^|\.)rotary_emb\.inv_freq$/;
-
 /**
  * Loads `config.json` and the safetensors weights of `directory`, converting F16 and BF16 to
  * float32. Every tensor the config requires must be present with its exact shape; a tensor the
  * model would not use is refused (it means an architecture feature this decoder lacks), except
- * rotary frequency buffers and a redundant `lm_head.weight` of a tied model.
+ * derived tensors (DERIVED_TENSOR_SUFFIXES) and a stored `lm_head.weight` of a tied model, which must
+ * equal the embeddings value for value (refused otherwise). An architecture the decoder does not
+ * implement is refused by the config parser, naming the field.
  */
 export async function loadCheckpoint({ directory }: { directory: string }): Promise<Checkpoint> {
   const config = await readCheckpointConfig({ path: directory });
@@ -37,8 +42,7 @@ export async function loadCheckpoint({ directory }: { directory: string }): Prom
   const specs = checkpointTensorSpecs(config);
   const required = new Set(specs.map((spec) => spec.name));
   const unexpected = [...file.tensors.keys()].filter(
-    (name) =>
-      !required.has(name) && !IGNORED_TENSOR.test(name) && !(config.tieWordEmbeddings && name === "lm_head.weight"),
+    (name) => !required.has(name) && !isDerivedTensor(name) && !(config.tieWordEmbeddings && name === "lm_head.weight"),
   );
   if (unexpected.length > 0) {
     throw new InputError(
@@ -60,6 +64,13 @@ export async function loadCheckpoint({ directory }: { directory: string }): Prom
     }
     dtypes.add(info.dtype);
     weights.set(spec.name, await file.readFloat32(spec.name));
+  }
+  if (config.tieWordEmbeddings && file.tensors.has("lm_head.weight")) {
+    const mismatch = tiedHeadMismatch({
+      head: await file.readFloat32("lm_head.weight"),
+      embedding: weights.get("model.embed_tokens.weight") as Float32Array,
+    });
+    if (mismatch !== undefined) throw new InputError(tiedHeadMessage(mismatch), { file: directory });
   }
   const storedDtype = dtypes.size === 1 ? ([...dtypes][0] as string) : "mixed";
   return { directory, config, weights, storedDtype };

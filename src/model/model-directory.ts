@@ -7,10 +7,10 @@ import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Blas } from "../engine/index.js";
 import { ConfigError, InputError } from "../spec/errors.js";
-import { writeDirectoryAtomically } from "./atomic-directory.js";
+import { writeDirectoryAtomically } from "./atomic-writer.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { type CheckpointConfig, headDimensionOf, readCheckpointConfig } from "./checkpoint-config.js";
-import { checkpointTensorSpecs, type ModelWeights, parameterCount } from "./checkpoint-tensors.js";
+import { type ModelWeights, parameterCount } from "./checkpoint-tensors.js";
 import { exportGguf, ggufArchitecture } from "./gguf/gguf-export.js";
 import { detectPreTokenizer } from "./gguf/gguf-tokenizer-metadata.js";
 import type { GgufTensorType } from "./gguf/gguf-writer.js";
@@ -115,9 +115,6 @@ async function writeNewModel({
   const config = await resolveShape(shape, tokenizer);
   const model = createLlamaModel({ config, blas, seed });
   const weights: ModelWeights = trainingModelWeights(model);
-  for (const spec of checkpointTensorSpecs(config)) {
-    if (spec.kind === "bias") weights.set(spec.name, new Float32Array(spec.shape[0] ?? 0));
-  }
   const files = await saveCheckpoint({ directory, config, weights });
   await saveTokenizer({
     directory,

@@ -3,41 +3,26 @@
  * draft first; then the two observer judgments and every peer rating at once (all need only the
  * draft); then the revision; then the two observer judgments of the revision. Each step is saved as
  * soon as it completes, and a step already saved (a resumed run) is read back instead of asked again.
+ * This file orchestrates; step payloads and usage are in step-accounting.ts, the record in
+ * assemble-interaction-record.ts.
  */
-import { type RatingFormat, type RatingResult, requestRating } from "../llm/ratings.js";
+
+import { deriveSeed } from "../engine/random.js";
+import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
+import { type RatingFormat, requestRating } from "../llm/ratings.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
-import type { LanguageModel, SamplingOptions, TokenUsage } from "../spec/language-model.js";
+import type { LanguageModel, SamplingOptions } from "../spec/language-model.js";
+import {
+  assembleInteractionRecord,
+  formatMean,
+  meanValidRating,
+  type PeerFeedback,
+  sortFeedback,
+} from "./assemble-interaction-record.js";
 import { completionPrompt, withCompletionStop } from "./completion-prompt.js";
 import type { MemorySnapshot } from "./memory.js";
-import type { PromptTemplates } from "./prompt-templates.js";
-import { deriveSeed } from "./random.js";
+import { type RatingStep, ratingStep, stepUsage, type TextStep } from "./step-accounting.js";
 import type { World, WorldAgent } from "./world.js";
-
-/** Calls, tokens and dollars of a step or an interaction (record field names). */
-export interface StepUsage {
-  calls: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost_usd: number;
-}
-
-/** A persisted text step (draft, revision). */
-export interface TextStep {
-  text: string;
-  model: string;
-  usage: StepUsage;
-}
-
-/** A persisted rating step (observer or peer). Invalid: rating and reason null, `raw` the last reply. */
-export interface RatingStep {
-  valid: boolean;
-  rating: number | null;
-  reason: string | null;
-  raw: string;
-  attempts: number;
-  model: string;
-  usage: StepUsage;
-}
 
 /** How interactions are run. */
 export interface BackScatterSettings {
@@ -111,69 +96,6 @@ export interface InteractionServices {
   signal?: AbortSignal;
 }
 
-/** A peer's rating next to who gave it, before and after sorting. */
-export interface PeerFeedback {
-  agentId: number;
-  step: RatingStep;
-}
-
-/**
- * Sorts feedback highest rating first (so the harshest critiques sit last, nearest the revision
- * instruction); ties keep selection order; invalid ratings go last.
- */
-export function sortFeedback(feedback: readonly PeerFeedback[]): PeerFeedback[] {
-  return feedback
-    .map((entry, index) => ({ entry, index }))
-    .sort((left, right) => {
-      const leftRating = left.entry.step.rating ?? Number.NEGATIVE_INFINITY;
-      const rightRating = right.entry.step.rating ?? Number.NEGATIVE_INFINITY;
-      return rightRating - leftRating || left.index - right.index;
-    })
-    .map(({ entry }) => entry);
-}
-
-/** The mean of the valid ratings; null when none is valid. */
-export function meanValidRating(ratings: readonly (number | null)[]): number | null {
-  const valid = ratings.filter((rating): rating is number => rating !== null);
-  return valid.length === 0 ? null : valid.reduce((sum, rating) => sum + rating, 0) / valid.length;
-}
-
-/** A mean as the revision prompt shows it: at most two decimals, no trailing zeros. */
-export function formatMean(mean: number): string {
-  return String(Number(mean.toFixed(2)));
-}
-
-function usageOf(usage: TokenUsage, calls: number, price: { prompt: number; completion: number }): StepUsage {
-  return {
-    calls,
-    prompt_tokens: usage.promptTokens,
-    completion_tokens: usage.completionTokens,
-    cost_usd: (usage.promptTokens * price.prompt + usage.completionTokens * price.completion) / 1_000_000,
-  };
-}
-
-function ratingStep(result: RatingResult, model: LanguageModel, usage: StepUsage): RatingStep {
-  return result.valid
-    ? {
-        valid: true,
-        rating: result.rating,
-        reason: result.reason,
-        raw: result.raw,
-        attempts: result.attempts,
-        model: model.modelId,
-        usage,
-      }
-    : {
-        valid: false,
-        rating: null,
-        reason: null,
-        raw: result.raw,
-        attempts: result.attempts,
-        model: model.modelId,
-        usage,
-      };
-}
-
 /** Waits for every task, then rethrows the first failure: no call is left running behind an error. */
 async function settleAll<T>(
   tasks: readonly (() => Promise<T>)[],
@@ -237,7 +159,7 @@ export async function runInteraction(
     const payload: TextStep = {
       text: result.text.trim(),
       model: model.modelId,
-      usage: usageOf(result.usage, 1, services.priceOf(model)),
+      usage: stepUsage(result.usage, 1, services.priceOf(model)),
     };
     services.saveStep(step, undefined, payload);
     return payload;
@@ -272,7 +194,7 @@ export async function runInteraction(
       callIdentity: identity(step, peerId),
       ...(signal === undefined ? {} : { signal }),
     });
-    const payload = ratingStep(result, model, usageOf(result.usage, result.attempts, services.priceOf(model)));
+    const payload = ratingStep(result, model, stepUsage(result.usage, result.attempts, services.priceOf(model)));
     services.saveStep(step, peerId, payload);
     return payload;
   }
@@ -362,61 +284,21 @@ export async function runInteraction(
     ],
     settings.callOrder,
   );
-  const steps = [
+  return assembleInteractionRecord({
+    runId,
+    world,
+    round,
+    agent,
+    question,
     draft,
     revision,
     alignmentBefore,
     engagementBefore,
     alignmentAfter,
     engagementAfter,
-    ...sorted.map((entry) => entry.step),
-  ];
-  const usage = steps.reduce(
-    (sum, step) => ({
-      calls: sum.calls + (step?.usage.calls ?? 0),
-      prompt_tokens: sum.prompt_tokens + (step?.usage.prompt_tokens ?? 0),
-      completion_tokens: sum.completion_tokens + (step?.usage.completion_tokens ?? 0),
-      cost_usd: sum.cost_usd + (step?.usage.cost_usd ?? 0),
-    }),
-    { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 },
-  );
-  const judged = (step: RatingStep | undefined) => ({
-    score: step?.rating ?? null,
-    reason: step?.reason ?? null,
-    valid: step?.valid ?? false,
+    sorted,
+    agentModelId: agentModel.modelId,
+    observerModelId: observer.modelId,
+    startedAt: input.startedAt,
   });
-  const before = { moral: judged(alignmentBefore), engagement: judged(engagementBefore) };
-  const after = { moral: judged(alignmentAfter), engagement: judged(engagementAfter) };
-  return {
-    run_id: runId,
-    world: { size: world.size, setting: world.setting, seed: world.seed },
-    agent_id: agent.id,
-    label: agent.label,
-    iteration: round,
-    question,
-    draft_answer: draft.text,
-    target_id: sorted.map((entry) => entry.agentId),
-    feedback: sorted.map((entry) => entry.step.reason),
-    rating: ratings,
-    mean_rating: mean,
-    revised_answer: revision.text,
-    gen_moral_score_before: before.moral.score,
-    gen_moral_reason_before: before.moral.reason,
-    gen_engagement_score_before: before.engagement.score,
-    gen_engagement_reason_before: before.engagement.reason,
-    gen_moral_score_after: after.moral.score,
-    gen_moral_reason_after: after.moral.reason,
-    gen_engagement_score_after: after.engagement.score,
-    gen_engagement_reason_after: after.engagement.reason,
-    validity: {
-      peer: sorted.map((entry) => entry.step.valid),
-      moral_before: before.moral.valid,
-      engagement_before: before.engagement.valid,
-      moral_after: after.moral.valid,
-      engagement_after: after.engagement.valid,
-    },
-    models: { agent: agentModel.modelId, observer: observer.modelId, peers: sorted.map((entry) => entry.step.model) },
-    usage,
-    timings: { started_at: input.startedAt, duration_ms: Math.max(0, Date.now() - input.startedAt) },
-  };
 }

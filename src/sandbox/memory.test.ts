@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cosineDistance, createMemoryBank } from "./memory.js";
+import { cosineDistance } from "../llm/cosine-distance.js";
+import { createMemoryBank } from "./memory.js";
 
 const vector = (...values: number[]) => Float32Array.from(values);
 

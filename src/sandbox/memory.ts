@@ -5,6 +5,7 @@
  * per-round snapshot that only sees entries written before the round, so the order in which
  * concurrent interactions finish never changes what another interaction reads.
  */
+import { normalise, toUnitVector, type UnitVector, unitVectorDistance } from "../llm/cosine-distance.js";
 
 /** One stored question and answer. `round` is the round that wrote it; -1 for the prior world view. */
 export interface MemoryEntry {
@@ -46,69 +47,6 @@ interface StoredEntry {
   answer: string;
   unit: UnitVector;
   round: number;
-}
-
-/**
- * A unit-length vector, sparse when fewer than a quarter of its values are non-zero (lexical
- * embeddings have a few dozen of 4,096), so thousands of prior memories cost kilobytes, not megabytes.
- */
-interface UnitVector {
-  length: number;
-  /** Positions of `values`; undefined when `values` is dense. */
-  indices: Uint32Array | undefined;
-  values: Float32Array;
-}
-
-/** A unit-length copy of a vector (zero vectors stay zero and match nothing). */
-export function normalise(vector: Float32Array): Float32Array {
-  let sum = 0;
-  for (const value of vector) sum += value * value;
-  const norm = Math.sqrt(sum);
-  const unit = new Float32Array(vector.length);
-  if (norm === 0) return unit;
-  for (let index = 0; index < vector.length; index += 1) unit[index] = (vector[index] as number) / norm;
-  return unit;
-}
-
-function toUnitVector(vector: Float32Array): UnitVector {
-  const dense = normalise(vector);
-  let count = 0;
-  for (const value of dense) if (value !== 0) count += 1;
-  if (count * 4 >= dense.length) return { length: dense.length, indices: undefined, values: dense };
-  const indices = new Uint32Array(count);
-  const values = new Float32Array(count);
-  let cursor = 0;
-  for (let index = 0; index < dense.length; index += 1) {
-    const value = dense[index] as number;
-    if (value !== 0) {
-      indices[cursor] = index;
-      values[cursor] = value;
-      cursor += 1;
-    }
-  }
-  return { length: dense.length, indices, values };
-}
-
-/** Cosine distance 1 - cos(a, b); 1 when either vector is zero. */
-export function cosineDistance(left: Float32Array, right: Float32Array): number {
-  return distanceTo(normalise(left), toUnitVector(right));
-}
-
-/** 1 - (query . entry) for a dense unit query; 1 when either is zero. */
-function distanceTo(query: Float32Array, entry: UnitVector): number {
-  if (query.length !== entry.length) {
-    throw new RangeError(`embedding lengths differ: ${query.length} and ${entry.length}`);
-  }
-  const { indices, values } = entry;
-  let dot = 0;
-  if (indices !== undefined) {
-    for (let position = 0; position < indices.length; position += 1) {
-      dot += (values[position] as number) * (query[indices[position] as number] as number);
-    }
-  } else {
-    for (let index = 0; index < values.length; index += 1) dot += (values[index] as number) * (query[index] as number);
-  }
-  return 1 - dot;
 }
 
 /**
@@ -182,7 +120,7 @@ export function createMemoryBank({ distanceThreshold }: { distanceThreshold: num
           let best: StoredEntry | undefined;
           let bestDistance = Number.POSITIVE_INFINITY;
           for (const entry of entries) {
-            const distance = distanceTo(query, entry.unit);
+            const distance = unitVectorDistance(query, entry.unit);
             if (distance < bestDistance) {
               best = entry;
               bestDistance = distance;

@@ -4,11 +4,12 @@
  * from the first record: labelled JSONL `{question, answer, label: "good" | "bad"}`, or HH-RLHF pairs
  * `{chosen, rejected}` (chosen -> good, rejected -> bad, at the turn where they first differ).
  */
+
+import { extractAnswerPair } from "../data/hh-rlhf.js";
 import { readLines } from "../data/line-reader.js";
+import { createRandom, deriveSeed, sampleWithoutReplacement } from "../engine/random.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import type { AgentLabel } from "../spec/interaction-record.js";
-import { extractAnswerPair } from "./hh-rlhf.js";
-import { createRandom, deriveSeed, sampleWithoutReplacement } from "./random.js";
 
 /** A question and one answer to it. */
 export interface QuestionAnswer {
@@ -135,6 +136,10 @@ export function samplePriorMemories({
     }
   }
   return labels.map((label, agentId) =>
-    sampleWithoutReplacement(prior.answers[label], perAgent, createRandom(deriveSeed(seed, "prior", agentId))),
+    sampleWithoutReplacement({
+      items: prior.answers[label],
+      count: perAgent,
+      random: createRandom({ seed: deriveSeed(seed, "prior", agentId), algorithm: "mulberry32" }),
+    }),
   );
 }

@@ -15,13 +15,13 @@ import {
   fsyncSync,
   openSync,
   readdirSync,
-  renameSync,
   rmSync,
   statSync,
   truncateSync,
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { writeFileAtomically } from "../model/atomic-writer.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { SimulationRepository, StoredRound } from "../store/simulation-repository.js";
 
@@ -33,20 +33,8 @@ export function fileSize(path: string): number {
 const linesOf = (records: readonly unknown[]): string =>
   records.map((record) => `${JSON.stringify(record)}\n`).join("");
 
-const temporaryPrefix = (path: string): string => `${basename(path)}.tmp-`;
-
-/** Writes `text` to a temporary sibling, flushes it and renames it over `path`. */
-function replaceFile(path: string, text: string): void {
-  const temporary = join(dirname(path), `${temporaryPrefix(path)}${process.pid}`);
-  const descriptor = openSync(temporary, "w");
-  try {
-    if (text !== "") writeSync(descriptor, text);
-    fsyncSync(descriptor);
-  } finally {
-    closeSync(descriptor);
-  }
-  renameSync(temporary, path);
-}
+/** Temporary files of rewrites by versions before the shared atomic writer (`records.jsonl.tmp-<pid>`). */
+const legacyTemporaryPrefix = (path: string): string => `${basename(path)}.tmp-`;
 
 /**
  * Makes the file hold exactly the lines of the completed rounds: cuts it to `expectedBytes` when it is
@@ -64,7 +52,7 @@ export function reconcileRecordsFile({
   rewrite: () => readonly unknown[];
 }): void {
   for (const name of readdirSync(dirname(path))) {
-    if (name.startsWith(temporaryPrefix(path))) rmSync(join(dirname(path), name), { force: true });
+    if (name.startsWith(legacyTemporaryPrefix(path))) rmSync(join(dirname(path), name), { force: true });
   }
   const size = fileSize(path);
   if (size === expectedBytes && existsSync(path)) return;
@@ -72,7 +60,8 @@ export function reconcileRecordsFile({
     truncateSync(path, expectedBytes);
     return;
   }
-  replaceFile(path, linesOf(rewrite()));
+  // Writes a temporary sibling, flushes it and renames it over the file (removing dead writers' leftovers).
+  writeFileAtomically({ path, data: linesOf(rewrite()) });
 }
 
 /** Appends records, one JSON line each, flushed to disk; returns the file size afterwards. */

@@ -5,13 +5,13 @@
  * a different world is refused with the fields that differ.
  */
 import { createHash } from "node:crypto";
+import type { PromptName, PromptProvenance, PromptTemplates } from "../llm/prompts/prompt-templates.js";
 import type { RatingFormat } from "../llm/ratings.js";
 import { ConfigError } from "../spec/errors.js";
 import type { InitialSetting } from "../spec/interaction-record.js";
 import type { SamplingOptions } from "../spec/language-model.js";
 import type { PlateauSettings } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
-import type { PromptName, PromptProvenance, PromptTemplates } from "./prompt-templates.js";
 import { validateTargetSettings } from "./target-selection.js";
 import { initialLabels } from "./world.js";
 

@@ -8,6 +8,9 @@ import type { LanguageModel } from "../spec/language-model.js";
 import { appendRecords, reconcileRecordsFile } from "./records-file.js";
 import { createSocietyModel, runTestSimulation } from "./test-support/test-simulation.js";
 
+/** A pid no process has (above the Linux maximum). */
+const deadPid = 4_194_305;
+
 const withoutTimings = (records: InteractionRecord[]) => records.map(({ timings: _timings, ...rest }) => rest);
 
 /** Wraps a model so that its `failAt`-th call (from 1) fails; counts successful calls. */
@@ -124,7 +127,9 @@ describe("two writers on one run directory", () => {
     const directory = mkdtempSync(join(tmpdir(), "records-rewrite-"));
     const path = join(directory, "records.jsonl");
     const size = appendRecords(path, [{ a: 1 }, { a: 2 }]);
+    // A leftover of an older version's rewrite and one of the shared atomic writer, both of dead writers.
     writeFileSync(join(directory, "records.jsonl.tmp-999999"), '{"a":1}\n{"a"');
+    writeFileSync(join(directory, `.records.jsonl.${deadPid}.0123abcd.tmp`), '{"a":1}\n{"a"');
     rmSync(path);
     reconcileRecordsFile({ path, expectedBytes: size, rewrite: () => [{ a: 1 }, { a: 2 }] });
     expect(readFileSync(path, "utf8")).toBe('{"a":1}\n{"a":2}\n');

@@ -5,7 +5,7 @@ import type { InteractionRecord } from "../spec/interaction-record.js";
 import { INITIAL_SETTINGS } from "../spec/interaction-record.js";
 import type { GenerateRequest } from "../spec/language-model.js";
 
-import { formatMean, meanValidRating, sortFeedback } from "./back-scatter.js";
+import { formatMean, meanValidRating, sortFeedback } from "./assemble-interaction-record.js";
 import { keptNeighbourCount, neighboursOf } from "./target-selection.js";
 import type { PromptKind } from "./test-support/scripted-society.js";
 import { classifyPrompt, promptTextOf } from "./test-support/scripted-society.js";

@@ -5,10 +5,13 @@
  * A rerun with the same run directory resumes: completed rounds are skipped, complete interactions
  * are not run again, and a half-done one continues from its last persisted step.
  */
-import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
+import { questionsForRound } from "../data/question-pool.js";
+import { deriveSeed } from "../engine/random.js";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
+import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
+import { writeFileAtomically } from "../model/atomic-writer.js";
 import type { EmbeddingModel } from "../spec/embedding-model.js";
 import { BudgetExceededError, CancelledError, ConfigError } from "../spec/errors.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
@@ -19,9 +22,6 @@ import { embedTexts } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
 import { reachedPlateau } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
-import type { PromptTemplates } from "./prompt-templates.js";
-import { questionsForRound } from "./question-pool.js";
-import { deriveSeed } from "./random.js";
 import { syncRecordsFile, writeRoundRecords } from "./records-file.js";
 import { type RoundSummary, summariseRound } from "./round-summary.js";
 import { type SimulationConfig, simulationRunId } from "./simulation-config.js";
@@ -99,10 +99,7 @@ async function runAll(tasks: readonly (() => Promise<void>)[], limit: number): P
 }
 
 function writeConfigFile(runDirectory: string, config: SimulationConfig): void {
-  const path = join(runDirectory, "config.json");
-  const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, `${JSON.stringify(config, null, 2)}\n`);
-  renameSync(temporary, path);
+  writeFileAtomically({ path: join(runDirectory, "config.json"), data: `${JSON.stringify(config, null, 2)}\n` });
 }
 
 const defaultPrice = (model: LanguageModel) =>

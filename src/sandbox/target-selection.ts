@@ -4,8 +4,9 @@
  * min(targets, #neighbours) of them; global interaction keeps max(1, floor((1-dropout) x #neighbours))
  * neighbours and fills the rest of the quota with non-neighbours.
  */
+
+import { createRandom, sampleWithoutReplacement } from "../engine/random.js";
 import { ConfigError } from "../spec/errors.js";
-import { createRandom, sampleWithoutReplacement } from "./random.js";
 import { agentIdAt, cellOf } from "./world.js";
 
 /** How feedback givers are chosen. */
@@ -90,9 +91,9 @@ export function selectTargets({
   settings: TargetSelectionSettings;
   seed: number;
 }): number[] {
-  const random = createRandom(seed);
+  const random = createRandom({ seed, algorithm: "mulberry32" });
   const neighbours = neighboursOf(agentId, size);
-  if (!settings.global) return sampleWithoutReplacement(neighbours, settings.targets, random);
+  if (!settings.global) return sampleWithoutReplacement({ items: neighbours, count: settings.targets, random });
   const kept = keptNeighbourCount(neighbours.length, settings.dropout);
   const neighbourSet = new Set(neighbours);
   const others: number[] = [];
@@ -102,7 +103,7 @@ export function selectTargets({
   if (settings.targets <= kept || others.length < settings.targets - kept) {
     validateTargetSettings(settings, size);
   }
-  const chosenNeighbours = sampleWithoutReplacement(neighbours, kept, random);
-  const chosenOthers = sampleWithoutReplacement(others, settings.targets - kept, random);
+  const chosenNeighbours = sampleWithoutReplacement({ items: neighbours, count: kept, random });
+  const chosenOthers = sampleWithoutReplacement({ items: others, count: settings.targets - kept, random });
   return [...chosenNeighbours, ...chosenOthers];
 }

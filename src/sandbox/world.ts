@@ -3,10 +3,11 @@
  * initial label (its world view) and, in mixed societies, its own language model. Plain functions,
  * no LLMs: the rules here are what the tests pin down.
  */
+
+import { createRandom, deriveSeed, sampleWithoutReplacement, shuffle } from "../engine/random.js";
 import { ConfigError } from "../spec/errors.js";
 import type { AgentLabel, InitialSetting } from "../spec/interaction-record.js";
 import { INITIAL_SETTINGS } from "../spec/interaction-record.js";
-import { createRandom, deriveSeed, sampleWithoutReplacement, shuffle } from "./random.js";
 
 /** One social agent's place in the world. */
 export interface WorldAgent {
@@ -91,7 +92,13 @@ export function initialLabels({
     }
     case "mixed_half_half": {
       const ids = Array.from({ length: count }, (_, id) => id);
-      const chosen = new Set(sampleWithoutReplacement(ids, goodQuota, createRandom(deriveSeed(seed, "setting"))));
+      const chosen = new Set(
+        sampleWithoutReplacement({
+          items: ids,
+          count: goodQuota,
+          random: createRandom({ seed: deriveSeed(seed, "setting"), algorithm: "mulberry32" }),
+        }),
+      );
       return ids.map((id) => (chosen.has(id) ? "good" : "bad"));
     }
   }
@@ -129,10 +136,10 @@ export function assignAgentModels({
     counts[index] = (counts[index] ?? 0) + 1;
     remaining -= 1;
   }
-  const order = shuffle(
-    Array.from({ length: agentCount }, (_, id) => id),
-    createRandom(deriveSeed(seed, "agent-models")),
-  );
+  const order = shuffle({
+    items: Array.from({ length: agentCount }, (_, id) => id),
+    random: createRandom({ seed: deriveSeed(seed, "agent-models"), algorithm: "mulberry32" }),
+  });
   const assignment = new Array<number>(agentCount).fill(0);
   let cursor = 0;
   counts.forEach((modelCount, modelIndex) => {

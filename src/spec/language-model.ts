@@ -5,6 +5,9 @@
  */
 
 import type { ScoreRequest, ScoreResult } from "./scoring.js";
+import type { TokenUsage } from "./token-usage.js";
+
+export type { TokenUsage } from "./token-usage.js";
 
 /** A chat message. */
 export interface ChatMessage {
@@ -66,12 +69,6 @@ export interface CompletionRequest extends RequestCommon {
 }
 
 export type GenerateRequest = ChatRequest | CompletionRequest;
-
-/** Tokens used by one call, as reported by the backend. */
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-}
 
 /** Why generation ended. */
 export type FinishReason = "stop" | "length" | "other";

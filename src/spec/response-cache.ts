@@ -1,4 +1,5 @@
 import type { GenerateResult } from "./language-model.js";
+import type { ScoreResult } from "./scoring.js";
 
 /**
  * Storage for the LM response cache middleware. The store layer implements it on SQLite; the CLI
@@ -9,6 +10,10 @@ export interface ResponseCacheStore {
   get(key: string): GenerateResult | undefined;
   /** Stores a result; the first result stored for a key wins. */
   put(entry: { key: string; modelId: string; callIdentity: string | undefined; result: GenerateResult }): void;
+  /** The stored score result for a key (a score key, never a generate key), or undefined. */
+  getScore(key: string): ScoreResult | undefined;
+  /** Stores a score result; the first result stored for a key wins. */
+  putScore(entry: { key: string; modelId: string; callIdentity: string | undefined; result: ScoreResult }): void;
 }
 
 /** Usage of one call, for the usage ledger (cost accounting, resume statistics). */

@@ -2,7 +2,7 @@
  * Likelihood scoring: how probable a model finds each of several continuations of one context. The
  * training objectives, the likelihood benchmarks and preference accuracy all read these numbers.
  */
-import type { TokenUsage } from "./language-model.js";
+import type { TokenUsage } from "./token-usage.js";
 
 /** Score every continuation of one context in one batched call. */
 export interface ScoreRequest {

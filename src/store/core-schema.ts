@@ -46,3 +46,20 @@ CREATE TABLE lm_retries (
   created_at INTEGER NOT NULL
 );
 `;
+
+/**
+ * Migration 4: the response cache of likelihood scoring. One row per distinct (score request, call
+ * identity); the scores (one per continuation, valid or invalid) are stored as JSON.
+ */
+export const SCORE_CACHE_SQL = `
+CREATE TABLE lm_scores (
+  cache_key TEXT PRIMARY KEY,
+  model_id TEXT NOT NULL,
+  call_identity TEXT,
+  scores_json TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  answered_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`;

@@ -1,4 +1,4 @@
-import { CORE_SCHEMA_SQL, RETRY_LEDGER_SQL } from "./core-schema.js";
+import { CORE_SCHEMA_SQL, RETRY_LEDGER_SQL, SCORE_CACHE_SQL } from "./core-schema.js";
 import { EVALUATION_SCHEMA_SQL } from "./evaluation-schema.js";
 import { SIMULATION_SCHEMA_SQL } from "./simulation-schema.js";
 
@@ -15,5 +15,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "core", sql: CORE_SCHEMA_SQL },
   { version: 2, name: "simulation", sql: SIMULATION_SCHEMA_SQL },
   { version: 3, name: "retry ledger", sql: RETRY_LEDGER_SQL },
-  { version: 4, name: "evaluation", sql: EVALUATION_SCHEMA_SQL },
+  { version: 4, name: "score cache", sql: SCORE_CACHE_SQL },
+  { version: 5, name: "evaluation", sql: EVALUATION_SCHEMA_SQL },
 ];

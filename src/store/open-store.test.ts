@@ -84,9 +84,7 @@ describe("openStore", () => {
     old.close();
 
     const store = openStore({ path });
-    expect(store.database.pragma("user_version", { simple: true })).toBe(
-      Math.max(...MIGRATIONS.map((migration) => migration.version)),
-    );
+    expect(store.database.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
     store.recordUsage({
       modelId: "b",
       promptTokens: 1,
@@ -107,6 +105,39 @@ describe("openStore", () => {
     const empty = openStore({ path: ":memory:" });
     expect([empty.spentUsd(), empty.retryCounts()]).toEqual([0, {}]);
     empty.close();
+  });
+
+  it("caches score results (valid and invalid) in a store made before the score cache, first put winning", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "sa-store-")), "run.sqlite");
+    // A run.sqlite written before the score cache existed (schema version 3).
+    const old = new Database(path);
+    for (const migration of MIGRATIONS.filter((candidate) => candidate.version <= 3)) old.exec(migration.sql);
+    old.pragma("user_version = 3");
+    old.close();
+    const store = openStore({ path });
+    expect(store.database.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
+    const result = {
+      scores: [
+        { valid: true as const, logProbability: -1.5, tokenLogProbabilities: [-1, -0.5], tokenCount: 2 },
+        { valid: false as const, reason: "a token straddles the end of the context" },
+      ],
+      usage: { promptTokens: 7, completionTokens: 2 },
+      modelId: "served",
+    };
+    store.responseCache.putScore({ key: "s1", modelId: "m", callIdentity: "pref/1", result });
+    store.responseCache.putScore({
+      key: "s1",
+      modelId: "m",
+      callIdentity: "pref/1",
+      result: { ...result, scores: [] },
+    });
+    store.close();
+    const reopened = openStore({ path });
+    expect(reopened.responseCache.getScore("s1")).toEqual(result);
+    expect(reopened.responseCache.getScore("missing")).toBeUndefined();
+    // Score and generate entries live apart: a score key is never a generate answer.
+    expect(reopened.responseCache.get("s1")).toBeUndefined();
+    reopened.close();
   });
 
   it("refuses a store written by a newer version", () => {

@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { StableAlignmentError, StoreCorruptError } from "../spec/errors.js";
 import type { GenerateResult } from "../spec/language-model.js";
 import type { ResponseCacheStore, RetryCause, RetryEntry, UsageEntry } from "../spec/response-cache.js";
+import type { ContinuationScore, ScoreResult } from "../spec/scoring.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
 
 /** An open SQLite store: the database plus the repositories the LM layer needs. */
@@ -78,6 +79,14 @@ export function openStore({
        (cache_key, model_id, call_identity, text, finish_reason, prompt_tokens, completion_tokens, answered_by, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const selectScore = database.prepare<[string], ScoreRow>(
+    "SELECT scores_json, prompt_tokens, completion_tokens, answered_by FROM lm_scores WHERE cache_key = ?",
+  );
+  const insertScore = database.prepare(
+    `INSERT OR IGNORE INTO lm_scores
+       (cache_key, model_id, call_identity, scores_json, prompt_tokens, completion_tokens, answered_by, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
   const insertUsage = database.prepare(
     "INSERT INTO lm_usage (model_id, prompt_tokens, completion_tokens, cost_usd, cached, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
@@ -115,6 +124,27 @@ export function openStore({
         callIdentity ?? null,
         result.text,
         result.finishReason,
+        result.usage.promptTokens,
+        result.usage.completionTokens,
+        result.modelId,
+        Date.now(),
+      );
+    },
+    getScore(key: string): ScoreResult | undefined {
+      const row = selectScore.get(key);
+      if (row === undefined) return undefined;
+      return {
+        scores: JSON.parse(row.scores_json) as ContinuationScore[],
+        usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
+        modelId: row.answered_by,
+      };
+    },
+    putScore({ key, modelId, callIdentity, result }) {
+      insertScore.run(
+        key,
+        modelId,
+        callIdentity ?? null,
+        JSON.stringify(result.scores),
         result.usage.promptTokens,
         result.usage.completionTokens,
         result.modelId,
@@ -171,6 +201,13 @@ export function openStore({
 interface ResponseRow {
   text: string;
   finish_reason: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  answered_by: string;
+}
+
+interface ScoreRow {
+  scores_json: string;
   prompt_tokens: number;
   completion_tokens: number;
   answered_by: string;

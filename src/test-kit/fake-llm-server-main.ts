@@ -1,6 +1,7 @@
 /**
  * Runs the fake OpenAI-compatible server as its own process:
- * `node fake-llm-server-main.js [--port N] [--host H] [--latency-ms N] [--embedding-dimensions N]`.
+ * `node fake-llm-server-main.js [--port N] [--host H] [--latency-ms N] [--embedding-dimensions N]
+ * [--score-model DIR]` (DIR: a checkpoint that answers echo scoring requests).
  * Prints one JSON line `{"url": "http://127.0.0.1:N"}` once listening; exits on SIGTERM or SIGINT.
  */
 import { parseArgs } from "node:util";
@@ -12,6 +13,7 @@ const { values } = parseArgs({
     host: { type: "string", default: "127.0.0.1" },
     "latency-ms": { type: "string", default: "0" },
     "embedding-dimensions": { type: "string", default: "8" },
+    "score-model": { type: "string" },
   },
 });
 
@@ -31,6 +33,7 @@ const server = await startFakeLlmServer({
   embeddingDimensions: integerOption("embedding-dimensions", values["embedding-dimensions"]),
   // A long-running process must not keep every request in memory.
   recordRequests: false,
+  ...(values["score-model"] === undefined ? {} : { scoreModel: values["score-model"] }),
 });
 process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 

@@ -20,6 +20,7 @@ export async function spawnFakeLlmServer({
   host = "127.0.0.1",
   latencyMs = 0,
   embeddingDimensions = 8,
+  scoreModel,
 }: Omit<FakeLlmServerOptions, "respond" | "models" | "recordRequests"> = {}): Promise<FakeLlmServerProcess> {
   const fromSources = import.meta.url.endsWith(".ts");
   const mainPath = fileURLToPath(new URL(`./fake-llm-server-main.${fromSources ? "ts" : "js"}`, import.meta.url));
@@ -34,6 +35,7 @@ export async function spawnFakeLlmServer({
     String(latencyMs),
     "--embedding-dimensions",
     String(embeddingDimensions),
+    ...(scoreModel === undefined ? [] : ["--score-model", scoreModel]),
   ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

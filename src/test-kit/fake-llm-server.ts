@@ -1,12 +1,14 @@
 /**
- * A fake OpenAI-compatible HTTP server for tests, benchmarks and demos: chat, completion, embeddings
- * and model listing on 127.0.0.1, scripted or seeded answers, adjustable latency, a queue of
+ * A fake OpenAI-compatible HTTP server for tests, benchmarks and demos: chat, completion, embeddings,
+ * model listing and (given a checkpoint) vLLM-style echo scoring on 127.0.0.1, scripted or seeded answers, adjustable latency, a queue of
  * injected faults (rate limit, server error, hang, malformed or truncated body, rejected key) and
  * seeded random faults.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mulberry32 } from "../engine/random.js";
+import { createEchoScorer } from "./fake-llm-echo-scorer.js";
+import { hashText, seededText } from "./fake-llm-seeded-text.js";
 
 /** One request the server received. Times are `Date.now()` milliseconds. */
 export interface FakeLlmRequest {
@@ -68,6 +70,11 @@ export interface FakeLlmServerOptions {
   models?: readonly string[];
   /** Keep every request in `requests`. Default true; long-running demos turn it off. */
   recordRequests?: boolean;
+  /**
+   * A checkpoint directory (`local:` layout) that answers `/v1/completions` with `echo: true` as vLLM
+   * does (see fake-llm-echo-scorer.ts). Default: none; such requests get HTTP 400.
+   */
+  scoreModel?: string;
 }
 
 /** A running fake server. */
@@ -90,7 +97,9 @@ export async function startFakeLlmServer({
   embeddingDimensions = 8,
   models = ["fake-model"],
   recordRequests = true,
+  scoreModel,
 }: FakeLlmServerOptions = {}): Promise<FakeLlmServer> {
+  const echoScorer = scoreModel === undefined ? undefined : await createEchoScorer({ directory: scoreModel });
   const requests: FakeLlmRequest[] = [];
   const faults: FakeLlmFault[] = [];
   let latency = latencyMs;
@@ -151,6 +160,18 @@ export async function startFakeLlmServer({
     const fields = body as Record<string, unknown>;
     if (path === "/v1/embeddings") {
       send(200, embeddingAnswer(fields, embeddingDimensions));
+      return;
+    }
+    if (path === "/v1/completions" && fields.echo === true) {
+      const answer =
+        echoScorer === undefined
+          ? { problem: "echo is not supported: start the fake server with a score model" }
+          : echoScorer.answer(fields, requestCount);
+      if ("problem" in answer) {
+        send(400, JSON.stringify({ error: { message: answer.problem, type: "invalid_request_error" } }));
+      } else {
+        send(200, answer.json);
+      }
       return;
     }
     generateCount += 1;
@@ -299,80 +320,6 @@ function countTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-const words = [
-  "the",
-  "agents",
-  "should",
-  "answer",
-  "honestly",
-  "and",
-  "kindly",
-  "because",
-  "society",
-  "values",
-  "helpful",
-  "harmless",
-  "feedback",
-  "improves",
-  "every",
-  "draft",
-];
-
-function seededText(
-  raw: string,
-  body: Record<string, unknown>,
-  counter: number,
-): { text: string; finishReason: string } {
-  // Greedy or seeded requests repeat exactly; sampled ones differ per call, like a real server.
-  const sampled = typeof body.temperature === "number" && body.temperature > 0 && body.seed === undefined;
-  const random = mulberry32(hashText(raw) ^ (sampled ? Math.imul(counter, 0x9e3779b1) : 0));
-  const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : Number.POSITIVE_INFINITY;
-  const length = 6 + Math.floor(random() * 10);
-  const chosen: string[] = [];
-  for (let index = 0; index < Math.min(length, maxTokens); index += 1) {
-    chosen.push(words[Math.floor(random() * words.length)] ?? "the");
-  }
-  let text = chosen.join(" ");
-  // Asked for a rating (a JSON schema with an integer `rating`, or the `Rating: N` format), answer one,
-  // so demos and benchmarks against the fake server exercise the valid-rating path.
-  const ratingRange = requestedRatingRange(body, raw);
-  if (ratingRange !== undefined) {
-    const rating = ratingRange.minimum + Math.floor(random() * (ratingRange.maximum - ratingRange.minimum + 1));
-    text = isJsonSchemaRequest(body)
-      ? JSON.stringify({ rating, reason: text })
-      : `Rating: ${rating} ### Reason: ${text}`;
-    return { text, finishReason: "stop" };
-  }
-  const stops = Array.isArray(body.stop) ? body.stop : typeof body.stop === "string" ? [body.stop] : [];
-  for (const stop of stops) {
-    const at = typeof stop === "string" && stop !== "" ? text.indexOf(stop) : -1;
-    if (at >= 0) text = text.slice(0, at);
-  }
-  return { text, finishReason: length > maxTokens ? "length" : "stop" };
-}
-
-function isJsonSchemaRequest(body: Record<string, unknown>): boolean {
-  const format = body.response_format as { type?: unknown } | undefined;
-  return format?.type === "json_schema";
-}
-
-function requestedRatingRange(
-  body: Record<string, unknown>,
-  raw: string,
-): { minimum: number; maximum: number } | undefined {
-  if (isJsonSchemaRequest(body)) {
-    const schema = (body.response_format as { json_schema?: { schema?: { properties?: Record<string, unknown> } } })
-      .json_schema?.schema;
-    const rating = schema?.properties?.rating as { minimum?: unknown; maximum?: unknown } | undefined;
-    if (rating === undefined) return undefined;
-    return {
-      minimum: typeof rating.minimum === "number" ? rating.minimum : 1,
-      maximum: typeof rating.maximum === "number" ? rating.maximum : 7,
-    };
-  }
-  return raw.includes("Rating: <") ? { minimum: 1, maximum: 7 } : undefined;
-}
-
 function embeddingAnswer(body: Record<string, unknown>, dimensions: number): string {
   const input = body.input;
   const texts = Array.isArray(input) ? input.map(String) : [String(input ?? "")];
@@ -392,14 +339,4 @@ function seededVector(text: string, dimensions: number): number[] {
   const vector = Array.from({ length: dimensions }, () => random() * 2 - 1);
   const norm = Math.hypot(...vector) || 1;
   return vector.map((value) => value / norm);
-}
-
-/** FNV-1a over UTF-16 code units. */
-function hashText(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index += 1) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }

@@ -5,14 +5,15 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type LocatedExample, readAlignmentExamples } from "../data/alignment-example-reader.js";
 import { type Blas, createAdamW, createTensorMemory } from "../engine/index.js";
+import { writeFileAtomically } from "../model/atomic-writer.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
-import { createLlamaModel } from "../model/llama/index.js";
+import { createLlamaModel, noDecaySpans } from "../model/llama/index.js";
 import { copyWeightsIntoModel } from "../model/llama-weights.js";
-import { removeStaleTemporaries, temporarySiblingPath } from "../model/temporary-path.js";
+import { removeStaleTemporaries } from "../model/temporary-path.js";
 import { loadTokenizer } from "../model/tokenizer/tokenizer.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import { prepareTrainingData } from "./training-examples.js";
@@ -123,15 +124,13 @@ export async function trainRun({
   });
   if (prepared.train.length === 0) throw new InputError("no trainable rows (all held out or skipped)", { file: data });
   const model = createLlamaModel({ config: checkpoint.config, blas, memory: createTensorMemory() });
-  copyWeightsIntoModel({ model, weights: checkpoint.weights });
+  copyWeightsIntoModel({ model, weights: checkpoint.weights, source: modelDirectory });
   const optimizer = createAdamW({
     parameters: model.parameters,
     gradients: model.gradients,
     learningRate: settings.learningRate,
     weightDecay: settings.weightDecay,
-    noDecay: model.layout
-      .filter((entry) => entry.kind === "norm")
-      .map((entry) => ({ offset: entry.offset, length: entry.size })),
+    noDecay: noDecaySpans(model.layout),
   });
   await mkdir(out, { recursive: true });
   removeStaleTemporaries({ directory: out });
@@ -159,9 +158,7 @@ export async function trainRun({
     } else {
       references = computeReferenceLogProbabilities({ model, prompts: prepared.train, maxLength });
       heldOutReferences = computeReferenceLogProbabilities({ model, prompts: prepared.heldOut, maxLength });
-      const temporary = temporarySiblingPath({ path });
-      await writeFile(temporary, JSON.stringify({ train: references, heldOut: heldOutReferences }));
-      await rename(temporary, path);
+      writeFileAtomically({ path, data: JSON.stringify({ train: references, heldOut: heldOutReferences }) });
     }
     onEvent?.({ type: "references", prompts: references.length });
   }

@@ -5,9 +5,15 @@
  * learning rate. Every random choice (epoch order, sampled responses) is derived from the seed and the
  * position in the run, so a resumed run continues the exact trajectory of an uninterrupted one.
  */
-import { createHash } from "node:crypto";
 import { bestResponseIndex } from "../data/alignment-example-reader.js";
-import { type AdamW, createRandom, gradientNorm } from "../engine/index.js";
+import {
+  type AdamW,
+  createRandom,
+  deriveSeed,
+  gradientNorm,
+  sampleWithoutReplacement,
+  shuffle,
+} from "../engine/index.js";
 import type { LlamaModel } from "../model/llama/index.js";
 import { TrainingDivergedError } from "../spec/errors.js";
 import { learningRateAt } from "./learning-rate-schedule.js";
@@ -75,12 +81,8 @@ export function trainingOrder({
   const order: number[] = [];
   for (const [group, members] of groups.entries()) {
     for (let epoch = 0; epoch < settings.epochs; epoch += 1) {
-      const random = createRandom({ seed: derivedSeed(settings.seed, "order", group, epoch) });
-      const shuffled = [...members];
-      for (let index = shuffled.length - 1; index > 0; index -= 1) {
-        const swap = random.nextInteger(index + 1);
-        [shuffled[index], shuffled[swap]] = [shuffled[swap] as number, shuffled[index] as number];
-      }
+      const random = createRandom({ seed: deriveSeed(settings.seed, "order", group, epoch) });
+      const shuffled = shuffle({ items: members, random });
       order.push(...shuffled);
     }
   }
@@ -90,16 +92,6 @@ export function trainingOrder({
 /** Optimizer steps in a run of `microBatches` prompts. */
 export function totalStepsOf({ microBatches, settings }: { microBatches: number; settings: TrainingSettings }): number {
   return Math.ceil(microBatches / settings.gradientAccumulation);
-}
-
-/** A 31-bit seed from the run seed and a place in the run. */
-export function derivedSeed(seed: number, ...where: readonly (string | number)[]): number {
-  return (
-    createHash("sha256")
-      .update(JSON.stringify([seed, ...where]))
-      .digest()
-      .readUInt32LE(0) & 0x7fffffff
-  );
 }
 
 /**
@@ -118,12 +110,8 @@ export function batchResponses({
   const all = prompt.responses.map((_, index) => index);
   if (settings.loss === "sft") return [bestResponseIndex(prompt.responses.map((response) => response.rating))];
   if (settings.loss === "stable-alignment" && all.length > settings.numComp) {
-    const random = createRandom({ seed: derivedSeed(settings.seed, "sample", position) });
-    for (let index = 0; index < settings.numComp; index += 1) {
-      const swap = index + random.nextInteger(all.length - index);
-      [all[index], all[swap]] = [all[swap] as number, all[index] as number];
-    }
-    return all.slice(0, settings.numComp).sort((a, b) => a - b);
+    const random = createRandom({ seed: deriveSeed(settings.seed, "sample", position) });
+    return sampleWithoutReplacement({ items: all, count: settings.numComp, random }).sort((a, b) => a - b);
   }
   if (settings.loss === "dpo") {
     const rated = prompt.responses.map((response) => ({ rating: response.rating, meanNll: 0, tokenCount: 1 }));

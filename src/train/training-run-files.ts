@@ -8,18 +8,18 @@
  * Every directory is written under a temporary name and renamed when complete, so a kill leaves either
  * the previous checkpoint or the new one, never half of one; leftovers of killed writers are removed.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AdamW, AdamWState } from "../engine/index.js";
-import { writeDirectoryAtomically } from "../model/atomic-directory.js";
+import { writeDirectoryAtomically, writeFileAtomically } from "../model/atomic-writer.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import type { CheckpointConfig } from "../model/checkpoint-config.js";
 import type { LlamaModel } from "../model/llama/index.js";
 import { copyWeightsIntoModel, trainingModelWeights } from "../model/llama-weights.js";
 import { openSafetensorsCheckpoint } from "../model/safetensors/safetensors-reader.js";
 import { writeSafetensorsFile } from "../model/safetensors/safetensors-writer.js";
-import { removeStaleTemporaries, temporarySiblingPath } from "../model/temporary-path.js";
+import { removeStaleTemporaries } from "../model/temporary-path.js";
 import { saveTokenizer, type Tokenizer } from "../model/tokenizer/tokenizer.js";
 import { InputError } from "../spec/errors.js";
 import type { TrainingCursor } from "./training-loop.js";
@@ -63,10 +63,10 @@ export function writeRunDescription({
   directory: string;
   description: Omit<TrainingRunDescription, "format">;
 }): void {
-  const path = join(directory, "training.json");
-  const temporary = temporarySiblingPath({ path });
-  writeFileSync(temporary, `${JSON.stringify({ format: FORMAT, ...description }, null, 2)}\n`);
-  renameSync(temporary, path);
+  writeFileAtomically({
+    path: join(directory, "training.json"),
+    data: `${JSON.stringify({ format: FORMAT, ...description }, null, 2)}\n`,
+  });
 }
 
 /** Appends one metrics line (a step or an evaluation). */
@@ -91,9 +91,7 @@ export function truncateMetrics({ directory, step }: { directory: string; step: 
       // A line cut by a kill.
     }
   }
-  const temporary = temporarySiblingPath({ path });
-  writeFileSync(temporary, kept.map((line) => `${line}\n`).join(""));
-  renameSync(temporary, path);
+  writeFileAtomically({ path, data: kept.map((line) => `${line}\n`).join("") });
 }
 
 /** The name of a checkpoint directory. */
@@ -206,7 +204,7 @@ export async function restoreLatestCheckpoint({
     optimizerSteps: number;
   };
   const checkpoint = await loadCheckpoint({ directory });
-  copyWeightsIntoModel({ model, weights: checkpoint.weights });
+  copyWeightsIntoModel({ model, weights: checkpoint.weights, source: directory });
   const moments = await openSafetensorsCheckpoint({ path: join(directory, "optimizer.safetensors") });
   const restored: AdamWState = {
     stepCount: state.optimizerSteps,

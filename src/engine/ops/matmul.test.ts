@@ -15,6 +15,9 @@ interface MatmulFixture {
   outputGradient: number[];
   inputGradient: number[];
   weightGradient: number[];
+  bias: number[];
+  biasedOutput: number[];
+  biasGradient: number[];
 }
 
 describe.each(testBackends())("matmul on $name", (backend) => {
@@ -32,6 +35,29 @@ describe.each(testBackends())("matmul on $name", (backend) => {
     matmulBackward({ blas, input, weight, outputGradient, inputGradient, weightGradient });
     expect(scaledMaxError(inputGradient.data, fixture.inputGradient)).toBeLessThan(1e-6);
     expect(scaledMaxError(weightGradient.data, fixture.weightGradient)).toBeLessThan(1e-6);
+  });
+
+  it("matches the PyTorch fixture with a bias (added to every row; its gradient sums the rows)", () => {
+    const fixture = readFixture<MatmulFixture>("src/engine", "matmul");
+    const input = tensor([fixture.rows, fixture.inputSize], fixture.input);
+    const weight = tensor([fixture.outputSize, fixture.inputSize], fixture.weight);
+    const bias = tensor([fixture.outputSize], fixture.bias);
+    const output = tensor([fixture.rows, fixture.outputSize]);
+    matmulForward({ blas, input, weight, output, bias });
+    expect(scaledMaxError(output.data, fixture.biasedOutput)).toBeLessThan(1e-6);
+    const outputGradient = tensor(output.shape, fixture.outputGradient);
+    const biasGradient = tensor([fixture.outputSize], [1, 1, 1, 1]);
+    const weightGradient = tensor(weight.shape);
+    matmulBackward({ blas, input, weight, outputGradient, weightGradient, biasGradient });
+    // The bias gradient accumulates like the weight gradient: onto the ones it started with.
+    expect(
+      scaledMaxError(
+        biasGradient.data,
+        fixture.biasGradient.map((value) => value + 1),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(scaledMaxError(weightGradient.data, fixture.weightGradient)).toBeLessThan(1e-6);
+    expect(() => matmulForward({ blas, input, weight, output, bias: tensor([3]) })).toThrow(ShapeError);
   });
 
   it("has finite-difference gradients for input and weight", () => {

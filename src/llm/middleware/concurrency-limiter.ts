@@ -5,7 +5,8 @@ import type {
   LanguageModel,
   LanguageModelMiddleware,
 } from "../../spec/language-model.js";
-import { withGenerate } from "./wrap-language-model.js";
+import type { ScoreRequest, ScoreResult } from "../../spec/scoring.js";
+import { withCalls } from "./wrap-language-model.js";
 
 /** Options of {@link createConcurrencyLimiter}. */
 export interface ConcurrencyLimiterOptions {
@@ -17,7 +18,7 @@ export interface ConcurrencyLimiterOptions {
 
 /** An adaptive concurrency limit for one endpoint. */
 export interface ConcurrencyLimiter {
-  /** Limits the wrapped model's calls. Wrap one endpoint per limiter. */
+  /** Limits the wrapped model's calls (`generate` and `score` share the slots). Wrap one endpoint per limiter. */
   readonly middleware: LanguageModelMiddleware;
   /** The current limit: a whole number in [1, maxConcurrency]. */
   limit(): number;
@@ -134,10 +135,19 @@ export function createConcurrencyLimiter({
   }
 
   const middleware: LanguageModelMiddleware = (model: LanguageModel): LanguageModel =>
-    withGenerate(
-      model,
-      (request: GenerateRequest): Promise<GenerateResult> => run(() => model.generate(request), request.signal),
-    );
+    withCalls(model, {
+      generate: (request: GenerateRequest): Promise<GenerateResult> =>
+        run(() => model.generate(request), request.signal),
+      ...(model.score === undefined
+        ? {}
+        : {
+            score: (request: ScoreRequest): Promise<ScoreResult> =>
+              run(
+                () => (model.score as (request: ScoreRequest) => Promise<ScoreResult>).call(model, request),
+                request.signal,
+              ),
+          }),
+    });
 
   return {
     middleware,

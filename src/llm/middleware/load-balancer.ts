@@ -1,4 +1,5 @@
 import type { GenerateRequest, GenerateResult, LanguageModel, ModelCapabilities } from "../../spec/language-model.js";
+import type { ScoreRequest, ScoreResult } from "../../spec/scoring.js";
 
 /** Options of {@link createLoadBalancer}. */
 export interface LoadBalancerOptions {
@@ -18,7 +19,8 @@ export interface LoadBalancer extends LanguageModel {
 
 /**
  * Sends each call to the replica with the fewest calls in flight, breaking ties round-robin, so a slow
- * replica receives fewer calls. Capabilities are those all replicas share; `close` closes them all.
+ * replica receives fewer calls (`generate` and `score` alike). Capabilities are those all replicas share:
+ * `score` exists only when every replica scores. `close` closes them all.
  */
 export function createLoadBalancer({ replicas, modelId }: LoadBalancerOptions): LoadBalancer {
   const first = replicas[0];
@@ -43,23 +45,31 @@ export function createLoadBalancer({ replicas, modelId }: LoadBalancerOptions): 
     return best;
   }
 
-  async function generate(request: GenerateRequest): Promise<GenerateResult> {
+  async function dispatch<T>(call: (replica: LanguageModel) => Promise<T>): Promise<T> {
     const index = count === 1 ? 0 : pick();
     const replica = replicas[index] as LanguageModel;
     inFlight[index] = (inFlight[index] ?? 0) + 1;
     served[index] = (served[index] ?? 0) + 1;
     try {
-      return await replica.generate(request);
+      return await call(replica);
     } finally {
       inFlight[index] = (inFlight[index] ?? 1) - 1;
     }
   }
+
+  const generate = (request: GenerateRequest): Promise<GenerateResult> =>
+    dispatch((replica) => replica.generate(request));
+  // Scoring only when every replica scores: a call must not fail on whichever replica it lands.
+  const scores = replicas.every((replica) => replica.score !== undefined && replica.capabilities.score === true);
+  const score = (request: ScoreRequest): Promise<ScoreResult> =>
+    dispatch((replica) => (replica.score as (request: ScoreRequest) => Promise<ScoreResult>).call(replica, request));
 
   const capabilities: ModelCapabilities = {
     chat: replicas.every((replica) => replica.capabilities.chat),
     completion: replicas.every((replica) => replica.capabilities.completion),
     jsonSchema: replicas.every((replica) => replica.capabilities.jsonSchema),
     grammar: replicas.every((replica) => replica.capabilities.grammar),
+    score: scores,
   };
   // Replicas serve one model, so one tokenizer counts for all.
   const countPromptTokens = first.countPromptTokens?.bind(first);
@@ -79,6 +89,7 @@ export function createLoadBalancer({ replicas, modelId }: LoadBalancerOptions): 
     ...(samePrice ? { pricePerMillionTokens: price } : {}),
     ...(countPromptTokens === undefined ? {} : { countPromptTokens }),
     generate,
+    ...(scores ? { score } : {}),
     inFlight: () => [...inFlight],
     served: () => [...served],
     async close() {

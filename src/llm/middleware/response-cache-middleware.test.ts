@@ -74,7 +74,9 @@ describe("createResponseCacheMiddleware", () => {
     expect(second).toEqual({ ...first, cached: true });
     expect(model.calls).toHaveLength(1);
     expect(store.size).toBe(1);
-    expect(hits.map((hit) => [hit.modelId, hit.result.text])).toEqual([["model-a", "answer-1"]]);
+    expect(hits.map((hit) => [hit.modelId, "text" in hit.result ? hit.result.text : undefined])).toEqual([
+      ["model-a", "answer-1"],
+    ]);
   });
 
   it("keeps calls with different call identities apart", async () => {

@@ -8,12 +8,14 @@ import type {
   ResponseFormat,
 } from "../../spec/language-model.js";
 import type { ResponseCacheStore } from "../../spec/response-cache.js";
-import { withGenerate } from "./wrap-language-model.js";
+import type { ScoreRequest, ScoreResult } from "../../spec/scoring.js";
+import { withCalls } from "./wrap-language-model.js";
 
 /** What `onCacheHit` reports: a call served without any model call. */
 export interface CacheHit {
   modelId: string;
-  result: GenerateResult;
+  /** The served result: a generation or a score. */
+  result: GenerateResult | ScoreResult;
   /** Milliseconds from the call to its answer (a coalesced call waited for its twin). */
   latencyMs: number;
 }
@@ -27,52 +29,88 @@ export interface ResponseCacheOptions {
 }
 
 /**
- * Caches results by {@link responseCacheKey}, so a rerun replays every call with no model call, and
- * coalesces identical calls in flight into one backend call. Results served this way carry
- * `cached: true`. Failures are never cached.
+ * Caches results by {@link responseCacheKey} (generate) and {@link scoreCacheKey} (score), so a rerun
+ * replays every call with no model call, and coalesces identical calls in flight into one backend call.
+ * Results served this way carry `cached: true`. Failures are never cached.
  */
 export function createResponseCacheMiddleware({ store, onCacheHit }: ResponseCacheOptions): LanguageModelMiddleware {
   return (model: LanguageModel): LanguageModel => {
-    const inFlight = new Map<string, Promise<GenerateResult>>();
+    // One map for both kinds: generate and score keys hash different canonical objects.
+    const inFlight = new Map<string, Promise<GenerateResult | ScoreResult>>();
 
-    async function generate(request: GenerateRequest): Promise<GenerateResult> {
+    async function cached<R extends GenerateResult | ScoreResult>({
+      key,
+      read,
+      write,
+      call,
+      signal,
+    }: {
+      key: string;
+      read: () => R | undefined;
+      write: (result: R) => void;
+      call: () => Promise<R>;
+      signal: AbortSignal | undefined;
+    }): Promise<R> {
       const startedAt = performance.now();
-      const key = responseCacheKey(model.modelId, request);
       for (;;) {
-        const stored = store.get(key);
+        const stored = read();
         if (stored !== undefined) return hit(stored, startedAt);
-        const twin = inFlight.get(key);
+        const twin = inFlight.get(key) as Promise<R> | undefined;
         if (twin === undefined) break;
         // A twin that fails (its caller cancelled, say) must not fail us: look again and maybe lead.
-        const result = await waitFor(twin, request.signal);
+        const result = await waitFor(twin, signal);
         if (result !== undefined) return hit(result, startedAt);
       }
-      const call = model.generate(request);
-      inFlight.set(key, call);
+      const pending = call();
+      inFlight.set(key, pending);
       try {
-        const result = await call;
+        const result = await pending;
         const { cached: _cached, ...plain } = result;
-        store.put({ key, modelId: model.modelId, callIdentity: request.callIdentity, result: plain });
+        write(plain as R);
         return result;
       } finally {
         inFlight.delete(key);
       }
     }
 
-    function hit(result: GenerateResult, startedAt: number): GenerateResult {
+    function hit<R extends GenerateResult | ScoreResult>(result: R, startedAt: number): R {
       const served = { ...result, cached: true };
       onCacheHit?.({ modelId: model.modelId, result: served, latencyMs: performance.now() - startedAt });
       return served;
     }
 
-    return withGenerate(model, generate);
+    function generate(request: GenerateRequest): Promise<GenerateResult> {
+      const key = responseCacheKey(model.modelId, request);
+      return cached({
+        key,
+        read: () => store.get(key),
+        write: (result) => store.put({ key, modelId: model.modelId, callIdentity: request.callIdentity, result }),
+        call: () => model.generate(request),
+        signal: request.signal,
+      });
+    }
+
+    const innerScore = model.score;
+    const score =
+      innerScore === undefined
+        ? undefined
+        : (request: ScoreRequest): Promise<ScoreResult> => {
+            const key = scoreCacheKey(model.modelId, request);
+            return cached({
+              key,
+              read: () => store.getScore(key),
+              write: (result) =>
+                store.putScore({ key, modelId: model.modelId, callIdentity: request.callIdentity, result }),
+              call: () => innerScore.call(model, request),
+              signal: request.signal,
+            });
+          };
+
+    return withCalls(model, { generate, ...(score === undefined ? {} : { score }) });
   };
 }
 
-async function waitFor(
-  twin: Promise<GenerateResult>,
-  signal: AbortSignal | undefined,
-): Promise<GenerateResult | undefined> {
+async function waitFor<R>(twin: Promise<R>, signal: AbortSignal | undefined): Promise<R | undefined> {
   const settled = twin.then(
     (result) => result,
     () => undefined,
@@ -103,6 +141,21 @@ export function responseCacheKey(modelId: string, request: GenerateRequest): str
     prompt: request.prompt,
     sampling: request.sampling,
     responseFormat: request.responseFormat === undefined ? undefined : canonicalFormat(request.responseFormat),
+    callIdentity: request.callIdentity,
+  };
+  return createHash("sha256").update(canonicalJson(keyed)).digest("hex");
+}
+
+/**
+ * The cache key of a score call: SHA-256 (hex) of the canonical JSON of
+ * `{ kind: "score", modelId, context, continuations, callIdentity }`. Never equal to a generate key.
+ */
+export function scoreCacheKey(modelId: string, request: ScoreRequest): string {
+  const keyed = {
+    kind: "score",
+    modelId,
+    context: request.context,
+    continuations: request.continuations,
     callIdentity: request.callIdentity,
   };
   return createHash("sha256").update(canonicalJson(keyed)).digest("hex");

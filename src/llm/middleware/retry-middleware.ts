@@ -7,7 +7,8 @@ import type {
   LanguageModelMiddleware,
 } from "../../spec/language-model.js";
 import type { RetryCause } from "../../spec/response-cache.js";
-import { withGenerate } from "./wrap-language-model.js";
+import type { ScoreRequest, ScoreResult } from "../../spec/scoring.js";
+import { withCalls } from "./wrap-language-model.js";
 
 /** What `onRetry` reports before each wait. */
 export interface RetryEvent {
@@ -59,7 +60,7 @@ const defaultSleep = (milliseconds: number, signal: AbortSignal | undefined): Pr
   delay(milliseconds, undefined, signal === undefined ? undefined : { signal });
 
 /**
- * Retries retryable ProviderErrors (429, 5xx, 2xx with a bad body, timeouts, connection failures) with exponential backoff
+ * Retries retryable ProviderErrors of `generate` and `score` (429, 5xx, 2xx with a bad body, timeouts, connection failures) with exponential backoff
  * and full jitter: the wait before retry n is uniform in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))),
  * and never shorter than the server's Retry-After. Other errors pass through at once; the last error
  * is rethrown when attempts or time run out. An aborted signal ends the wait with a CancelledError.
@@ -75,27 +76,37 @@ export function createRetryMiddleware({
   onRetry,
 }: RetryOptions = {}): LanguageModelMiddleware {
   return (model: LanguageModel): LanguageModel => {
-    async function generate(request: GenerateRequest): Promise<GenerateResult> {
+    async function retrying<T>(call: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
       const startedAt = now();
       for (let attempt = 1; ; attempt += 1) {
         try {
-          return await model.generate(request);
+          return await call();
         } catch (error) {
           if (!(error instanceof ProviderError) || !error.retryable || attempt >= maxAttempts) throw error;
-          if (request.signal?.aborted) throw new CancelledError("cancelled before retrying");
+          if (signal?.aborted) throw new CancelledError("cancelled before retrying");
           const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
           const delayMs = Math.max(error.retryAfterMs ?? 0, random() * ceiling);
           if (now() - startedAt + delayMs > maxElapsedMs) throw error;
           onRetry?.({ modelId: model.modelId, attempt, delayMs, cause: retryCauseOf(error), error });
           try {
-            await sleep(delayMs, request.signal);
+            await sleep(delayMs, signal);
           } catch (sleepError) {
-            if (request.signal?.aborted) throw new CancelledError("cancelled while waiting to retry");
+            if (signal?.aborted) throw new CancelledError("cancelled while waiting to retry");
             throw sleepError;
           }
         }
       }
     }
-    return withGenerate(model, generate);
+    const score = model.score;
+    return withCalls(model, {
+      generate: (request: GenerateRequest): Promise<GenerateResult> =>
+        retrying(() => model.generate(request), request.signal),
+      ...(score === undefined
+        ? {}
+        : {
+            score: (request: ScoreRequest): Promise<ScoreResult> =>
+              retrying(() => score.call(model, request), request.signal),
+          }),
+    });
   };
 }

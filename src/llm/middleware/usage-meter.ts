@@ -5,10 +5,11 @@ import type {
   LanguageModelMiddleware,
 } from "../../spec/language-model.js";
 import type { RetryCause, RetryEntry, UsageEntry } from "../../spec/response-cache.js";
+import type { ScoreRequest, ScoreResult } from "../../spec/scoring.js";
 import { type BudgetState, createBudgetGate } from "./budget-gate.js";
 import { defaultPriceTable, lookupPrice, type PriceTable, type TokenPrice } from "./price-table.js";
 import type { CacheHit } from "./response-cache-middleware.js";
-import { withGenerate } from "./wrap-language-model.js";
+import { withCalls } from "./wrap-language-model.js";
 
 /** Counters of one model or of all models together. */
 export interface UsageCounters {
@@ -114,6 +115,23 @@ export function estimatePromptTokens(model: LanguageModel, request: GenerateRequ
   return Math.ceil(bytes / 3) + overhead;
 }
 
+/**
+ * A conservative count of the tokens a score call evaluates: for each continuation, context plus
+ * continuation as one prompt, counted exactly by a model that tokenizes in process
+ * (`countPromptTokens`), otherwise as UTF-8 bytes / 3.
+ */
+export function estimateScoreTokens(model: LanguageModel, request: ScoreRequest): number {
+  let tokens = 0;
+  for (const continuation of request.continuations) {
+    const prompt = request.context + continuation;
+    tokens +=
+      model.countPromptTokens !== undefined
+        ? model.countPromptTokens({ prompt })
+        : Math.ceil(Buffer.byteLength(prompt, "utf8") / 3);
+  }
+  return tokens;
+}
+
 const emptyRetryCounts = (): RetryCounts => ({
   "rate-limit": 0,
   "server-error": 0,
@@ -131,7 +149,9 @@ const emptyRetryCounts = (): RetryCounts => ({
  * max tokens), so calls queued behind a concurrency limiter already hold theirs. While spent + reserved
  * + the reservation would pass `budgetUsd` the call waits for calls in flight to settle; once spent +
  * the reservation alone would pass it, the call is refused with BudgetExceededError before it reaches
- * the backend. A settled call releases its reservation and spends its real usage.
+ * the backend. A settled call releases its reservation and spends its real usage. `score` calls are
+ * held to the same budget: their reservation is {@link estimateScoreTokens} at the prompt price plus one
+ * completion token per continuation (the token an echo server generates).
  */
 export function createUsageMeter({
   priceTable,
@@ -176,7 +196,7 @@ export function createUsageMeter({
     for (const listener of listeners) listener(entry);
   }
 
-  function record(modelId: string, result: GenerateResult, costUsd: number, latencyMs: number): void {
+  function record(modelId: string, result: GenerateResult | ScoreResult, costUsd: number, latencyMs: number): void {
     const counters = countersOf(modelId);
     const cached = result.cached === true;
     for (const target of [total, counters]) {
@@ -201,8 +221,44 @@ export function createUsageMeter({
     }
   }
 
+  /** Reserves `reservation`, runs `call`, then settles with its real cost and records it. */
+  async function metered<R extends GenerateResult | ScoreResult>({
+    model,
+    price,
+    reservation,
+    signal,
+    call,
+  }: {
+    model: LanguageModel;
+    price: TokenPrice;
+    reservation: number;
+    signal: AbortSignal | undefined;
+    call: () => Promise<R>;
+  }): Promise<R> {
+    const waiting = gate.reserve(reservation, signal);
+    if (waiting !== undefined) await waiting;
+    const startedAt = performance.now();
+    let result: R;
+    try {
+      result = await call();
+    } catch (error) {
+      gate.settle(reservation, 0);
+      total.failedCalls += 1;
+      countersOf(model.modelId).failedCalls += 1;
+      throw error;
+    }
+    const costUsd =
+      (result.usage.promptTokens * price.prompt + result.usage.completionTokens * price.completion) / 1_000_000;
+    try {
+      record(model.modelId, result, costUsd, performance.now() - startedAt);
+    } finally {
+      gate.settle(reservation, costUsd);
+    }
+    return result;
+  }
+
   const middleware: LanguageModelMiddleware = (model: LanguageModel): LanguageModel => {
-    async function generate(original: GenerateRequest): Promise<GenerateResult> {
+    function generate(original: GenerateRequest): Promise<GenerateResult> {
       const price = priceOf(model);
       const request =
         original.sampling?.maxTokens === undefined
@@ -213,28 +269,28 @@ export function createUsageMeter({
         const maxTokens = request.sampling?.maxTokens ?? defaultMaxTokens;
         reservation = (estimatePromptTokens(model, request) * price.prompt + maxTokens * price.completion) / 1_000_000;
       }
-      const waiting = gate.reserve(reservation, request.signal);
-      if (waiting !== undefined) await waiting;
-      const startedAt = performance.now();
-      let result: GenerateResult;
-      try {
-        result = await model.generate(request);
-      } catch (error) {
-        gate.settle(reservation, 0);
-        total.failedCalls += 1;
-        countersOf(model.modelId).failedCalls += 1;
-        throw error;
-      }
-      const costUsd =
-        (result.usage.promptTokens * price.prompt + result.usage.completionTokens * price.completion) / 1_000_000;
-      try {
-        record(model.modelId, result, costUsd, performance.now() - startedAt);
-      } finally {
-        gate.settle(reservation, costUsd);
-      }
-      return result;
+      return metered({ model, price, reservation, signal: request.signal, call: () => model.generate(request) });
     }
-    return withGenerate(model, generate);
+    const innerScore = model.score;
+    if (innerScore === undefined) return withCalls(model, { generate });
+    const score = (request: ScoreRequest): Promise<ScoreResult> => {
+      const price = priceOf(model);
+      let reservation = 0;
+      if (capped && (price.prompt > 0 || price.completion > 0)) {
+        // An echo server may generate one token per continuation besides the echoed prompt.
+        const completionTokens = request.continuations.length;
+        reservation =
+          (estimateScoreTokens(model, request) * price.prompt + completionTokens * price.completion) / 1_000_000;
+      }
+      return metered({
+        model,
+        price,
+        reservation,
+        signal: request.signal,
+        call: () => innerScore.call(model, request),
+      });
+    };
+    return withCalls(model, { generate, score });
   };
 
   return {

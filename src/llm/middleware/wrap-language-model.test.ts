@@ -5,7 +5,7 @@ import type {
   LanguageModel,
   LanguageModelMiddleware,
 } from "../../spec/language-model.js";
-import { withGenerate, wrapLanguageModel } from "./wrap-language-model.js";
+import { withCalls, wrapLanguageModel } from "./wrap-language-model.js";
 
 describe("wrapLanguageModel", () => {
   it("applies middleware so the first entry is the outermost layer", async () => {
@@ -27,11 +27,13 @@ describe("wrapLanguageModel", () => {
     const layer =
       (name: string): LanguageModelMiddleware =>
       (inner) =>
-        withGenerate(inner, async (request) => {
-          trace.push(`${name} in`);
-          const result = await inner.generate(request);
-          trace.push(`${name} out`);
-          return result;
+        withCalls(inner, {
+          generate: async (request) => {
+            trace.push(`${name} in`);
+            const result = await inner.generate(request);
+            trace.push(`${name} out`);
+            return result;
+          },
         });
     const wrapped = wrapLanguageModel({ model, middleware: [layer("outer"), layer("inner")] });
     await wrapped.generate({ prompt: "p" });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createBlas } from "../../engine/index.js";
+import { randomWeights, tinyConfig } from "../__fixtures__/tiny-models.js";
 import { createLlamaModel, llamaPresets } from "../llama/index.js";
-import { trainingModelWeights } from "../llama-weights.js";
+import { copyWeightsIntoModel, trainingModelWeights } from "../llama-weights.js";
 import { createInferenceDecoder } from "./inference-decoder.js";
 
 const blas = createBlas({ backend: "typescript" });
@@ -49,5 +50,31 @@ describe("createInferenceDecoder", () => {
     expect(maximumDifference(last, reference.subarray(69 * config.vocabularySize))).toBeLessThan(1e-5);
     expect(() => session.append([1])).toThrow(/exceed the session capacity of 70/);
     expect(() => decoder.createSession().append([config.vocabularySize])).toThrow(/outside the vocabulary/);
+  });
+});
+
+describe.each([
+  { family: "qwen2", queryKeyValueBias: true, tieWordEmbeddings: true },
+  { family: "mistral", queryKeyValueBias: false, tieWordEmbeddings: false },
+] as const)("training and inference decoders on a $family checkpoint", (shape) => {
+  it("agree on every logit (biases applied the same way by both)", () => {
+    const config = tinyConfig({ ...shape, maxPositions: 64 });
+    const weights = randomWeights({ config, seed: 11 });
+    const training = createLlamaModel({ config, blas });
+    copyWeightsIntoModel({ model: training, weights });
+    const tokens = Array.from({ length: 20 }, (_, index) => (index * 53 + 7) % config.vocabularySize);
+    const reference = training
+      .forward({ tokens: Int32Array.from(tokens), batchSize: 1, sequenceLength: 20 })
+      .data.slice();
+    const decoder = createInferenceDecoder({ config, weights, blas });
+    expect(maximumDifference(decoder.createSession().append(tokens, { allLogits: true }), reference)).toBeLessThan(
+      1e-5,
+    );
+    if (shape.queryKeyValueBias) {
+      // Both read the biases: zeroing them changes the training decoder's logits by far more than that.
+      for (const entry of training.layout) if (entry.kind === "bias") training.parameter(entry.name).data.fill(0);
+      const unbiased = training.forward({ tokens: Int32Array.from(tokens), batchSize: 1, sequenceLength: 20 }).data;
+      expect(maximumDifference(unbiased, reference)).toBeGreaterThan(1e-2);
+    }
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The llama-family decoder for inference: forward only, one sequence, with a key/value cache so
  * each generated token costs one row of work instead of re-running the prompt. It reads the same
- * Hugging Face-named weights as the training decoder (no copy) and adds what generation needs and
- * training does not: Qwen2's q/k/v biases and incremental attention over cached positions.
+ * Hugging Face-named weights as the training decoder (no copy), Qwen2's q/k/v biases included, and
+ * adds what generation needs and training does not: incremental attention over cached positions.
  */
 import {
   type Blas,

@@ -3,10 +3,9 @@
  * The model exporter builds on it, and the test kit uses it to build tiny models whose output is
  * known in advance. Format reference: the GGUF section of the ggml documentation.
  */
-import { open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+
+import { writeFileHandleAtomically } from "../atomic-writer.js";
 import { float32ToFloat16Bits } from "../half-precision.js";
-import { removeStaleTemporaries, temporarySiblingPath } from "../temporary-path.js";
 
 export { float32ToFloat16Bits } from "../half-precision.js";
 
@@ -121,11 +120,7 @@ export function writeGguf(contents: GgufContents): Uint8Array {
  */
 export async function writeGgufFile({ path, ...contents }: GgufContents & { path: string }): Promise<void> {
   const layout = layOut(contents);
-  // Leftovers of a writer killed here before are removed first (only those whose pid is dead).
-  removeStaleTemporaries({ directory: dirname(path) });
-  const temporaryPath = temporarySiblingPath({ path, suffix: "partial" });
-  const handle = await open(temporaryPath, "w");
-  try {
+  await writeFileHandleAtomically({ path }, async (handle) => {
     await handle.write(layout.header, 0, layout.header.length, 0);
     for (const [index, tensor] of contents.tensors.entries()) {
       const bytes = encodeTensorData(tensor);
@@ -133,13 +128,7 @@ export async function writeGgufFile({ path, ...contents }: GgufContents & { path
     }
     // Pads the end so the file length matches the aligned layout that readers compute.
     await handle.truncate(layout.totalBytes);
-    await handle.close();
-    await rename(temporaryPath, path);
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await rm(temporaryPath, { force: true });
-    throw error;
-  }
+  });
 }
 
 interface Layout {

@@ -27,6 +27,8 @@ export interface LlamaConfig {
   tieWordEmbeddings: boolean;
   /** Longest sequence the rotary table covers (`max_position_embeddings`). */
   maxPositions: number;
+  /** q, k and v projections carry biases (Qwen2, Qwen2.5). Default false (Llama, Mistral). */
+  queryKeyValueBias?: boolean;
 }
 
 /** Named presets: `tiny` for tests, `small` for the throughput bench (5.25M parameters), `30m`. */

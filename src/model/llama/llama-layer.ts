@@ -1,6 +1,6 @@
 /**
  * One llama decoder layer, forward and backward, from the engine's fused ops:
- * h = x + o(attention(rope(qkv(rmsNorm(x))))); y = h + down(swiglu(gateUp(rmsNorm(h)))).
+ * h = x + o(attention(rope(qkv(rmsNorm(x)) [+ qkv bias]))); y = h + down(swiglu(gateUp(rmsNorm(h)))).
  * The residual adds are fused into the output projections (matmul accumulating into a copy of the
  * stream), and the backward pass accumulates the stream's gradient in one buffer.
  */
@@ -27,6 +27,8 @@ export interface LayerWeights {
   inputNorm: Tensor;
   /** q, k and v projections stacked: [(heads + 2 kvHeads) * headDimension, d]. */
   qkv: Tensor;
+  /** q, k and v biases stacked: [(heads + 2 kvHeads) * headDimension]; absent without biases (Llama). */
+  qkvBias?: Tensor;
   output: Tensor;
   postNorm: Tensor;
   /** gate and up projections stacked: [2 * intermediate, d]. */
@@ -71,7 +73,13 @@ export function llamaLayerForward(
     output: layer.attentionNormed,
     inverseRms: layer.attentionInverseRms,
   });
-  matmulForward({ blas, input: layer.attentionNormed, weight: weight.qkv, output: layer.qkv });
+  matmulForward({
+    blas,
+    input: layer.attentionNormed,
+    weight: weight.qkv,
+    output: layer.qkv,
+    ...(weight.qkvBias ? { bias: weight.qkvBias } : {}),
+  });
   rotaryForward({ table: rotary, data: layer.qkv, positions, heads: rotatedHeads });
   causalAttentionForward({
     ...shape,
@@ -168,6 +176,7 @@ export function llamaLayerBackward(
     outputGradient: w.qkvGradient,
     inputGradient: w.normedGradient,
     weightGradient: gradient.qkv,
+    ...(gradient.qkvBias ? { biasGradient: gradient.qkvBias } : {}),
   });
   rmsNormBackward({
     input: layer.input,

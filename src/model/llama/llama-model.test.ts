@@ -10,7 +10,7 @@ import { testBackends } from "../../engine/testing/backends.js";
 import { decodeFloat32, hashUniform, readFixture, scaledMaxError } from "../../engine/testing/fixtures.js";
 import { type LlamaConfig, llamaPresets } from "./llama-config.js";
 import { createLlamaModel, type LlamaModel } from "./llama-model.js";
-import { llamaParameterLayout } from "./llama-parameters.js";
+import { llamaParameterLayout, noDecaySpans, type ParameterEntry } from "./llama-parameters.js";
 
 interface ModelFixture {
   config: Omit<LlamaConfig, "maxPositions">;
@@ -33,8 +33,10 @@ interface ModelFixture {
 }
 
 const fixture = readFixture<ModelFixture>("src/model/llama", "tiny-llama");
+const qwen2Fixture = readFixture<ModelFixture>("src/model/llama", "tiny-qwen2");
+const qwen2Config: LlamaConfig = { ...llamaPresets.tiny, tieWordEmbeddings: false, queryKeyValueBias: true };
 
-/** Weights as the fixture script derives them: 0.1 u for matrices, 1 + 0.1 u for norms. */
+/** Weights as the fixture script derives them: 0.1 u for matrices and biases, 1 + 0.1 u for norms. */
 function loadHashedWeights(model: LlamaModel): void {
   model.layout.forEach((entry, index) => {
     const values = hashUniform(entry.size, index);
@@ -144,6 +146,70 @@ describe.each(testBackends())("tiny llama on $name", ({ blas, memory }) => {
   it("refuses a backward pass without a forward pass", () => {
     const model = createLlamaModel({ config: llamaPresets.tiny, blas, memory });
     expect(() => model.backwardSequenceLosses({ lossGradients: [1, 1] })).toThrow(/forward/);
+  });
+});
+
+describe.each(testBackends())("tiny qwen2 (q/k/v biases, untied head) on $name", ({ blas, memory }) => {
+  const batch = {
+    tokens: Int32Array.from(qwen2Fixture.tokens),
+    targets: Int32Array.from(qwen2Fixture.targets),
+    batchSize: qwen2Fixture.batchSize,
+    sequenceLength: qwen2Fixture.sequenceLength,
+  };
+
+  it("lays out q/k/v biases after the q/k/v weights, as the fixture script does", () => {
+    expect({ ...qwen2Fixture.config, maxPositions: llamaPresets.tiny.maxPositions }).toEqual(qwen2Config);
+    const names = llamaParameterLayout(qwen2Config).entries.map((entry) => entry.name);
+    expect(names).toEqual(qwen2Fixture.parameterNames);
+    expect(names.slice(2, 8)).toEqual([
+      "model.layers.0.self_attn.q_proj.weight",
+      "model.layers.0.self_attn.k_proj.weight",
+      "model.layers.0.self_attn.v_proj.weight",
+      "model.layers.0.self_attn.q_proj.bias",
+      "model.layers.0.self_attn.k_proj.bias",
+      "model.layers.0.self_attn.v_proj.bias",
+    ]);
+  });
+
+  it("matches PyTorch: losses, every gradient (biases included) and one clipped AdamW step", () => {
+    const model = createLlamaModel({ config: qwen2Config, blas, memory });
+    loadHashedWeights(model);
+    const { losses, tokenCounts } = model.sequenceLosses(batch);
+    expect(Array.from(tokenCounts)).toEqual(qwen2Fixture.tokenCounts);
+    expect(scaledMaxError(losses, qwen2Fixture.sequenceLosses)).toBeLessThan(1e-6);
+    // The biases matter: the same weights without them give other losses.
+    const withoutBias = createLlamaModel({ config: { ...qwen2Config, queryKeyValueBias: false }, blas, memory });
+    for (const entry of withoutBias.layout)
+      withoutBias.parameter(entry.name).data.set(model.parameter(entry.name).data);
+    expect(scaledMaxError(withoutBias.sequenceLosses(batch).losses, qwen2Fixture.sequenceLosses)).toBeGreaterThan(1e-4);
+    model.backwardSequenceLosses({ lossGradients: qwen2Fixture.sequenceLossGradients });
+    for (const name of qwen2Fixture.parameterNames) {
+      const expected = decodeFloat32(qwen2Fixture.gradients[name] ?? "");
+      expect(expected.length, name).toBe(model.gradient(name).data.length);
+      expect(scaledMaxError(model.gradient(name).data, expected), name).toBeLessThan(1e-5);
+    }
+    const { step } = qwen2Fixture;
+    expect(clipGradientNorm({ gradients: model.gradients, maxNorm: step.maxGradientNorm })).toBeCloseTo(
+      step.gradientNorm,
+      5,
+    );
+    createAdamW({
+      parameters: model.parameters,
+      gradients: model.gradients,
+      learningRate: step.learningRate,
+      weightDecay: step.weightDecay,
+    }).step();
+    expect(scaledMaxError(model.sequenceLosses(batch).losses, step.sequenceLossesAfter)).toBeLessThan(1e-5);
+  });
+
+  it("starts its biases at zero and exempts them from weight decay with the norms", () => {
+    const model = createLlamaModel({ config: qwen2Config, blas, memory, seed: 3 });
+    const biases = model.layout.filter((entry) => entry.kind === "bias");
+    expect(biases).toHaveLength(3 * qwen2Config.layers);
+    for (const entry of biases) expect(model.parameter(entry.name).data.every((value) => value === 0)).toBe(true);
+    const exempt = noDecaySpans(model.layout);
+    expect(exempt).toContainEqual({ offset: (biases[0] as ParameterEntry).offset, length: 64 });
+    expect(exempt).toHaveLength(biases.length + 2 * qwen2Config.layers + 1);
   });
 });
 

@@ -80,7 +80,7 @@ export interface LlamaModel {
 
 /**
  * Creates a model. Weights start as Hugging Face llama does: normal(0, initializerRange) for matrices
- * (default 0.02), ones for norms, from `seed` (default 0). `memory` defaults to
+ * (default 0.02), ones for norms, zeros for biases, from `seed` (default 0). `memory` defaults to
  * createTensorMemory() (wasm SIMD kernels where the runtime has them).
  */
 export function createLlamaModel(options: {
@@ -101,6 +101,8 @@ export function createLlamaModel(options: {
     const values = parameters.subarray(entry.offset, entry.offset + entry.size);
     if (entry.kind === "norm") {
       values.fill(1);
+    } else if (entry.kind === "bias") {
+      values.fill(0);
     } else {
       for (let index = 0; index < values.length; index++) {
         values[index] = random.nextNormal() * initializerRange;
@@ -128,6 +130,11 @@ export function createLlamaModel(options: {
       return {
         inputNorm: view(data, `${prefix}input_layernorm.weight`),
         qkv: view(data, `${prefix}self_attn.q_proj.weight`, qkvRows),
+        ...(config.queryKeyValueBias === true
+          ? {
+              qkvBias: viewTensor({ data, offset: find(`${prefix}self_attn.q_proj.bias`).offset, shape: [qkvRows] }),
+            }
+          : {}),
         output: view(data, `${prefix}self_attn.o_proj.weight`),
         postNorm: view(data, `${prefix}post_attention_layernorm.weight`),
         gateUp: view(data, `${prefix}mlp.gate_proj.weight`, 2 * config.intermediateSize),

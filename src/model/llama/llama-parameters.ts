@@ -1,6 +1,7 @@
 /**
  * Where each weight lives in the model's one flat parameter array. The order is Hugging Face's tensor
- * order within a layer, so q/k/v rows are adjacent (one packed projection) and so are gate/up.
+ * order within a layer, so q/k/v rows are adjacent (one packed projection) and so are gate/up; with
+ * q/k/v biases (Qwen2) the three biases follow the three weights, adjacent too (one packed bias).
  */
 import type { LlamaConfig } from "./llama-config.js";
 
@@ -10,8 +11,8 @@ export interface ParameterEntry {
   readonly shape: readonly number[];
   readonly offset: number;
   readonly size: number;
-  /** Norm weights are exempt from weight decay by convention. */
-  readonly kind: "matrix" | "norm";
+  /** Norm weights and biases are exempt from weight decay by convention. */
+  readonly kind: "matrix" | "norm" | "bias";
 }
 
 /** The layout of every weight, in storage order, and the total element count. */
@@ -28,7 +29,7 @@ export function llamaParameterLayout(config: LlamaConfig): ParameterLayout {
   const v = config.vocabularySize;
   const entries: ParameterEntry[] = [];
   let offset = 0;
-  const add = (name: string, shape: number[], kind: "matrix" | "norm") => {
+  const add = (name: string, shape: number[], kind: ParameterEntry["kind"]) => {
     const size = shape.reduce((product, dimension) => product * dimension, 1);
     entries.push({ name, shape, offset, size, kind });
     offset += size;
@@ -40,6 +41,11 @@ export function llamaParameterLayout(config: LlamaConfig): ParameterLayout {
     add(`${prefix}self_attn.q_proj.weight`, [config.heads * headDimension, d], "matrix");
     add(`${prefix}self_attn.k_proj.weight`, [config.kvHeads * headDimension, d], "matrix");
     add(`${prefix}self_attn.v_proj.weight`, [config.kvHeads * headDimension, d], "matrix");
+    if (config.queryKeyValueBias === true) {
+      add(`${prefix}self_attn.q_proj.bias`, [config.heads * headDimension], "bias");
+      add(`${prefix}self_attn.k_proj.bias`, [config.kvHeads * headDimension], "bias");
+      add(`${prefix}self_attn.v_proj.bias`, [config.kvHeads * headDimension], "bias");
+    }
     add(`${prefix}self_attn.o_proj.weight`, [d, config.heads * headDimension], "matrix");
     add(`${prefix}post_attention_layernorm.weight`, [d], "norm");
     add(`${prefix}mlp.gate_proj.weight`, [f, d], "matrix");
@@ -51,4 +57,11 @@ export function llamaParameterLayout(config: LlamaConfig): ParameterLayout {
     add("lm_head.weight", [v, d], "matrix");
   }
   return { entries, totalSize: offset };
+}
+
+/** The spans of `layout` exempt from weight decay (norm gains and biases), as AdamW's `noDecay` takes them. */
+export function noDecaySpans(layout: readonly ParameterEntry[]): { offset: number; length: number }[] {
+  return layout
+    .filter((entry) => entry.kind !== "matrix")
+    .map((entry) => ({ offset: entry.offset, length: entry.size }));
 }

@@ -5,6 +5,7 @@
  */
 import { type AdamW, createAdamW, gradientNorm } from "../../engine/index.js";
 import type { LlamaModel, TargetBatch } from "./llama-model.js";
+import { noDecaySpans } from "./llama-parameters.js";
 
 /** What one step measured. */
 export interface TrainStepResult {
@@ -54,9 +55,7 @@ export function createLlamaTrainer(options: {
     beta1,
     beta2,
     epsilon,
-    noDecay: model.layout
-      .filter((entry) => entry.kind === "norm")
-      .map((entry) => ({ offset: entry.offset, length: entry.size })),
+    noDecay: noDecaySpans(model.layout),
   });
   let lossGradients = new Float64Array(0);
   return {

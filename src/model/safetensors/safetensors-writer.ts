@@ -3,10 +3,10 @@
  * `model-00001-of-00003.safetensors` with a `model.safetensors.index.json` mapping every tensor to
  * its shard. Files are written to a temporary name and renamed into place, tensor by tensor.
  */
-import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomically, writeFileHandleAtomically } from "../atomic-writer.js";
 import { encodeFloats } from "../half-precision.js";
-import { removeStaleTemporaries, temporarySiblingPath } from "../temporary-path.js";
 import { encodeSafetensorsHeader, SAFETENSORS_DTYPE_BYTES, type SafetensorsFloatDtype } from "./safetensors-format.js";
 import { SAFETENSORS_FILE_NAME, SAFETENSORS_INDEX_FILE_NAME } from "./safetensors-reader.js";
 
@@ -47,23 +47,13 @@ export async function writeSafetensorsFile({
   const resolved = tensors.map((tensor) => ({ ...tensor, dtype: tensor.dtype ?? dtype }));
   for (const tensor of resolved) validateTensor(tensor);
   const { header, offsets } = encodeSafetensorsHeader({ metadata, tensors: resolved });
-  // Leftovers of a writer killed here before are removed first (only those whose pid is dead).
-  removeStaleTemporaries({ directory: dirname(path) });
-  const temporaryPath = temporarySiblingPath({ path, suffix: "partial" });
-  const handle = await open(temporaryPath, "w");
-  try {
+  await writeFileHandleAtomically({ path }, async (handle) => {
     await handle.write(header, 0, header.length, 0);
     for (const [index, tensor] of resolved.entries()) {
       const bytes = "bytes" in tensor.data ? tensor.data.bytes : encodeFloats(tensor.data, formatOf(tensor.dtype));
       await handle.write(bytes, 0, bytes.length, header.length + (offsets[index]?.[0] ?? 0));
     }
-    await handle.close();
-    await rename(temporaryPath, path);
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await rm(temporaryPath, { force: true });
-    throw error;
-  }
+  });
   return header.length + (offsets.at(-1)?.[1] ?? 0);
 }
 
@@ -117,7 +107,10 @@ export async function writeSafetensorsCheckpoint({
     for (const tensor of shard) weightMap[tensor.name] = name;
   }
   const index = { metadata: { total_size: totalBytes }, weight_map: sortedObject(weightMap) };
-  await writeFile(join(directory, SAFETENSORS_INDEX_FILE_NAME), `${JSON.stringify(index, null, 2)}\n`);
+  writeFileAtomically({
+    path: join(directory, SAFETENSORS_INDEX_FILE_NAME),
+    data: `${JSON.stringify(index, null, 2)}\n`,
+  });
   await rm(join(directory, SAFETENSORS_FILE_NAME), { force: true });
   return [...names, SAFETENSORS_INDEX_FILE_NAME];
 }

@@ -1,14 +1,15 @@
 /**
- * `--dataset hh-rlhf`: Anthropic's HH-RLHF harmless-base split, downloaded once into the cache. The
+ * `--dataset hh-rlhf`: Anthropic's HH-RLHF harmless-base split, downloaded once into the cache (the
+ * one downloader; below the simulation and evaluation, which both read it). The
  * training pairs seed the prior (SPEC 1.2); the first human turns of the test pairs form the question
  * pool, so the questions agents answer are not the very questions in their prior memory.
  */
-import { once } from "node:events";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { readLines } from "../data/line-reader.js";
+import { createAtomicWriter } from "../model/atomic-writer.js";
 import { CancelledError, InputError, ProviderError } from "../spec/errors.js";
 import { firstHumanTurn } from "./hh-rlhf.js";
+import { readLines } from "./line-reader.js";
 
 /** The Hugging Face dataset repository. */
 export const HH_RLHF_REPOSITORY = "Anthropic/hh-rlhf";
@@ -59,21 +60,20 @@ async function download({
       endpoint: url,
     });
   }
-  const partial = `${path}.part`;
-  const output = createWriteStream(partial);
+  // Written through the atomic writer: the file appears only once whole and checked.
+  const writer = createAtomicWriter({ path, gzip: false });
   const totalBytes = Number(response.headers.get("content-length") ?? 0);
   let downloadedBytes = 0;
+  const head: number[] = [];
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       downloadedBytes += chunk.byteLength;
-      if (!output.write(chunk)) await once(output, "drain");
+      if (head.length < 2) head.push(...chunk.subarray(0, 2 - head.length));
+      await writer.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       onProgress?.({ file: url, downloadedBytes, totalBytes });
     }
-    output.end();
-    await once(output, "finish");
   } catch (cause) {
-    output.destroy();
-    rmSync(partial, { force: true });
+    await writer.abort();
     if (signal?.aborted) throw new CancelledError(`download of ${url} cancelled`);
     throw new ProviderError(`download of ${url} broke off: ${String(cause)}`, {
       code: "DOWNLOAD_FAILED",
@@ -82,16 +82,15 @@ async function download({
       cause,
     });
   }
-  const head = readFileSync(partial).subarray(0, 2);
   if (head[0] !== 0x1f || head[1] !== 0x8b) {
-    rmSync(partial, { force: true });
+    await writer.abort();
     throw new ProviderError(`${url} did not return a gzip file`, {
       code: "DOWNLOAD_FAILED",
       retryable: false,
       endpoint: url,
     });
   }
-  renameSync(partial, path);
+  await writer.commit();
 }
 
 /**

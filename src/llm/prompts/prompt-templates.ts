@@ -1,14 +1,16 @@
 /**
- * The Back-Scatter prompts (SPEC 1.6), one versioned template file per prompt in `prompts/`
- * (`draft.v1.txt`, ...). A user overrides any of them by putting `<name>.txt` (or `<name>.v<N>.txt`)
- * in a directory passed as `overrideDirectory`; the run's config records which file and content hash
- * each prompt came from, so a study can name the exact wording it used.
+ * The Back-Scatter prompts (SPEC 1.6), one versioned template file per prompt in `builtin/`
+ * (`draft.v1.txt`, ...): the agents' prompts and the rating rubrics (observer alignment and
+ * engagement, peer rating), here below the simulation so evaluation can use the same rubrics. A
+ * user overrides any of them by putting `<name>.txt` (or `<name>.v<N>.txt`) in a directory passed as
+ * `overrideDirectory`; the run's config records which file and content hash each prompt came from, so
+ * a study can name the exact wording it used.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "../spec/errors.js";
+import { ConfigError } from "../../spec/errors.js";
 import { parseTemplate, type Template, type TemplateScope } from "./template.js";
 
 /** The prompts of one interaction. */
@@ -61,16 +63,26 @@ export interface PromptTemplates {
   readonly provenance: Record<PromptName, PromptProvenance>;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-
 /**
- * The directory of the built-in prompt files: beside this module in a checkout (`src/sandbox/prompts`),
- * and the same folder, shipped as is, when running the compiled `dist/sandbox/prompt-templates.js`.
+ * The directory of the built-in prompt files for a module in `moduleDirectory`: `builtin/` beside
+ * the module in a checkout (`src/llm/prompts/builtin`), and in the installed package, where the
+ * compiled module is `dist/llm/prompts/prompt-templates.js` and the text files ship under `src/`,
+ * `src/llm/prompts/builtin` from the package root. Default: this module's directory.
  */
-export const BUILTIN_PROMPT_DIRECTORY =
-  [join(here, "prompts"), join(here, "..", "..", "src", "sandbox", "prompts")].find((directory) =>
-    existsSync(directory),
-  ) ?? join(here, "prompts");
+export function builtinPromptDirectory({
+  moduleDirectory = dirname(fileURLToPath(import.meta.url)),
+}: {
+  moduleDirectory?: string;
+} = {}): string {
+  const candidates = [
+    join(moduleDirectory, "builtin"),
+    join(moduleDirectory, "..", "..", "..", "src", "llm", "prompts", "builtin"),
+  ];
+  return candidates.find((directory) => existsSync(directory)) ?? (candidates[0] as string);
+}
+
+/** The directory of the built-in prompt files (see {@link builtinPromptDirectory}). */
+export const BUILTIN_PROMPT_DIRECTORY = builtinPromptDirectory();
 
 function findVersioned(directory: string, name: string): { file: string; version: string } | undefined {
   if (!existsSync(directory)) return undefined;

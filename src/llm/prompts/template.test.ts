@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../spec/errors.js";
+import { ConfigError } from "../../spec/errors.js";
 import { parseTemplate } from "./template.js";
 
 describe("templates", () => {
@@ -31,6 +31,14 @@ describe("templates", () => {
       "b",
       "c",
       "d",
+    ]);
+  });
+
+  it("gives the first line of each name", () => {
+    expect([...parseTemplate("{{a}}\n{{#if b}}\n{{a}} {{c}}\n{{/if}}").nameLines]).toEqual([
+      ["a", 1],
+      ["b", 2],
+      ["c", 3],
     ]);
   });
 });

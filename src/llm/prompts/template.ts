@@ -5,7 +5,7 @@
  * fields in scope. Unknown names are errors that point at the template's file and line, so a typo in
  * a user's override fails before any model is called.
  */
-import { ConfigError } from "../spec/errors.js";
+import { ConfigError } from "../../spec/errors.js";
 
 /** A value a template can use. */
 export type TemplateValue = string | number | boolean | null | undefined | readonly TemplateScope[];
@@ -24,6 +24,8 @@ export interface Template {
   readonly source: string;
   /** Every name the template refers to outside `each` blocks. */
   readonly names: ReadonlySet<string>;
+  /** The line (from 1) where each of `names` first appears, for error messages. */
+  readonly nameLines: ReadonlyMap<string, number>;
   render(scope: TemplateScope): string;
 }
 
@@ -90,11 +92,11 @@ export function parseTemplate(text: string, { source = "template" }: { source?: 
   if (cursor < text.length) current().push({ kind: "text", text: text.slice(cursor) });
   const open = stack[stack.length - 1];
   if (open !== undefined) fail(`{{#${open.node.kind}}} is never closed`, open.line);
-  const names = new Set<string>();
+  const nameLines = new Map<string, number>();
   const collect = (nodes: readonly Node[]): void => {
     for (const node of nodes) {
       if (node.kind === "text") continue;
-      names.add(node.name);
+      nameLines.set(node.name, Math.min(node.line, nameLines.get(node.name) ?? node.line));
       // Names inside an each block may be the item's fields, so they are not top-level names.
       if (node.kind === "if") {
         collect(node.present);
@@ -105,7 +107,8 @@ export function parseTemplate(text: string, { source = "template" }: { source?: 
   collect(root);
   return {
     source,
-    names,
+    names: new Set(nameLines.keys()),
+    nameLines,
     render(scope: TemplateScope): string {
       return renderNodes(root, [scope], source);
     },

@@ -3,9 +3,10 @@
  * (gzip read directly). Round r hands agents 0..N-1 the slice questions[r*N .. (r+1)*N), wrapping
  * around; questions keep file order unless shuffled with a seed.
  */
-import { readLines } from "../data/line-reader.js";
+
+import { createRandom, deriveSeed, shuffle } from "../engine/random.js";
 import { InputError } from "../spec/errors.js";
-import { createRandom, deriveSeed, shuffle } from "./random.js";
+import { readLines } from "./line-reader.js";
 
 /**
  * Reads a question pool. The format is JSON Lines when the first non-blank line starts with `{`,
@@ -46,7 +47,9 @@ export function orderQuestions(
   pool: readonly string[],
   { shuffled, seed }: { shuffled: boolean; seed: number },
 ): string[] {
-  return shuffled ? shuffle(pool, createRandom(deriveSeed(seed, "questions"))) : [...pool];
+  return shuffled
+    ? shuffle({ items: pool, random: createRandom({ seed: deriveSeed(seed, "questions"), algorithm: "mulberry32" }) })
+    : [...pool];
 }
 
 /** The question of every agent in a round: questions[(round * agentCount + agent) mod pool size]. */

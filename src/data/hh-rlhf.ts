@@ -1,8 +1,13 @@
 /**
- * Anthropic HH-RLHF transcripts ("\n\nHuman: ...\n\nAssistant: ...") split into turns, and the rule
- * that turns a chosen/rejected pair into one prompt with two rated responses (SPEC 1.2, issue 4):
- * the prompt is the shared transcript up to and including the `Assistant:` marker of the first turn
- * where the two differ, and the responses are that differing turn of each.
+ * Anthropic HH-RLHF transcripts ("\n\nHuman: ...\n\nAssistant: ...") split into turns (the one
+ * parser), and what is made of a chosen/rejected pair:
+ * - training data (`hhPairToExample`, issue 4): one prompt with two rated responses; the prompt is
+ *   the shared transcript up to and including the `Assistant:` marker of the first turn where the two
+ *   differ, and the responses are that differing turn of each;
+ * - the simulation's prior (`extractAnswerPair`, SPEC 1.2): the question is the human turn just
+ *   before that differing assistant turn (most harmless pairs share their first assistant turn, so
+ *   the first turn would give identical answers);
+ * - the question pool (`firstHumanTurn`, SPEC 1.5).
  */
 import type { AlignmentDataKind, AlignmentExample } from "../spec/alignment-data.js";
 
@@ -89,4 +94,60 @@ export function hhPairToExample(
       ...(source === undefined ? {} : { source }),
     },
   };
+}
+
+/** A question with an aligned (good) and a misaligned (bad) answer. */
+export interface AnswerPair {
+  question: string;
+  good: string;
+  bad: string;
+}
+
+/** The turns of a dialogue with surrounding whitespace trimmed. */
+function trimmedTurns(dialogue: string): { role: TranscriptTurn["role"]; text: string }[] {
+  return splitTranscript(dialogue).map((turn) => ({ role: turn.role, text: turn.text.trim() }));
+}
+
+/**
+ * The answer pair of one HH-RLHF record, or a reason it has none: the dialogues are identical, they
+ * first differ at a human turn, one ends where the other goes on, or a differing answer is empty.
+ * Turns are compared with surrounding whitespace trimmed.
+ */
+export function extractAnswerPair({
+  chosen,
+  rejected,
+}: {
+  chosen: string;
+  rejected: string;
+}): { pair: AnswerPair } | { problem: string } {
+  const good = trimmedTurns(chosen);
+  const bad = trimmedTurns(rejected);
+  const shared = Math.min(good.length, bad.length);
+  let index = 0;
+  while (index < shared && good[index]?.role === bad[index]?.role && good[index]?.text === bad[index]?.text) {
+    index += 1;
+  }
+  if (index === shared) {
+    return {
+      problem: good.length === bad.length ? "chosen and rejected are identical" : "one dialogue only extends the other",
+    };
+  }
+  const goodTurn = good[index] as { role: TranscriptTurn["role"]; text: string };
+  const badTurn = bad[index] as { role: TranscriptTurn["role"]; text: string };
+  if (goodTurn.role !== "assistant" || badTurn.role !== "assistant") {
+    return { problem: "the dialogues first differ at a human turn" };
+  }
+  const question = good[index - 1];
+  if (question === undefined || question.role !== "human") {
+    return { problem: "no human turn before the differing answer" };
+  }
+  if (goodTurn.text === "" || badTurn.text === "" || question.text === "") {
+    return { problem: "an empty question or answer" };
+  }
+  return { pair: { question: question.text, good: goodTurn.text, bad: badTurn.text } };
+}
+
+/** The first non-empty human turn of a dialogue, trimmed (the question pool of SPEC 1.5 is made of these). */
+export function firstHumanTurn(dialogue: string): string | undefined {
+  return trimmedTurns(dialogue).find((turn) => turn.role === "human" && turn.text !== "")?.text;
 }

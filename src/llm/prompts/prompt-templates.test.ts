@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../spec/errors.js";
-import { loadPromptTemplates, PROMPT_NAMES } from "./prompt-templates.js";
+import { ConfigError } from "../../spec/errors.js";
+import { builtinPromptDirectory, loadPromptTemplates, PROMPT_NAMES } from "./prompt-templates.js";
 
 describe("prompt templates", () => {
   it("load every built-in prompt with its version and hash", () => {
@@ -37,5 +37,16 @@ describe("prompt templates", () => {
       /observer-alignment\.v2\.txt.*agent_id/,
     );
     expect(() => loadPromptTemplates({ overrideDirectory: join(directory, "nope") })).toThrow(/does not exist/);
+  });
+
+  it("find the built-in files beside the module in a checkout and under src/ from the compiled dist/", () => {
+    const root = mkdtempSync(join(tmpdir(), "package-"));
+    const compiled = join(root, "dist", "llm", "prompts");
+    const shipped = join(root, "src", "llm", "prompts", "builtin");
+    mkdirSync(compiled, { recursive: true });
+    mkdirSync(shipped, { recursive: true });
+    expect(builtinPromptDirectory({ moduleDirectory: compiled })).toBe(shipped);
+    expect(builtinPromptDirectory({ moduleDirectory: join(root, "src", "llm", "prompts") })).toBe(shipped);
+    expect(builtinPromptDirectory()).toMatch(/src\/llm\/prompts\/builtin$/);
   });
 });

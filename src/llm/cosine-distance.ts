@@ -1,0 +1,72 @@
+/**
+ * Cosine distance, the one implementation: the simulation's memory retrieval (unit vectors kept
+ * sparse when mostly zeros) and every embedder's threshold use the same arithmetic, so a distance
+ * computed here equals the one retrieval compares with the threshold.
+ */
+
+/**
+ * A unit-length vector, sparse when fewer than a quarter of its values are non-zero (lexical
+ * embeddings have a few dozen of 4,096), so thousands of prior memories cost kilobytes, not megabytes.
+ */
+export interface UnitVector {
+  length: number;
+  /** Positions of `values`; undefined when `values` is dense. */
+  indices: Uint32Array | undefined;
+  values: Float32Array;
+}
+
+/** A unit-length copy of a vector (zero vectors stay zero and match nothing). */
+export function normalise(vector: Float32Array): Float32Array {
+  let sum = 0;
+  for (const value of vector) sum += value * value;
+  const norm = Math.sqrt(sum);
+  const unit = new Float32Array(vector.length);
+  if (norm === 0) return unit;
+  for (let index = 0; index < vector.length; index += 1) unit[index] = (vector[index] as number) / norm;
+  return unit;
+}
+
+/** A unit-length copy of a vector, sparse when mostly zeros. */
+export function toUnitVector(vector: Float32Array): UnitVector {
+  const dense = normalise(vector);
+  let count = 0;
+  for (const value of dense) if (value !== 0) count += 1;
+  if (count * 4 >= dense.length) return { length: dense.length, indices: undefined, values: dense };
+  const indices = new Uint32Array(count);
+  const values = new Float32Array(count);
+  let cursor = 0;
+  for (let index = 0; index < dense.length; index += 1) {
+    const value = dense[index] as number;
+    if (value !== 0) {
+      indices[cursor] = index;
+      values[cursor] = value;
+      cursor += 1;
+    }
+  }
+  return { length: dense.length, indices, values };
+}
+
+/** Cosine distance 1 - cos(a, b) (0 same direction, 2 opposite); 1 when either vector is zero. Throws RangeError when the lengths differ. */
+export function cosineDistance(left: Float32Array, right: Float32Array): number {
+  return unitVectorDistance(normalise(left), toUnitVector(right));
+}
+
+/**
+ * 1 - (query . entry) for a dense unit query (from {@link normalise}); 1 when either is zero. Throws
+ * RangeError when the lengths differ.
+ */
+export function unitVectorDistance(query: Float32Array, entry: UnitVector): number {
+  if (query.length !== entry.length) {
+    throw new RangeError(`embedding lengths differ: ${query.length} and ${entry.length}`);
+  }
+  const { indices, values } = entry;
+  let dot = 0;
+  if (indices !== undefined) {
+    for (let position = 0; position < indices.length; position += 1) {
+      dot += (values[position] as number) * (query[indices[position] as number] as number);
+    }
+  } else {
+    for (let index = 0; index < values.length; index += 1) dot += (values[index] as number) * (query[index] as number);
+  }
+  return 1 - dot;
+}

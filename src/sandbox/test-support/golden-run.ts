@@ -1,0 +1,67 @@
+/**
+ * The golden resume run: a small society against the fake OpenAI-compatible server with a fixed seed,
+ * interrupted by a failed call part-way through its second round. `make-golden-run.ts` wrote the
+ * committed run directory with the code of 2026-11-29 (before the shared-foundations refactor);
+ * `golden-resume.test.ts` resumes a copy of it with today's code.
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ProviderError } from "../../spec/errors.js";
+import type { InteractionRecord } from "../../spec/interaction-record.js";
+import type { LanguageModel } from "../../spec/language-model.js";
+import type { SocietyServer } from "./society-server.js";
+import { runTestSimulation } from "./test-simulation.js";
+
+/** The committed run directory (run.sqlite, config.json, records.jsonl, expected-records.jsonl). */
+export const goldenRunDirectory = join(dirname(fileURLToPath(import.meta.url)), "..", "__fixtures__", "golden-run");
+
+/** The world of the golden run; the committed directory was stopped during round 1 of `rounds`. */
+export const goldenRunOptions = { size: 3, rounds: 3, setting: "mixed_half_half" as const, seed: 20261129, targets: 2 };
+
+/** The call (from 1) of the agent model that failed when the fixture was made. */
+export const goldenFailingCall = 50;
+
+/** Agent and observer models at the society server with the names the golden run was made with. */
+export function goldenModels(society: SocietyServer): { agent: LanguageModel; observer: LanguageModel } {
+  return {
+    agent: society.model({ modelId: "golden-agent" }),
+    observer: society.model({ modelId: "golden-observer" }),
+  };
+}
+
+/** Wraps a model so that its `failAt`-th generate call (from 1) fails as if the endpoint went away. */
+export function failingAt(model: LanguageModel, failAt: number): LanguageModel {
+  let calls = 0;
+  return {
+    ...model,
+    async generate(request) {
+      calls += 1;
+      if (calls === failAt) throw new ProviderError("endpoint went away", { retryable: false });
+      return model.generate(request);
+    },
+  };
+}
+
+/** Runs (or resumes, when `directory` holds a run) the golden world to `rounds` rounds. */
+export async function runGolden({
+  society,
+  directory,
+  rounds = goldenRunOptions.rounds,
+  failAt,
+}: {
+  society: SocietyServer;
+  directory?: string;
+  rounds?: number;
+  /** Make the agent's `failAt`-th call fail. Default: none fails. */
+  failAt?: number;
+}): Promise<InteractionRecord[]> {
+  const { agent, observer } = goldenModels(society);
+  const run = await runTestSimulation({
+    ...goldenRunOptions,
+    rounds,
+    ...(directory === undefined ? {} : { directory }),
+    agentLanguageModels: [failAt === undefined ? agent : failingAt(agent, failAt)],
+    observer,
+  });
+  return run.records;
+}
