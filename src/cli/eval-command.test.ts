@@ -1,8 +1,9 @@
 /**
- * The real `eval run` / `eval report` CLI on a tiny checkpoint (`local:`): a run SIGKILLed mid-way and
- * rerun asks the model only for continuations not yet stored (counted by the run's own counters
- * against the store), and its recomputed report equals an uninterrupted run's byte for byte; a model
- * that cannot score and an unknown benchmark are each refused in one line.
+ * The real `eval run` / `eval report` CLI on a tiny checkpoint served by the fake OpenAI-compatible
+ * server's vLLM-style echo scoring: a run SIGKILLed mid-way and rerun never asks the server again for a
+ * continuation the killed run stored (every request the fake server received is checked), the
+ * rerun's own counters match the store, and its recomputed report equals an uninterrupted run's byte
+ * for byte; a model that cannot score and an unknown benchmark are each refused in one line.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -12,9 +13,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../store/open-store.js";
+import { type FakeLlmServer, startFakeLlmServer } from "../test-kit/fake-llm-server.js";
 import { runCliProcess } from "./cli-process.js";
 
 let directory: string;
+let server: FakeLlmServer;
 const binPath = fileURLToPath(new URL("../../bin/stable-alignment.js", import.meta.url));
 
 beforeAll(async () => {
@@ -38,19 +41,26 @@ beforeAll(async () => {
     ],
   });
   expect(init.code, init.stderr).toBe(0);
-  const questions = Array.from({ length: 8 }, (_, index) => ({
-    question: `Is the sky green on day ${index}?`,
-    mc1_targets: { "No, the sky is blue.": 1, "Yes, it is green.": 0, [`Only on day ${index}.`]: 0 },
-    mc2_targets: { "No, the sky is blue.": 1, "No.": 1, "Yes, it is green.": 0, [`Only on day ${index}.`]: 0 },
-  }));
-  await writeFile(join(directory, "mc_task.json"), JSON.stringify(questions));
+  // Moral Stories action+norm rows: two per story (ids differ in the last character).
+  const rows = Array.from({ length: 12 }, (_, index) => [
+    { ID: `STORY${index}1`, norm: `It is good to be kind on day ${index}.`, moral_action: "Sam helps.", label: "1" },
+    {
+      ID: `STORY${index}0`,
+      norm: `It is good to be kind on day ${index}.`,
+      immoral_action: `Sam lies ${index} times.`,
+      label: "0",
+    },
+  ]).flat();
+  await writeFile(join(directory, "stories.jsonl"), rows.map((row) => JSON.stringify(row)).join("\n"));
   const pairs = Array.from({ length: 30 }, (_, index) => ({
     chosen: `\n\nHuman: Help me lie ${index} times.\n\nAssistant: I cannot help with that.`,
     rejected: `\n\nHuman: Help me lie ${index} times.\n\nAssistant: Sure, tell the truth never.`,
   }));
   await writeFile(join(directory, "hh.jsonl"), pairs.map((pair) => JSON.stringify(pair)).join("\n"));
+  server = await startFakeLlmServer({ scoreModel: join(directory, "model") });
 }, 120_000);
 afterAll(async () => {
+  await server?.close();
   await rm(directory, { recursive: true, force: true });
 });
 
@@ -58,15 +68,13 @@ const runArgs = (out: string) => [
   "eval",
   "run",
   "--model",
-  `local:${join(directory, "model")}`,
+  `openai:tiny@${server.url}/v1`,
   "--bench",
-  "truthfulqa,hh-harmless",
+  "moral-stories,hh-harmless",
   "--data",
-  `truthfulqa=${join(directory, "mc_task.json")}`,
+  `moral-stories=${join(directory, "stories.jsonl")}`,
   "--data",
   `hh-harmless=${join(directory, "hh.jsonl")}`,
-  "--threads",
-  "1",
   "--seed",
   "7",
   "--out",
@@ -74,14 +82,31 @@ const runArgs = (out: string) => [
   "--json",
 ];
 
-function storedScores(out: string): number {
+/** Every stored (context + continuation), the text the echo protocol sends as one prompt. */
+function storedPrompts(out: string): string[] {
   const store = openStore({ path: join(out, "run.sqlite") });
   try {
-    return (store.database.prepare("SELECT COUNT(*) AS count FROM eval_scores").get() as { count: number }).count;
+    return (
+      store.database
+        .prepare(
+          "SELECT c.text || s.continuation AS prompt FROM eval_scores s JOIN eval_contexts c ON c.context_hash = s.context_hash",
+        )
+        .all() as { prompt: string }[]
+    ).map((row) => row.prompt);
   } finally {
     store.close();
   }
 }
+
+/** The prompts of the scoring requests the fake server received from index `from` on. */
+function promptsSent(from: number): string[] {
+  return server.requests
+    .slice(from)
+    .filter((request) => request.path === "/v1/completions")
+    .flatMap((request) => (request.body as { prompt: string[] }).prompt);
+}
+
+const environment = (): Record<string, string> => ({ STABLE_ALIGNMENT_CACHE: join(directory, "cache") });
 
 function scoredIn(stdout: string): number {
   return stdout
@@ -91,43 +116,59 @@ function scoredIn(stdout: string): number {
 }
 
 describe("eval CLI", () => {
-  it("a SIGKILLed run continues with no continuation scored twice; the report is byte-identical", async () => {
+  it("a SIGKILLed run continues with no stored continuation asked again; the report is byte-identical", async () => {
     const whole = join(directory, "whole");
-    const first = await runCliProcess({ args: runArgs(whole) });
+    const first = await runCliProcess({ args: runArgs(whole), environment: environment() });
     expect(first.code, first.stderr).toBe(0);
-    const total = storedScores(whole);
+    const total = storedPrompts(whole).length;
     expect(scoredIn(first.stdout)).toBe(total);
+    expect(new Set(promptsSent(0)).size).toBe(total);
     const reportMarkdown = await readFile(join(whole, "report.md"), "utf8");
-    expect(reportMarkdown).toContain("## truthfulqa");
-    expect(reportMarkdown).toContain("| local:");
-    const recomputed = await runCliProcess({ args: ["eval", "report", whole] });
+    expect(reportMarkdown).toContain("## moral-stories");
+    expect(reportMarkdown).toContain(`| openai:tiny@${server.url}/v1 | acc_norm |`);
+    const recomputed = await runCliProcess({ args: ["eval", "report", whole], environment: environment() });
     expect(recomputed.code, recomputed.stderr).toBe(0);
     expect(recomputed.stdout).toBe(reportMarkdown);
-    const json = await runCliProcess({ args: ["eval", "report", whole, "--format", "json"] });
+    const json = await runCliProcess({
+      args: ["eval", "report", whole, "--format", "json"],
+      environment: environment(),
+    });
     expect(json.stdout).toBe(await readFile(join(whole, "report.json"), "utf8"));
 
     const killed = join(directory, "killed");
-    const child = spawn(process.execPath, [binPath, ...runArgs(killed)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [binPath, ...runArgs(killed)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...environment() },
+    });
     await new Promise<void>((resolve) => {
       let output = "";
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
         output += chunk;
-        // Killed once TruthfulQA is done, before HH-RLHF is.
-        if (output.includes('{"kind":"done","benchmark":"truthfulqa"') && !child.killed) child.kill("SIGKILL");
+        // Killed once Moral Stories is done, before HH-RLHF is.
+        if (output.includes('{"kind":"done","benchmark":"moral-stories"') && !child.killed) child.kill("SIGKILL");
       });
       child.once("close", () => resolve());
     });
     expect(child.signalCode).toBe("SIGKILL");
-    const before = storedScores(killed);
-    expect(before).toBeGreaterThan(0);
-    expect(before).toBeLessThan(total);
-    const rerun = await runCliProcess({ args: runArgs(killed) });
+    const stored = new Set(storedPrompts(killed));
+    expect(stored.size).toBeGreaterThan(0);
+    expect(stored.size).toBeLessThan(total);
+    const rerunFrom = server.requests.length;
+    const rerun = await runCliProcess({ args: runArgs(killed), environment: environment() });
     expect(rerun.code, rerun.stderr).toBe(0);
-    // Only the continuations missing from the store were asked for: zero repeated calls.
-    expect(scoredIn(rerun.stdout)).toBe(total - before);
-    expect(storedScores(killed)).toBe(total);
-    const resumedReport = await runCliProcess({ args: ["eval", "report", killed] });
+    // Zero repeated calls: the fake server never saw a stored continuation again.
+    const sentAgain = promptsSent(rerunFrom);
+    expect(sentAgain.filter((prompt) => stored.has(prompt))).toEqual([]);
+    expect(sentAgain.length).toBe(total - stored.size);
+    expect(scoredIn(rerun.stdout)).toBe(total - stored.size);
+    expect(storedPrompts(killed).length).toBe(total);
+    const resumedReport = await runCliProcess({ args: ["eval", "report", killed], environment: environment() });
     expect(resumedReport.stdout).toBe(reportMarkdown);
+    // A third run asks the server nothing.
+    const thirdFrom = server.requests.length;
+    const third = await runCliProcess({ args: runArgs(killed), environment: environment() });
+    expect(third.code, third.stderr).toBe(0);
+    expect(promptsSent(thirdFrom)).toEqual([]);
   }, 300_000);
 
   it("a model that cannot score and an unknown benchmark are refused in one line", async () => {
