@@ -58,7 +58,7 @@ export function registerEvalCommand(program: Command): void {
     .description("score models on benchmarks; a rerun on the same --out continues where it stopped")
     .requiredOption(
       "--model <spec>",
-      "a model that can score (local:<dir>, gguf:<path>, hf:...); repeat for several",
+      "a model that can score (local:<dir>, gguf:<path>, hf:..., or a vLLM server: openai:<model>@<url>); repeat for several",
       (text: string, previous: string[] = []) => [...previous, parseModel(text)],
     )
     .requiredOption(
