@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerDataCommand } from "./data-command.js";
 import { registerDevCommand } from "./dev-command.js";
 import { registerDoctorCommand } from "./doctor-command.js";
+import { registerEvalCommand } from "./eval-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelCommand } from "./model-command.js";
 import { registerScoreCommand } from "./score-command.js";
@@ -13,6 +14,7 @@ export function registerCommands(program: Command): void {
   registerSimulateCommand(program);
   registerDataCommand(program);
   registerTrainCommand(program);
+  registerEvalCommand(program);
   registerModelCommand(program);
   registerGenerateCommand(program);
   registerScoreCommand(program);

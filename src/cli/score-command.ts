@@ -147,7 +147,7 @@ export async function runScorePreference({
 }
 
 /** The model as a Scorer, or a ModelSpecError when its capabilities say it cannot score. */
-function scorerOf(model: LanguageModel, spec: string): Scorer {
+export function scorerOf(model: LanguageModel, spec: string): Scorer {
   const score = model.score;
   if (model.capabilities.score !== true || score === undefined) {
     throw new ModelSpecError(

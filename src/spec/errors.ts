@@ -154,3 +154,15 @@ export class DoctorCheckFailedError extends StableAlignmentError {
     this.checks = [...checks];
   }
 }
+
+/**
+ * An evaluation report was asked for scores the run has not stored yet (the run was stopped before
+ * it finished); `missing` counts the continuations without a score.
+ */
+export class EvaluationIncompleteError extends StableAlignmentError {
+  readonly missing: number;
+  constructor(message: string, details: { missing: number }) {
+    super("EVALUATION_INCOMPLETE", message);
+    this.missing = details.missing;
+  }
+}

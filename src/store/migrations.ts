@@ -1,4 +1,5 @@
 import { CORE_SCHEMA_SQL, RETRY_LEDGER_SQL, SCORE_CACHE_SQL } from "./core-schema.js";
+import { EVALUATION_SCHEMA_SQL } from "./evaluation-schema.js";
 import { SIMULATION_SCHEMA_SQL } from "./simulation-schema.js";
 
 /** One schema change. Versions are applied in increasing order, each inside one transaction. */
@@ -15,4 +16,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "simulation", sql: SIMULATION_SCHEMA_SQL },
   { version: 3, name: "retry ledger", sql: RETRY_LEDGER_SQL },
   { version: 4, name: "score cache", sql: SCORE_CACHE_SQL },
+  { version: 5, name: "evaluation", sql: EVALUATION_SCHEMA_SQL },
 ];

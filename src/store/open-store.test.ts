@@ -115,7 +115,7 @@ describe("openStore", () => {
     old.pragma("user_version = 3");
     old.close();
     const store = openStore({ path });
-    expect(store.database.pragma("user_version", { simple: true })).toBe(4);
+    expect(store.database.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
     const result = {
       scores: [
         { valid: true as const, logProbability: -1.5, tokenLogProbabilities: [-1, -0.5], tokenCount: 2 },

@@ -1,0 +1,291 @@
+/**
+ * `stable-alignment eval run` and `eval report`: the likelihood benchmarks of src/eval on any model
+ * that can score (SPEC 4, EVAL.md). This file parses flags, resolves each benchmark's data (`--data`
+ * or a download into the cache), takes the run lock, draws a progress bar per benchmark and model,
+ * and prints the report; the work is in src/eval.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import cliProgress from "cli-progress";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { type BenchmarkName, isBenchmarkName, parseBenchmarkList } from "../eval/benchmarks.js";
+import { downloadBenchmarkData } from "../eval/dataset-download.js";
+import { ETHICS_SPLITS, type EthicsSplit } from "../eval/ethics.js";
+import { buildEvaluationReport, formatReportJson, formatReportMarkdown } from "../eval/evaluation-report.js";
+import { type EvaluationEvent, runEvaluation } from "../eval/evaluation-run.js";
+import { writeAtomically } from "../model/atomic-writer.js";
+import { InputError, UsageError } from "../spec/errors.js";
+import type { Scorer } from "../spec/scoring.js";
+import { createEvaluationRepository } from "../store/evaluation-repository.js";
+import { openStore } from "../store/open-store.js";
+import { acquireRunLock } from "../store/run-lock.js";
+import { createCliContext, resolveCommandOptions } from "./cli-context.js";
+import { createDownloadProgressReporter } from "./download-progress.js";
+import { createModelFactory } from "./model-factory.js";
+import { integerOption, modelSpecOption } from "./option-parsers.js";
+import { checkOutputPath } from "./output-path.js";
+import { scorerOf } from "./score-command.js";
+
+interface EvalRunOptions {
+  model: string[];
+  bench: BenchmarkName[];
+  data?: string[];
+  split: EthicsSplit;
+  limit?: number;
+  seed: number;
+  out: string;
+  json?: boolean;
+  threads?: number;
+  allowTestModels?: boolean;
+}
+
+interface EvalReportOptions {
+  compare?: string;
+  format: "md" | "json";
+}
+
+/** The store of a run directory. */
+const STORE_FILE = "run.sqlite";
+
+/** Registers `eval run` and `eval report`. */
+export function registerEvalCommand(program: Command): void {
+  const evaluation = program
+    .command("eval")
+    .description("likelihood benchmarks (TruthfulQA, ETHICS, Moral Stories, HHH, MIC, HH) with intervals");
+  const parseModel = modelSpecOption("--model");
+  evaluation
+    .command("run")
+    .description("score models on benchmarks; a rerun on the same --out continues where it stopped")
+    .requiredOption(
+      "--model <spec>",
+      "a model that can score (local:<dir>, gguf:<path>, hf:..., or a vLLM server: openai:<model>@<url>); repeat for several",
+      (text: string, previous: string[] = []) => [...previous, parseModel(text)],
+    )
+    .requiredOption(
+      "--bench <list>",
+      "comma-separated: truthfulqa, ethics, moral-stories, hhh, mic, hh-harmless, hh-helpful",
+      (text: string) => {
+        try {
+          return parseBenchmarkList(text);
+        } catch (error) {
+          throw new InvalidArgumentError((error as Error).message);
+        }
+      },
+    )
+    .requiredOption(
+      "--out <dir>",
+      "run directory: run.sqlite (items, per-choice scores, metrics), report.md, report.json",
+    )
+    .option(
+      "--data <path>",
+      "a local copy in the source's layout instead of a download: <path> with one benchmark, else <bench>=<path> (repeat)",
+      (text: string, previous: string[] = []) => [...previous, text],
+    )
+    .addOption(new Option("--split <split>", "ETHICS test split").choices([...ETHICS_SPLITS]).default("test"))
+    .option(
+      "--limit <n>",
+      "only the first n items of each benchmark (of each subset)",
+      integerOption("--limit", { min: 1 }),
+    )
+    .option("--seed <n>", "seed of the bootstrap intervals", integerOption("--seed", { min: 0 }), 0)
+    .option("--threads <n>", "BLAS threads for local: models", integerOption("--threads", { min: 1 }))
+    .option("--json", "print events as JSON lines and the report as JSON")
+    .addOption(new Option("--allow-test-models", "accept scripted: test models").hideHelp())
+    .action(async (_options: unknown, command: Command) => {
+      const context = createCliContext(command);
+      const options = resolveCommandOptions<EvalRunOptions & Record<string, unknown>>(command, context);
+      checkOutputPath({ path: options.out, flag: "--out", kind: "directory" });
+      const dataPaths = parseDataFlags(options.data ?? [], options.bench);
+      // No response cache (the run keeps every score in its own store), so the models are made, and
+      // refused when they cannot score, before anything is written.
+      const factory = createModelFactory({
+        context,
+        llamaAttention: "exact",
+        allowTestModels: options.allowTestModels === true,
+        ...(options.threads === undefined ? {} : { localThreads: options.threads }),
+        onDownloadProgress: createDownloadProgressReporter(context.stderr),
+      });
+      const scorers = new Map<string, Scorer>();
+      try {
+        for (const spec of options.model) scorers.set(spec, scorerOf(await factory.languageModel(spec), spec));
+      } catch (error) {
+        await factory.close();
+        throw error;
+      }
+      const created = !existsSync(options.out);
+      mkdirSync(options.out, { recursive: true });
+      const lock = acquireRunLock({ directory: options.out, command: "eval run" });
+      const store = openStore({ path: join(options.out, STORE_FILE) });
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      const progress = createEvalProgress({
+        stdout: context.stdout,
+        stderr: context.stderr,
+        json: options.json === true,
+      });
+      try {
+        const repository = createEvaluationRepository({ database: store.database });
+        await runEvaluation({
+          repository,
+          config: {
+            models: options.model,
+            benchmarks: options.bench,
+            split: options.split,
+            limit: options.limit ?? null,
+            seed: options.seed,
+          },
+          scorers,
+          resolveData: async (benchmark) =>
+            dataPaths.get(benchmark) ??
+            downloadBenchmarkData({
+              benchmark,
+              split: options.split,
+              cacheDirectory: context.cacheDirectory,
+              ...(context.environment.HF_ENDPOINT ? { endpoint: context.environment.HF_ENDPOINT } : {}),
+            }),
+          onEvent: progress.onEvent,
+          signal: controller.signal,
+        });
+        progress.stop();
+        const report = await buildEvaluationReport({ main: { repository, suffix: "" } });
+        const markdown = formatReportMarkdown(report);
+        const json = formatReportJson(report);
+        await writeAtomically({ path: join(options.out, "report.md") }, (writer) => writer.write(markdown));
+        await writeAtomically({ path: join(options.out, "report.json") }, (writer) => writer.write(json));
+        context.stdout.write(options.json === true ? json : markdown);
+      } finally {
+        progress.stop();
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        await factory.close();
+        store.close();
+        lock.release();
+        if (created && readdirSync(options.out).length === 0) rmSync(options.out, { recursive: true, force: true });
+      }
+    });
+
+  evaluation
+    .command("report")
+    .description("recompute the report of an eval run directory from its stored scores (byte-identical)")
+    .argument("<dir>", "an `eval run` directory")
+    .option("--compare <dir>", "another run directory whose models join each table (paired where items match)")
+    .addOption(new Option("--format <format>", "output format").choices(["md", "json"]).default("md"))
+    .action(async (directory: string, _options: unknown, command: Command) => {
+      const context = createCliContext(command);
+      const options = resolveCommandOptions<EvalReportOptions & Record<string, unknown>>(command, context);
+      const open = (path: string, flag: string) => {
+        const file = join(path, STORE_FILE);
+        if (!existsSync(file))
+          throw new UsageError(`${flag} ${path} holds no ${STORE_FILE}; give an \`eval run --out\` directory`, {
+            field: flag,
+          });
+        return openStore({ path: file });
+      };
+      const main = open(directory, "<dir>");
+      const compare = options.compare === undefined ? undefined : open(options.compare, "--compare");
+      try {
+        const report = await buildEvaluationReport({
+          main: { repository: createEvaluationRepository({ database: main.database }), suffix: "" },
+          ...(compare
+            ? {
+                compare: {
+                  repository: createEvaluationRepository({ database: compare.database }),
+                  suffix: " [compare]",
+                },
+              }
+            : {}),
+        });
+        context.stdout.write(options.format === "json" ? formatReportJson(report) : formatReportMarkdown(report));
+      } finally {
+        main.close();
+        compare?.close();
+      }
+    });
+}
+
+/** `--data` values: one bare path (with one benchmark) or `<bench>=<path>` each. */
+function parseDataFlags(values: readonly string[], benchmarks: readonly BenchmarkName[]): Map<BenchmarkName, string> {
+  const paths = new Map<BenchmarkName, string>();
+  for (const value of values) {
+    const equals = value.indexOf("=");
+    const name = equals > 0 ? value.slice(0, equals) : "";
+    if (equals > 0 && isBenchmarkName(name)) {
+      if (!benchmarks.includes(name))
+        throw new UsageError(`--data ${value}: ${name} is not in --bench`, { field: "--data" });
+      paths.set(name, value.slice(equals + 1));
+    } else if (benchmarks.length === 1) {
+      paths.set(benchmarks[0] as BenchmarkName, value);
+    } else {
+      throw new UsageError(`--data ${value}: with several benchmarks, name one: --data <bench>=<path>`, {
+        field: "--data",
+      });
+    }
+  }
+  for (const [name, path] of paths) {
+    if (!existsSync(path)) throw new InputError(`--data for ${name}: no such file or folder`, { file: path });
+  }
+  return paths;
+}
+
+function createEvalProgress({
+  stdout,
+  stderr,
+  json,
+}: {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  json: boolean;
+}) {
+  let bar: cliProgress.SingleBar | undefined;
+  return {
+    onEvent(event: EvaluationEvent) {
+      if (json) {
+        if (event.kind === "item") return;
+        const value =
+          event.kind === "done"
+            ? {
+                kind: "done",
+                benchmark: event.benchmark,
+                model: event.model,
+                counts: event.counts,
+                metrics: event.score.metrics.map((metric) => ({ metric: metric.metric, ...metric.estimate })),
+                invalid: event.score.invalidItemIds.length,
+              }
+            : event;
+        stdout.write(`${JSON.stringify(value)}\n`);
+        return;
+      }
+      if (event.kind === "items") {
+        stderr.write(
+          `${event.benchmark}: ${event.items} items${event.stored ? " (stored)" : ""}${event.skipped > 0 ? `, ${event.skipped} source rows skipped` : ""}\n`,
+        );
+      } else if (event.kind === "start") {
+        if (stderr.isTTY) {
+          bar = new cliProgress.SingleBar(
+            {
+              format: `${event.benchmark} {bar} {value}/{total} items | ${event.model}`,
+              stream: stderr,
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(event.items, 0);
+        }
+      } else if (event.kind === "item") {
+        bar?.update(event.done);
+      } else if (event.kind === "done") {
+        bar?.stop();
+        bar = undefined;
+        stderr.write(
+          `${event.benchmark} / ${event.model}: ${event.counts.scored} continuations scored in ${event.counts.calls} calls, ${event.counts.stored} from the store\n`,
+        );
+      }
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
