@@ -3,10 +3,12 @@
  * model with --merge, adapter-only checkpoints whose optimizer moments cover the adapters, and a resume
  * (dropout masks included) that ends where an uninterrupted run ends.
  */
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBlas } from "../engine/index.js";
 import { randomWeights, testTokenizer, tinyConfig } from "../model/__fixtures__/tiny-models.js";
@@ -119,6 +121,34 @@ describe("trainRun with LoRA", () => {
     const moments = await openSafetensorsCheckpoint({ path: join(checkpoint, "optimizer.safetensors") });
     const adapterSize = [...adapter.tensors.values()].reduce((sum, values) => sum + values.length, 0);
     expect(moments.tensors.get("first_moment")?.shape).toEqual([adapterSize]);
+  });
+
+  it("scripts/peft-check.py checks the adapter with PEFT where installed, else says so in one line and exits 2", async () => {
+    const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const script = join(import.meta.dirname, "..", "..", "scripts", "peft-check.py");
+    const args = [
+      script,
+      "--adapter",
+      join(directory, "merged", "adapter"),
+      "--merged",
+      join(directory, "merged", "model"),
+    ];
+    const outcome = await promisify(execFile)(python, args).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    );
+    if (outcome.code === 2) {
+      expect(outcome.stdout).toMatch(/^peft-check: not run: .*not installed[^\n]*\n$/);
+    } else {
+      // PEFT is installed: every check must pass (three "ok" lines).
+      expect(
+        outcome.stdout
+          .trim()
+          .split("\n")
+          .map((line) => line.slice(0, 4)),
+      ).toEqual(["ok  ", "ok  ", "ok  "]);
+      expect(outcome.code).toBe(0);
+    }
   });
 
   it("resumes from an adapter checkpoint to the same adapter as an uninterrupted run", async () => {
