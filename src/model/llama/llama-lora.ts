@@ -9,9 +9,11 @@
  * scaling = lora_alpha / r, output = base(x) + scaling * lora_B(lora_A(dropout(x))), and saved tensors
  * are named `base_model.model.<module>.lora_A.weight` without the adapter name.
  */
-import { createRandom } from "../../engine/index.js";
+import { createRandom, ShapeError, viewTensor } from "../../engine/index.js";
 import type { LlamaConfig } from "./llama-config.js";
+import type { LayerAdapter } from "./llama-layer.js";
 import type { ParameterEntry, ParameterLayout } from "./llama-parameters.js";
+import type { LayerActivations } from "./llama-workspace.js";
 
 /** Projections an adapter can target, in layer order. */
 export const LORA_TARGETS = ["q", "k", "v", "o", "gate", "up", "down"] as const;
@@ -132,5 +134,48 @@ export function initializeLoraParameters(options: {
     }
     const bound = 1 / Math.sqrt(entry.shape[1] ?? 1);
     for (let index = 0; index < values.length; index++) values[index] = (random.nextFloat() * 2 - 1) * bound;
+  }
+}
+
+/** Every layer's adapters as views into the flat adapter parameter and gradient arrays (laid out by `layout`). */
+export function createLayerAdapters(options: {
+  config: LlamaConfig;
+  settings: LoraSettings;
+  layout: readonly ParameterEntry[];
+  parameters: Float32Array;
+  gradients: Float32Array;
+}): LayerAdapter[][] {
+  const { config, settings, layout, parameters, gradients } = options;
+  const byName = new Map(layout.map((entry) => [entry.name, entry]));
+  const view = (data: Float32Array, name: string) => {
+    const entry = byName.get(name);
+    if (entry === undefined) throw new ShapeError(`no adapter parameter ${name}`);
+    return viewTensor({ data, offset: entry.offset, shape: entry.shape });
+  };
+  return Array.from({ length: config.layers }, (_, layer) =>
+    orderedTargets(settings).map((target) => ({
+      ...loraTargetShape(config, target),
+      down: view(parameters, peftTensorName(layer, target, "A")),
+      up: view(parameters, peftTensorName(layer, target, "B")),
+      downGradient: view(gradients, peftTensorName(layer, target, "A")),
+      upGradient: view(gradients, peftTensorName(layer, target, "B")),
+    })),
+  );
+}
+
+/** Fills every adapter's inverted-dropout scales (0 with `probability`, else 1 / (1 - probability)) from `seed`. */
+export function fillDropoutScales(options: {
+  layers: readonly LayerActivations[];
+  probability: number;
+  seed: number;
+}): void {
+  const { layers, probability, seed } = options;
+  const random = createRandom({ seed });
+  const kept = 1 / (1 - probability);
+  for (const layer of layers) {
+    for (const adapter of layer.adapters) {
+      const scale = adapter.dropout?.scale ?? new Float32Array(0);
+      for (let index = 0; index < scale.length; index++) scale[index] = random.nextFloat() < probability ? 0 : kept;
+    }
   }
 }

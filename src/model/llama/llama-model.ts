@@ -26,20 +26,13 @@ import {
 } from "../../engine/index.js";
 import { StableAlignmentError } from "../../spec/errors.js";
 import { type LlamaConfig, validateLlamaConfig } from "./llama-config.js";
+import { type LayerAdapters, type LayerWeights, llamaLayerBackward, llamaLayerForward } from "./llama-layer.js";
 import {
-  type LayerAdapter,
-  type LayerAdapters,
-  type LayerWeights,
-  llamaLayerBackward,
-  llamaLayerForward,
-} from "./llama-layer.js";
-import {
+  createLayerAdapters,
+  fillDropoutScales,
   initializeLoraParameters,
   type LoraSettings,
   loraParameterLayout,
-  loraTargetShape,
-  orderedTargets,
-  peftTensorName,
 } from "./llama-lora.js";
 import { llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
 import { createLlamaWorkspace, type LayerActivations, type LlamaWorkspace } from "./llama-workspace.js";
@@ -195,17 +188,16 @@ export function createLlamaModel(options: {
   // With LoRA the base is frozen: no base weight gradients at all.
   const weightGradients = lora === undefined ? layerWeights(gradients) : undefined;
   const scaling = lora === undefined ? 0 : lora.alpha / lora.rank;
-  const layerAdapters = (layer: number): LayerAdapter[] =>
-    lora === undefined || adapterParameters === undefined
+  const adapters =
+    lora === undefined || adapterParameters === undefined || adapterLayout === undefined
       ? []
-      : orderedTargets(lora).map((target) => ({
-          ...loraTargetShape(config, target),
-          down: adapterView(adapterParameters, peftTensorName(layer, target, "A")),
-          up: adapterView(adapterParameters, peftTensorName(layer, target, "B")),
-          downGradient: adapterView(gradients, peftTensorName(layer, target, "A")),
-          upGradient: adapterView(gradients, peftTensorName(layer, target, "B")),
-        }));
-  const adapters = Array.from({ length: config.layers }, (_, layer) => layerAdapters(layer));
+      : createLayerAdapters({
+          config,
+          settings: lora,
+          layout: adapterLayout.entries,
+          parameters: adapterParameters,
+          gradients,
+        });
   let dropoutActive = false;
   const adaptersOf = (layer: number): { adapters?: LayerAdapters } =>
     lora === undefined ? {} : { adapters: { adapters: adapters[layer] ?? [], scaling, dropout: dropoutActive } };
@@ -255,15 +247,7 @@ export function createLlamaModel(options: {
     const shape = { ...attentionShape, batchSize: batch.batchSize, sequenceLength: batch.sequenceLength };
     dropoutActive = lora !== undefined && lora.dropout > 0 && batch.dropoutSeed !== undefined;
     if (dropoutActive && lora !== undefined) {
-      const random = createRandom({ seed: batch.dropoutSeed ?? 0 });
-      const kept = 1 / (1 - lora.dropout);
-      for (const layer of w.layers) {
-        for (const adapter of layer.adapters) {
-          const scale = adapter.dropout?.scale ?? new Float32Array(0);
-          for (let index = 0; index < scale.length; index++)
-            scale[index] = random.nextFloat() < lora.dropout ? 0 : kept;
-        }
-      }
+      fillDropoutScales({ layers: w.layers, probability: lora.dropout, seed: batch.dropoutSeed ?? 0 });
     }
     const first = w.layers[0];
     embeddingForward({ table: embedding, tokens: w.tokens, output: first === undefined ? w.finalHidden : first.input });
