@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
 import { createBlas, describeEngine, formatEngineLine } from "../engine/index.js";
 import { LORA_TARGETS, type LoraTarget } from "../model/llama/index.js";
 import { MODEL_ORIGIN_FILE } from "../model/model-directory.js";
@@ -25,7 +25,7 @@ import {
 import { resolveCheckpointDirectory } from "./checkpoint-source.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
-import { integerOption, numberOption } from "./option-parsers.js";
+import { choiceListOption, integerOption, numberOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
 
 interface TrainOptions {
@@ -167,7 +167,7 @@ export function registerTrainCommand(program: Command): void {
     .option(
       "--stages <kinds>",
       "train the data kinds one after another, e.g. imitation,self-critic,realignment (default: one pass over the mixture)",
-      parseStages,
+      choiceListOption("--stages", TRAINING_STAGES),
     )
     .addOption(
       new Option("--prompt-format <format>", "how a row's query becomes the prompt (default verbatim)").choices([
@@ -187,7 +187,7 @@ export function registerTrainCommand(program: Command): void {
     .option(
       "--lora-targets <list>",
       `projections with adapters, some of ${LORA_TARGETS.join(",")} (default q,k,v,o)`,
-      parseLoraTargets,
+      choiceListOption("--lora-targets", LORA_TARGETS),
     )
     .option(
       "--lora-dropout <p>",
@@ -282,26 +282,6 @@ export function registerTrainCommand(program: Command): void {
         if (created && readdirSync(options.out).length === 0) rmSync(options.out, { recursive: true, force: true });
       }
     });
-}
-
-function parseStages(text: string): TrainingStage[] {
-  const stages = text.split(",").map((stage) => stage.trim());
-  for (const stage of stages) {
-    if (!TRAINING_STAGES.includes(stage as TrainingStage)) {
-      throw new InvalidArgumentError(`--stages takes ${TRAINING_STAGES.join(", ")}, got "${stage}"`);
-    }
-  }
-  return stages as TrainingStage[];
-}
-
-function parseLoraTargets(text: string): LoraTarget[] {
-  const targets = text.split(",").map((target) => target.trim());
-  for (const target of targets) {
-    if (!LORA_TARGETS.includes(target as LoraTarget)) {
-      throw new InvalidArgumentError(`--lora-targets takes ${LORA_TARGETS.join(", ")}, got "${target}"`);
-    }
-  }
-  return targets as LoraTarget[];
 }
 
 /** Settings from flags over the defaults for this start (a `model init` directory gets lr 1e-3). */
