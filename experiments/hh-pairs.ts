@@ -173,7 +173,8 @@ export default async function hhPairs(args: string[]): Promise<void> {
     const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
     methods.push({
       loss,
-      directory: result.modelDirectory,
+      // A full fine-tune (no LoRA) always writes the model directory.
+      directory: result.modelDirectory as string,
       seconds: (performance.now() - methodStarted) / 1000,
       steps: losses.length,
       finalLoss: tail.reduce((sum, value) => sum + value, 0) / tail.length,

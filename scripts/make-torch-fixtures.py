@@ -334,7 +334,9 @@ def hashed_parameters(config):
     return parameters
 
 
-def llama_losses(config, parameters, tokens, targets, batch, length):
+def llama_losses(config, parameters, tokens, targets, batch, length, lora=None):
+    """Per-sequence mean NLL. `lora` (optional): (scaling, adapters) with adapters[(layer, module)] = (A, B),
+    added as PEFT's LoRA linear does: base(x) + scaling * B(A(x)) (no dropout)."""
     d = config["hiddenSize"]
     heads, kv_heads = config["heads"], config["kvHeads"]
     head_dimension = d // heads
@@ -344,18 +346,25 @@ def llama_losses(config, parameters, tokens, targets, batch, length):
     hidden = parameters["model.embed_tokens.weight"][tokens]
     for layer in range(config["layers"]):
         p = lambda name: parameters["model.layers.%d.%s" % (layer, name)]  # noqa: E731
+
+        def linear(x, module, layer=layer):
+            y = x @ p(module + ".weight").T
+            if lora is not None and (layer, module) in lora[1]:
+                a, b = lora[1][(layer, module)]
+                y = y + lora[0] * ((x @ a.T) @ b.T)
+            return y
+
         normed = rms_norm(hidden, p("input_layernorm.weight"), epsilon)
-        weight = torch.cat((p("self_attn.q_proj.weight"), p("self_attn.k_proj.weight"), p("self_attn.v_proj.weight")))
-        qkv = normed @ weight.T
+        qkv = torch.cat([linear(normed, "self_attn.%s_proj" % name) for name in "qkv"], -1)
         if config.get("queryKeyValueBias", False):
             qkv = qkv + torch.cat((p("self_attn.q_proj.bias"), p("self_attn.k_proj.bias"), p("self_attn.v_proj.bias")))
         qkv = qkv.view(batch * length, heads + 2 * kv_heads, head_dimension)
         rotated = rotate(qkv[:, : heads + kv_heads], cos, sin)
         qkv = torch.cat((rotated, qkv[:, heads + kv_heads :]), 1).reshape(batch * length, -1)
-        hidden = hidden + attention(qkv, batch, length, heads, kv_heads, head_dimension) @ p("self_attn.o_proj.weight").T
+        hidden = hidden + linear(attention(qkv, batch, length, heads, kv_heads, head_dimension), "self_attn.o_proj")
         normed = rms_norm(hidden, p("post_attention_layernorm.weight"), epsilon)
-        gate_up = torch.cat((normed @ p("mlp.gate_proj.weight").T, normed @ p("mlp.up_proj.weight").T), -1)
-        hidden = hidden + swiglu(gate_up) @ p("mlp.down_proj.weight").T
+        gate_up = torch.cat((linear(normed, "mlp.gate_proj"), linear(normed, "mlp.up_proj")), -1)
+        hidden = hidden + linear(swiglu(gate_up), "mlp.down_proj")
     head = parameters["model.embed_tokens.weight" if config["tieWordEmbeddings"] else "lm_head.weight"]
     logits = rms_norm(hidden, parameters["model.norm.weight"], epsilon) @ head.T
     return sequence_nll(logits, targets, batch)
@@ -391,8 +400,48 @@ def model_fixture(name, config):
     })
 
 
+LORA_MODULES = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]
+
+
+def lora_fixture(name, config, rank=4, alpha=8.0):
+    """LoRA on every projection of the frozen tiny model: A [r, in] and B [out, r] hashed (B nonzero so A
+    has gradients), seeds 5000 + index in PEFT-name order; gradients of every A and B; none for the base."""
+    batch, length = 2, 8
+    tokens = torch.tensor((hash_uniform(batch * length, 1000) * 0.5 + 0.5) * config["vocabularySize"]).long()
+    targets = torch.cat((tokens.view(batch, length)[:, 1:], torch.full((batch, 1), -1)), 1).reshape(-1).clone()
+    targets[length : length + 3] = -1
+    parameters = {key: value.detach() for key, value in hashed_parameters(config).items()}
+    shapes = {name: shape for name, shape, _ in parameter_specs(config)}
+    adapters, names = {}, []
+    for layer in range(config["layers"]):
+        for module in LORA_MODULES:
+            out_features, in_features = shapes["model.layers.%d.%s.weight" % (layer, module)]
+            pair = []
+            for matrix, shape in (("A", (rank, in_features)), ("B", (out_features, rank))):
+                tensor_name = "base_model.model.model.layers.%d.%s.lora_%s.weight" % (layer, module, matrix)
+                values = hash_uniform(int(np.prod(shape)), 5000 + len(names)) * 0.1
+                pair.append(torch.tensor(values.astype(np.float32), dtype=DOUBLE).view(shape).requires_grad_(True))
+                names.append(tensor_name)
+            adapters[(layer, module)] = tuple(pair)
+    losses, counts = llama_losses(config, parameters, tokens, targets, batch, length, (alpha / rank, adapters))
+    loss_gradients = torch.tensor([0.6, 0.4], dtype=DOUBLE)
+    (losses * loss_gradients).sum().backward()
+    tensors = [tensor for pair in adapters.values() for tensor in pair]
+    write(MODEL_FIXTURES, name, {
+        **header(name), "config": config, "batchSize": batch, "sequenceLength": length,
+        "rank": rank, "alpha": alpha,
+        "adapterWeights": "0.1 * hashUniform(size, seed = 5000 + adapter tensor index), base as the model fixtures",
+        "tokens": tokens.tolist(), "targets": targets.tolist(), "tokenCounts": counts.tolist(),
+        "sequenceLosses": numbers(losses), "sequenceLossGradients": loss_gradients.tolist(),
+        "adapterNames": names,
+        "gradients": {name: float32_base64(tensor.grad) for name, tensor in zip(names, tensors)},
+    })
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     op_fixtures()
     model_fixture("tiny-llama", TINY)
     model_fixture("tiny-qwen2", TINY_QWEN2)
+    lora_fixture("tiny-qwen2-lora", TINY_QWEN2)

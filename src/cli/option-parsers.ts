@@ -24,6 +24,19 @@ export function numberOption(flag: string, { min = -Infinity, max = Infinity } =
   };
 }
 
+/** A commander option parser for a comma-separated list drawn from `choices`; the error names the flag and the item. */
+export function choiceListOption<T extends string>(flag: string, choices: readonly T[]) {
+  return (text: string): T[] => {
+    const items = text.split(",").map((item) => item.trim());
+    for (const item of items) {
+      if (!choices.includes(item as T)) {
+        throw new InvalidArgumentError(`${flag} takes ${choices.join(", ")}, got "${item}"`);
+      }
+    }
+    return items as T[];
+  };
+}
+
 /**
  * A commander option parser that keeps the text as given after `check` accepts it; a toolkit error
  * from `check` (ConfigError, ModelSpecError, ...) becomes a usage error naming the flag.

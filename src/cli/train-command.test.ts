@@ -120,6 +120,39 @@ describe("train", () => {
     );
   });
 
+  it("trains LoRA adapters: the PEFT adapter in <out>/adapter and, with --merge, the merged model in <out>/model", async () => {
+    const out = join(directory, "lora");
+    const args = trainArgs(out, ["--epochs", "1", "--lora-rank", "2", "--lora-targets", "q,v,down", "--merge"]);
+    const result = await runCliProcess({ args });
+    expect(result.code, result.stderr).toBe(0);
+    const config = JSON.parse(await readFile(join(out, "adapter", "adapter_config.json"), "utf8"));
+    expect(config).toMatchObject({
+      peft_type: "LORA",
+      r: 2,
+      lora_alpha: 4,
+      target_modules: ["q_proj", "v_proj", "down_proj"],
+    });
+    expect(existsSync(join(out, "adapter", "adapter_model.safetensors"))).toBe(true);
+    expect(existsSync(join(out, "model", "model.safetensors"))).toBe(true);
+    expect(result.stdout).toContain(`"adapter":"${join(out, "adapter")}"`);
+  });
+
+  it.each([
+    { extra: ["--merge"], message: /^error: --merge needs --lora-rank/ },
+    {
+      extra: ["--lora-rank", "2", "--lora-targets", "q,lm_head"],
+      message: /--lora-targets takes q, k, v, o, gate, up, down, got "lm_head"/,
+    },
+  ])("refuses $extra in one line", async ({ extra, message }) => {
+    const out = join(directory, "lora-refused");
+    const result = await runCliProcess({ args: trainArgs(out, extra) });
+    expect(result.code).not.toBe(0);
+    const errors = result.stderr.split("\n").filter((line) => line.startsWith("error:"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(message);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("stops a diverging run naming the step and the batch's sources", async () => {
     const out = join(directory, "diverged");
     const result = await runCliProcess({ args: trainArgs(out, ["--lr", "1e30", "--warmup", "0"]) });

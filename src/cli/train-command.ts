@@ -6,9 +6,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
 import { createBlas, describeEngine, formatEngineLine } from "../engine/index.js";
+import { LORA_TARGETS, type LoraTarget } from "../model/llama/index.js";
 import { MODEL_ORIGIN_FILE } from "../model/model-directory.js";
+import { UsageError } from "../spec/errors.js";
 import { acquireRunLock } from "../store/run-lock.js";
 import { type TrainingEvent, trainRun } from "../train/train-run.js";
 import {
@@ -23,7 +25,7 @@ import {
 import { resolveCheckpointDirectory } from "./checkpoint-source.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
-import { integerOption, numberOption } from "./option-parsers.js";
+import { choiceListOption, integerOption, numberOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
 
 interface TrainOptions {
@@ -55,6 +57,11 @@ interface TrainOptions {
   promptFormat?: string;
   resume?: boolean;
   json?: boolean;
+  loraRank?: number;
+  loraAlpha?: number;
+  loraTargets?: LoraTarget[];
+  loraDropout?: number;
+  merge?: boolean;
 }
 
 const pretrained = defaultTrainingSettings();
@@ -70,7 +77,10 @@ export function registerTrainCommand(program: Command): void {
       "start checkpoint: a directory (Hugging Face layout: config.json, safetensors, tokenizer.json) or hf:<owner>/<repo>[@revision], downloaded once into the cache",
     )
     .requiredOption("--data <file>", "alignment data (`data build` / `data import` output: sa JSON or JSON lines)")
-    .requiredOption("--out <dir>", "run directory: checkpoints/, metrics.jsonl, the final model in <out>/model")
+    .requiredOption(
+      "--out <dir>",
+      "run directory: checkpoints/, metrics.jsonl, the final model in <out>/model (LoRA: the adapter in <out>/adapter)",
+    )
     .addOption(new Option("--loss <name>", "objective").choices([...TRAINING_LOSSES]).default("stable-alignment"))
     .option(
       "--margin <m>",
@@ -157,13 +167,34 @@ export function registerTrainCommand(program: Command): void {
     .option(
       "--stages <kinds>",
       "train the data kinds one after another, e.g. imitation,self-critic,realignment (default: one pass over the mixture)",
-      parseStages,
+      choiceListOption("--stages", TRAINING_STAGES),
     )
     .addOption(
       new Option("--prompt-format <format>", "how a row's query becomes the prompt (default verbatim)").choices([
         ...PROMPT_FORMATS,
       ]),
     )
+    .option(
+      "--lora-rank <r>",
+      "train LoRA adapters of rank r on a frozen base instead of every weight; the adapter is written in PEFT's layout to <out>/adapter",
+      integerOption("--lora-rank", { min: 1 }),
+    )
+    .option(
+      "--lora-alpha <a>",
+      "LoRA alpha: updates are scaled by alpha / r (default 2 r)",
+      numberOption("--lora-alpha", { min: Number.MIN_VALUE }),
+    )
+    .option(
+      "--lora-targets <list>",
+      `projections with adapters, some of ${LORA_TARGETS.join(",")} (default q,k,v,o)`,
+      choiceListOption("--lora-targets", LORA_TARGETS),
+    )
+    .option(
+      "--lora-dropout <p>",
+      "dropout on the adapters' input while training, in [0, 1) (default 0)",
+      numberOption("--lora-dropout", { min: 0, max: 0.9999 }),
+    )
+    .option("--merge", "LoRA: also write the base with the adapter merged in, a full model in <out>/model")
     .option("--resume", "continue the run in --out from its newest checkpoint")
     .option("--json", "print events as JSON lines instead of a progress bar")
     .addHelpText(
@@ -175,6 +206,15 @@ export function registerTrainCommand(program: Command): void {
       const options = resolveCommandOptions<TrainOptions & Record<string, unknown>>(command, context);
       checkOutputPath({ path: options.out, flag: "--out", kind: "directory" });
       const settings = trainingSettingsFrom(options);
+      if (settings.lora === undefined) {
+        const stray = (["loraAlpha", "loraTargets", "loraDropout", "merge"] as const).find(
+          (key) => options[key] !== undefined,
+        );
+        if (stray !== undefined) {
+          const flag = `--${stray.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+          throw new UsageError(`${flag} needs --lora-rank (LoRA training)`, { field: stray });
+        }
+      }
       const engine = describeEngine(options.threads === undefined ? {} : { threads: options.threads });
       context.stderr.write(`${formatEngineLine(engine)}\n`);
       validateTrainingSettings(settings);
@@ -204,14 +244,28 @@ export function registerTrainCommand(program: Command): void {
           settings,
           blas: createBlas(options.threads === undefined ? {} : { threads: options.threads }),
           resume: options.resume === true,
+          merge: options.merge === true,
           onEvent: reporter.onEvent,
           signal: controller.signal,
         });
         reporter.stop();
         if (result.finished) {
+          const where = [
+            ...(result.adapterDirectory === undefined
+              ? []
+              : [`adapter in ${result.adapterDirectory} (local:${result.adapterDirectory})`]),
+            ...(result.modelDirectory === undefined
+              ? []
+              : [`model in ${result.modelDirectory} (local:${result.modelDirectory})`]),
+          ];
           reporter.line(
-            { type: "done", step: result.cursor.step, model: result.modelDirectory },
-            `trained ${result.cursor.step} steps; model in ${result.modelDirectory} (local:${result.modelDirectory})`,
+            {
+              type: "done",
+              step: result.cursor.step,
+              ...(result.modelDirectory === undefined ? {} : { model: result.modelDirectory }),
+              ...(result.adapterDirectory === undefined ? {} : { adapter: result.adapterDirectory }),
+            },
+            `trained ${result.cursor.step} steps; ${where.join("; ")}`,
           );
         } else {
           reporter.line(
@@ -228,16 +282,6 @@ export function registerTrainCommand(program: Command): void {
         if (created && readdirSync(options.out).length === 0) rmSync(options.out, { recursive: true, force: true });
       }
     });
-}
-
-function parseStages(text: string): TrainingStage[] {
-  const stages = text.split(",").map((stage) => stage.trim());
-  for (const stage of stages) {
-    if (!TRAINING_STAGES.includes(stage as TrainingStage)) {
-      throw new InvalidArgumentError(`--stages takes ${TRAINING_STAGES.join(", ")}, got "${stage}"`);
-    }
-  }
-  return stages as TrainingStage[];
 }
 
 /** Settings from flags over the defaults for this start (a `model init` directory gets lr 1e-3). */
@@ -268,6 +312,15 @@ function trainingSettingsFrom(options: TrainOptions): TrainingSettings {
     seed: pick(options.seed, base.seed),
     stages: pick(options.stages, base.stages),
     promptFormat: pick(options.promptFormat as TrainingSettings["promptFormat"] | undefined, base.promptFormat),
+    lora:
+      options.loraRank === undefined
+        ? undefined
+        : {
+            rank: options.loraRank,
+            alpha: pick(options.loraAlpha, 2 * options.loraRank),
+            dropout: pick(options.loraDropout, 0),
+            targets: pick(options.loraTargets, ["q", "k", "v", "o"]),
+          },
   };
 }
 

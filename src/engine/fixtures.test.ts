@@ -13,7 +13,7 @@ describe("PyTorch fixtures", () => {
       .map((file) => ({ directory, name: file.slice(0, -".json".length) })),
   );
 
-  it("cover every op and the tiny models (llama, and qwen2 with q/k/v biases)", () => {
+  it("cover every op and the tiny models (llama, qwen2 with q/k/v biases, and LoRA on qwen2)", () => {
     expect(fixtures.map((fixture) => fixture.name).sort()).toEqual(
       [
         "adamw",
@@ -29,6 +29,7 @@ describe("PyTorch fixtures", () => {
         "swiglu",
         "tiny-llama",
         "tiny-qwen2",
+        "tiny-qwen2-lora",
       ].sort(),
     );
   });

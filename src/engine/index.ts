@@ -5,6 +5,7 @@ export * from "./engine-errors.js";
 export * from "./ops/causal-attention.js";
 export * from "./ops/embedding.js";
 export * from "./ops/log-softmax-gather.js";
+export * from "./ops/low-rank-adapter.js";
 export * from "./ops/masked-cross-entropy.js";
 export * from "./ops/matmul.js";
 export * from "./ops/residual-add.js";

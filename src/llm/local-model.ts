@@ -3,15 +3,24 @@
  * tokenizer.json) run by this toolkit's own TypeScript decoder with a key/value cache. It serves
  * models trained here, and published Llama, SmolLM, Mistral and Qwen2 checkpoints, as agents,
  * observers or evaluated models, and scores continuations by log-likelihood.
+ *
+ * A LoRA adapter directory in PEFT's layout (adapter_config.json + adapter_model.safetensors, as
+ * `train --lora-rank` writes) runs too: its `base_model_name_or_path` names the base checkpoint
+ * directory (absolute, or relative to the adapter directory); the base and its tokenizer are loaded
+ * from there and the adapter is merged into the weights at load, W + (alpha / r) B A, which gives the
+ * same outputs as running base and adapter side by side.
  */
 import { randomInt } from "node:crypto";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { type Blas, createBlas } from "../engine/index.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import type { CheckpointConfig } from "../model/checkpoint-config.js";
 import { generateText } from "../model/generation/generate.js";
 import { createInferenceDecoder } from "../model/generation/inference-decoder.js";
 import { scoreContinuations } from "../model/generation/score-continuations.js";
+import { ADAPTER_CONFIG_FILE_NAME, mergeLoraWeights, readLoraAdapter } from "../model/lora-adapter.js";
 import { renderChatTemplate } from "../model/tokenizer/chat-template.js";
 import { loadTokenizer, type Tokenizer } from "../model/tokenizer/tokenizer.js";
 import { CancelledError, ModelSpecError, ProviderError, StableAlignmentError } from "../spec/errors.js";
@@ -20,7 +29,7 @@ import type { ScoreRequest, ScoreResult } from "../spec/scoring.js";
 
 /** Options of {@link createLocalModel}. */
 export interface LocalModelOptions {
-  /** The checkpoint directory. */
+  /** The checkpoint directory, or a LoRA adapter directory (PEFT layout) whose config names its base. */
   directory: string;
   /** Name in results and cache keys. Default `local:<directory>`. */
   modelId?: string;
@@ -71,8 +80,15 @@ export async function createLocalModel({
   let checkpoint: Awaited<ReturnType<typeof loadCheckpoint>>;
   let tokenizer: Tokenizer;
   try {
-    checkpoint = await loadCheckpoint({ directory });
-    tokenizer = await loadTokenizer({ directory });
+    if (existsSync(join(directory, ADAPTER_CONFIG_FILE_NAME))) {
+      const adapter = await readLoraAdapter({ directory });
+      const base = await loadCheckpoint({ directory: adapter.baseModel });
+      checkpoint = { ...base, weights: mergeLoraWeights({ weights: base.weights, adapter, source: directory }) };
+      tokenizer = await loadTokenizer({ directory: adapter.baseModel });
+    } else {
+      checkpoint = await loadCheckpoint({ directory });
+      tokenizer = await loadTokenizer({ directory });
+    }
   } catch (error) {
     if (!(error instanceof StableAlignmentError)) throw error;
     throw new ModelSpecError(modelId, `${modelId}: cannot load the checkpoint: ${error.message}`, { cause: error });

@@ -12,7 +12,8 @@ import { ModelSpecError } from "../spec/errors.js";
  * - `hf:<owner>/<repo>[@revision]`: a Hugging Face checkpoint (config.json, safetensors, tokenizer),
  *   downloaded once into the cache and run on the toolkit's engine like `local:`; `local:hf:...` is
  *   the same;
- * - `local:<dir>`: a checkpoint directory (Hugging Face layout, e.g. trained by this toolkit);
+ * - `local:<dir>`: a checkpoint directory (Hugging Face layout, e.g. trained by this toolkit), or a LoRA
+ *   adapter directory in PEFT's layout whose adapter_config.json names its base directory;
  * - `scripted:<text>`: a test double answering `<text>`, accepted only when tests enable it.
  */
 export type ModelSpec =

@@ -72,7 +72,10 @@ describe("trainRun on a Qwen2 checkpoint", () => {
     expect(result.cursor.step).toBe(4);
     const steps = completeCheckpoints(out);
     expect(steps.length).toBeGreaterThan(0);
-    for (const saved of [result.modelDirectory, join(out, "checkpoints", (steps.at(-1) as { name: string }).name)]) {
+    for (const saved of [
+      result.modelDirectory as string,
+      join(out, "checkpoints", (steps.at(-1) as { name: string }).name),
+    ]) {
       const checkpoint = await loadCheckpoint({ directory: saved });
       expect(checkpoint.config).toMatchObject({ family: "qwen2", queryKeyValueBias: true });
       for (const name of biasNames) {

@@ -1,7 +1,9 @@
 /**
  * A whole training run as one library call: load the start checkpoint and tokenizer, read and tokenize
  * the data, split by source id, compute DPO references once, resume from the newest checkpoint when
- * asked, train, and write checkpoints, metrics and the final model into the run directory.
+ * asked, train, and write checkpoints, metrics and the final model into the run directory. With LoRA
+ * settings the base is frozen and the run writes the adapter in PEFT's layout (and, with `merge`, the
+ * merged model).
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
@@ -12,7 +14,8 @@ import { type Blas, createAdamW, createTensorMemory } from "../engine/index.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import { createLlamaModel, noDecaySpans } from "../model/llama/index.js";
-import { copyWeightsIntoModel } from "../model/llama-weights.js";
+import { copyWeightsIntoModel, trainingModelWeights } from "../model/llama-weights.js";
+import { loraAdapterOfModel, mergeLoraWeights } from "../model/lora-adapter.js";
 import { removeStaleTemporaries } from "../model/temporary-path.js";
 import { loadTokenizer } from "../model/tokenizer/tokenizer.js";
 import { ConfigError, InputError } from "../spec/errors.js";
@@ -32,6 +35,7 @@ import {
   restoreLatestCheckpoint,
   saveTrainingCheckpoint,
   truncateMetrics,
+  writeAdapterDirectory,
   writeModelDirectory,
   writeRunDescription,
 } from "./training-run-files.js";
@@ -69,6 +73,8 @@ export interface TrainRunOptions {
   onEvent?: (event: TrainingEvent) => void;
   /** Stops cleanly between steps (the newest checkpoint stays resumable). */
   signal?: AbortSignal;
+  /** LoRA runs: also write the base with the adapter merged into `<out>/model`. Default false. */
+  merge?: boolean;
 }
 
 /** Trains; returns where the run stopped and the final model directory (when it finished). */
@@ -81,8 +87,19 @@ export async function trainRun({
   resume = false,
   onEvent,
   signal,
-}: TrainRunOptions): Promise<{ cursor: TrainingCursor; finished: boolean; modelDirectory: string }> {
+  merge = false,
+}: TrainRunOptions): Promise<{
+  cursor: TrainingCursor;
+  finished: boolean;
+  /** The final model (full fine-tune, or a LoRA run with `merge`); undefined for an unmerged LoRA run. */
+  modelDirectory: string | undefined;
+  /** LoRA runs: the final adapter (PEFT layout). */
+  adapterDirectory: string | undefined;
+}> {
   validateTrainingSettings(settings);
+  if (merge && settings.lora === undefined) {
+    throw new ConfigError("--merge needs LoRA training (--lora-rank)", { field: "merge" });
+  }
   const stored = readRunDescription({ directory: out });
   if (stored !== undefined && !resume) {
     throw new ConfigError(`${out} already holds a training run; pass --resume to continue it or choose another --out`, {
@@ -123,15 +140,22 @@ export async function trainRun({
     seed: settings.seed,
   });
   if (prepared.train.length === 0) throw new InputError("no trainable rows (all held out or skipped)", { file: data });
-  const model = createLlamaModel({ config: checkpoint.config, blas, memory: createTensorMemory() });
+  const model = createLlamaModel({
+    config: checkpoint.config,
+    blas,
+    memory: createTensorMemory(),
+    ...(settings.lora === undefined ? {} : { lora: settings.lora, seed: settings.seed }),
+  });
   copyWeightsIntoModel({ model, weights: checkpoint.weights, source: modelDirectory });
+  // Optimizer state only for what trains: the adapters under LoRA, every weight otherwise.
   const optimizer = createAdamW({
-    parameters: model.parameters,
-    gradients: model.gradients,
+    parameters: model.trainable.parameters,
+    gradients: model.trainable.gradients,
     learningRate: settings.learningRate,
     weightDecay: settings.weightDecay,
-    noDecay: noDecaySpans(model.layout),
+    noDecay: noDecaySpans(model.trainable.layout),
   });
+  const baseModel = resolve(modelDirectory);
   await mkdir(out, { recursive: true });
   removeStaleTemporaries({ directory: out });
   if (stored === undefined) {
@@ -171,7 +195,7 @@ export async function trainRun({
   });
   onEvent?.({
     type: "start",
-    parameters: model.parameters.length,
+    parameters: model.trainable.parameters.length,
     trainPrompts: prepared.train.length,
     heldOutPrompts: prepared.heldOut.length,
     skipped: prepared.skipped,
@@ -207,13 +231,34 @@ export async function trainRun({
         model,
         tokenizer,
         optimizer,
+        baseModel,
       });
       onEvent?.({ type: "checkpoint", step: at.step, directory });
     },
   });
   const finished = ended.step >= totalSteps;
-  if (finished) await writeModelDirectory({ directory: finalDirectory, config: checkpoint.config, model, tokenizer });
-  return { cursor: ended, finished, modelDirectory: finalDirectory };
+  const adapterDirectory = settings.lora === undefined ? undefined : join(out, "adapter");
+  const writesModel = settings.lora === undefined || merge;
+  if (finished) {
+    if (adapterDirectory !== undefined) await writeAdapterDirectory({ directory: adapterDirectory, model, baseModel });
+    if (writesModel) {
+      const weights =
+        settings.lora === undefined
+          ? undefined
+          : mergeLoraWeights({
+              weights: trainingModelWeights(model),
+              adapter: loraAdapterOfModel({ model, baseModel }),
+            });
+      await writeModelDirectory({
+        directory: finalDirectory,
+        config: checkpoint.config,
+        model,
+        tokenizer,
+        ...(weights ? { weights } : {}),
+      });
+    }
+  }
+  return { cursor: ended, finished, modelDirectory: writesModel ? finalDirectory : undefined, adapterDirectory };
 }
 
 async function sha256File(path: string): Promise<string> {

@@ -154,19 +154,27 @@ export function evaluateObjective({
   }
 }
 
-/** Forward one prompt's batch; returns the rated responses the objective reads and the batch's real token count. */
+/**
+ * Forward one prompt's batch; returns the rated responses the objective reads and the batch's real
+ * token count. `dropoutSeed` (default none: no dropout) seeds LoRA dropout in training passes.
+ */
 export function forwardPrompt({
   model,
   prompt,
   indices,
   maxLength,
+  dropoutSeed,
 }: {
   model: LlamaModel;
   prompt: TrainingPrompt;
   indices: readonly number[];
   maxLength: number;
+  dropoutSeed?: number;
 }): { responses: RatedResponse[]; tokens: number } {
-  const batch = promptBatch({ prompt, responses: indices, maxLength });
+  const batch = {
+    ...promptBatch({ prompt, responses: indices, maxLength }),
+    ...(dropoutSeed === undefined ? {} : { dropoutSeed }),
+  };
   const { losses, tokenCounts } = model.sequenceLosses(batch);
   let tokens = 0;
   const responses = indices.map((index, row) => {
@@ -255,7 +263,9 @@ export async function runTraining({
         skipped[reason] = (skipped[reason] ?? 0) + 1;
         continue;
       }
-      const forward = forwardPrompt({ model, prompt, indices, maxLength });
+      // LoRA dropout masks derive from the seed and the position, so a resume replays them exactly.
+      const dropoutSeed = deriveSeed(settings.seed, "dropout", position);
+      const forward = forwardPrompt({ model, prompt, indices, maxLength, dropoutSeed });
       const value = evaluateObjective({
         settings,
         responses: forward.responses,

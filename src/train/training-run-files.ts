@@ -3,8 +3,10 @@
  *   training.json            settings, start model, data file and its SHA-256 (resume checks them)
  *   metrics.jsonl            one JSON line per optimizer step ({"type":"step",...}) and evaluation ({"type":"eval",...})
  *   references.json          DPO: the start model's summed log-likelihood of every response
- *   checkpoints/step-NNNNNN/ Hugging Face layout + optimizer.safetensors (AdamW moments) + trainer-state.json
- *   model/                   the final model, Hugging Face layout
+ *   checkpoints/step-NNNNNN/ Hugging Face layout (LoRA: the PEFT adapter only) + optimizer.safetensors
+ *                            (AdamW moments of what trains) + trainer-state.json
+ *   model/                   the final model, Hugging Face layout (LoRA: only with --merge, the adapter merged)
+ *   adapter/                 LoRA: the final adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors)
  * Every directory is written under a temporary name and renamed when complete, so a kill leaves either
  * the previous checkpoint or the new one, never half of one; leftovers of killed writers are removed.
  */
@@ -15,8 +17,15 @@ import type { AdamW, AdamWState } from "../engine/index.js";
 import { writeDirectoryAtomically, writeFileAtomically } from "../model/atomic-writer.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import type { CheckpointConfig } from "../model/checkpoint-config.js";
+import type { ModelWeights } from "../model/checkpoint-tensors.js";
 import type { LlamaModel } from "../model/llama/index.js";
 import { copyWeightsIntoModel, trainingModelWeights } from "../model/llama-weights.js";
+import {
+  ADAPTER_CONFIG_FILE_NAME,
+  copyAdapterIntoModel,
+  readLoraAdapter,
+  writeLoraAdapter,
+} from "../model/lora-adapter.js";
 import { openSafetensorsCheckpoint } from "../model/safetensors/safetensors-reader.js";
 import { writeSafetensorsFile } from "../model/safetensors/safetensors-writer.js";
 import { removeStaleTemporaries } from "../model/temporary-path.js";
@@ -105,17 +114,20 @@ export async function writeModelDirectory({
   config,
   model,
   tokenizer,
+  weights = trainingModelWeights(model),
   extra,
 }: {
   directory: string;
   config: CheckpointConfig;
   model: LlamaModel;
   tokenizer: Tokenizer;
+  /** The weights to save (default the model's own; a LoRA run passes the merged ones). */
+  weights?: ModelWeights;
   /** Writes more files into the temporary directory before it is renamed. */
   extra?: (temporary: string) => Promise<void>;
 }): Promise<void> {
   await writeDirectoryAtomically({ directory, replace: true, replaceableIfHolds: "config.json" }, async (temporary) => {
-    await saveCheckpoint({ directory: temporary, config, weights: trainingModelWeights(model) });
+    await saveCheckpoint({ directory: temporary, config, weights });
     await saveTokenizer({
       directory: temporary,
       tokenizerJson: tokenizer.tokenizerJson,
@@ -128,7 +140,32 @@ export async function writeModelDirectory({
   });
 }
 
-/** Saves a resumable checkpoint of the run at `cursor` and prunes older ones. */
+/** Writes the model's LoRA adapter atomically at `directory` in PEFT's layout, replacing an adapter there. */
+export async function writeAdapterDirectory({
+  directory,
+  model,
+  baseModel,
+  extra,
+}: {
+  directory: string;
+  model: LlamaModel;
+  /** base_model_name_or_path. */
+  baseModel: string;
+  extra?: (temporary: string) => Promise<void>;
+}): Promise<void> {
+  await writeDirectoryAtomically(
+    { directory, replace: true, replaceableIfHolds: ADAPTER_CONFIG_FILE_NAME },
+    async (temporary) => {
+      await writeLoraAdapter({ directory: temporary, model, baseModel });
+      if (extra !== undefined) await extra(temporary);
+    },
+  );
+}
+
+/**
+ * Saves a resumable checkpoint of the run at `cursor` and prunes older ones. A LoRA model saves its
+ * adapter (PEFT layout, `baseModel` as its base) instead of the whole model.
+ */
 export async function saveTrainingCheckpoint({
   runDirectory,
   cursor,
@@ -136,6 +173,7 @@ export async function saveTrainingCheckpoint({
   model,
   tokenizer,
   optimizer,
+  baseModel,
 }: {
   runDirectory: string;
   cursor: TrainingCursor;
@@ -143,26 +181,26 @@ export async function saveTrainingCheckpoint({
   model: LlamaModel;
   tokenizer: Tokenizer;
   optimizer: AdamW;
+  baseModel: string;
 }): Promise<string> {
   const checkpoints = join(runDirectory, "checkpoints");
   await mkdir(checkpoints, { recursive: true });
   const directory = join(checkpoints, checkpointName(cursor.step));
-  await writeModelDirectory({
-    directory,
-    config,
-    model,
-    tokenizer,
-    extra: async (temporary) => {
-      await writeSafetensorsFile({
-        path: join(temporary, "optimizer.safetensors"),
-        tensors: [
-          { name: "first_moment", shape: [optimizer.firstMoment.length], data: optimizer.firstMoment },
-          { name: "second_moment", shape: [optimizer.secondMoment.length], data: optimizer.secondMoment },
-        ],
-      });
-      const state = { format: FORMAT, ...cursor, optimizerSteps: optimizer.stepCount };
-      await writeFile(join(temporary, "trainer-state.json"), `${JSON.stringify(state, null, 2)}\n`);
-    },
+  const write =
+    model.lora === undefined
+      ? (extra: (temporary: string) => Promise<void>) =>
+          writeModelDirectory({ directory, config, model, tokenizer, extra })
+      : (extra: (temporary: string) => Promise<void>) => writeAdapterDirectory({ directory, model, baseModel, extra });
+  await write(async (temporary) => {
+    await writeSafetensorsFile({
+      path: join(temporary, "optimizer.safetensors"),
+      tensors: [
+        { name: "first_moment", shape: [optimizer.firstMoment.length], data: optimizer.firstMoment },
+        { name: "second_moment", shape: [optimizer.secondMoment.length], data: optimizer.secondMoment },
+      ],
+    });
+    const state = { format: FORMAT, ...cursor, optimizerSteps: optimizer.stepCount };
+    await writeFile(join(temporary, "trainer-state.json"), `${JSON.stringify(state, null, 2)}\n`);
   });
   const complete = completeCheckpoints(runDirectory);
   for (const old of complete.slice(0, Math.max(0, complete.length - KEPT_CHECKPOINTS))) {
@@ -203,8 +241,12 @@ export async function restoreLatestCheckpoint({
     consumed: number;
     optimizerSteps: number;
   };
-  const checkpoint = await loadCheckpoint({ directory });
-  copyWeightsIntoModel({ model, weights: checkpoint.weights, source: directory });
+  if (model.lora === undefined) {
+    const checkpoint = await loadCheckpoint({ directory });
+    copyWeightsIntoModel({ model, weights: checkpoint.weights, source: directory });
+  } else {
+    copyAdapterIntoModel({ model, adapter: await readLoraAdapter({ directory }), source: directory });
+  }
   const moments = await openSafetensorsCheckpoint({ path: join(directory, "optimizer.safetensors") });
   const restored: AdamWState = {
     stepCount: state.optimizerSteps,

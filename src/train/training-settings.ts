@@ -2,6 +2,7 @@
  * Every setting that shapes a training trajectory, with the defaults of the reference model card for a
  * pretrained start. A run stores its settings; `--resume` refuses different ones by naming the flag.
  */
+import { LORA_TARGETS, type LoraSettings } from "../model/llama/index.js";
 import { ConfigError } from "../spec/errors.js";
 
 /** The objectives the trainer knows (SPEC 3 and its baselines). */
@@ -57,6 +58,8 @@ export interface TrainingSettings {
   /** Data kinds in training order, or undefined for one pass over the mixture. */
   stages: TrainingStage[] | undefined;
   promptFormat: PromptFormat;
+  /** LoRA adapters on a frozen base (undefined: full fine-tune). */
+  lora: LoraSettings | undefined;
 }
 
 /** Defaults for a pretrained start (the reference model card); `init` is a start made by `model init`. */
@@ -88,6 +91,7 @@ export function defaultTrainingSettings({
     seed: 0,
     stages: undefined,
     promptFormat: "verbatim",
+    lora: undefined,
   };
 }
 
@@ -115,6 +119,7 @@ export const SETTING_FLAGS: Readonly<Record<keyof TrainingSettings, string>> = {
   seed: "--seed",
   stages: "--stages",
   promptFormat: "--prompt-format",
+  lora: "--lora-rank/--lora-alpha/--lora-targets/--lora-dropout",
 };
 
 /** Throws ConfigError naming the flag of the first impossible value. */
@@ -171,7 +176,28 @@ export function validateTrainingSettings(settings: TrainingSettings): TrainingSe
     }
     if (new Set(settings.stages).size !== settings.stages.length) fail("stages", "must not repeat a stage");
   }
+  if (settings.lora !== undefined) validateLoraSettings(settings.lora);
   return settings;
+}
+
+/** Throws ConfigError naming the --lora-* flag of the first impossible LoRA setting. */
+export function validateLoraSettings(lora: LoraSettings): LoraSettings {
+  const fail = (flag: string, field: string, rule: string, value: unknown): never => {
+    throw new ConfigError(`${flag} ${rule}, got ${JSON.stringify(value)}`, { field });
+  };
+  if (!Number.isInteger(lora.rank) || lora.rank < 1)
+    fail("--lora-rank", "lora", "must be a positive integer", lora.rank);
+  if (!(lora.alpha > 0) || !Number.isFinite(lora.alpha))
+    fail("--lora-alpha", "lora", "must be a positive number", lora.alpha);
+  if (!(lora.dropout >= 0 && lora.dropout < 1)) fail("--lora-dropout", "lora", "must be in [0, 1)", lora.dropout);
+  if (
+    lora.targets.length === 0 ||
+    lora.targets.some((target) => !LORA_TARGETS.includes(target)) ||
+    new Set(lora.targets).size !== lora.targets.length
+  ) {
+    fail("--lora-targets", "lora", `must list some of ${LORA_TARGETS.join(",")} once each`, lora.targets.join(","));
+  }
+  return lora;
 }
 
 /** The flag of the first setting that differs between a stored run and this invocation, if any. */

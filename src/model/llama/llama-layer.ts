@@ -2,13 +2,17 @@
  * One llama decoder layer, forward and backward, from the engine's fused ops:
  * h = x + o(attention(rope(qkv(rmsNorm(x)) [+ qkv bias]))); y = h + down(swiglu(gateUp(rmsNorm(h)))).
  * The residual adds are fused into the output projections (matmul accumulating into a copy of the
- * stream), and the backward pass accumulates the stream's gradient in one buffer.
+ * stream), and the backward pass accumulates the stream's gradient in one buffer. LoRA adapters add
+ * into the projections' outputs right after each base projection (before the q/k/v rotation); with
+ * `gradients` absent the base weights are frozen and only adapter gradients are computed.
  */
 import {
   type AttentionShape,
   type Blas,
   causalAttentionBackward,
   causalAttentionForward,
+  lowRankAdapterBackward,
+  lowRankAdapterForward,
   matmulBackward,
   matmulForward,
   type RotaryTable,
@@ -19,8 +23,95 @@ import {
   swigluBackward,
   swigluForward,
   type Tensor,
+  viewTensor,
 } from "../../engine/index.js";
+import type { LoraTargetShape } from "./llama-lora.js";
 import type { LayerActivations, LlamaWorkspace } from "./llama-workspace.js";
+
+/** One LoRA adapter of a layer: where it adds, its weights and their gradients (views into flat arrays). */
+export interface LayerAdapter extends LoraTargetShape {
+  /** lora_A [rank, in]. */
+  down: Tensor;
+  /** lora_B [out, rank]. */
+  up: Tensor;
+  downGradient: Tensor;
+  upGradient: Tensor;
+}
+
+/** A layer's adapters and how they run; `adapters[i]` pairs with `activations.adapters[i]`. */
+export interface LayerAdapters {
+  adapters: readonly LayerAdapter[];
+  /** lora_alpha / rank. */
+  scaling: number;
+  /** Apply the saved dropout scales (training with dropout); false runs the adapters without dropout. */
+  dropout: boolean;
+}
+
+function adaptersForward(options: {
+  blas: Blas;
+  adapters: LayerAdapters | undefined;
+  activations: LayerActivations;
+  projection: LayerAdapter["projection"];
+  input: Tensor;
+  output: Tensor;
+}): void {
+  const { blas, adapters, activations, projection, input, output } = options;
+  adapters?.adapters.forEach((adapter, index) => {
+    if (adapter.projection !== projection) return;
+    const saved = activations.adapters[index];
+    if (saved === undefined) throw new RangeError(`no activations for adapter ${index}`);
+    lowRankAdapterForward({
+      blas,
+      input,
+      down: adapter.down,
+      up: adapter.up,
+      scaling: adapters.scaling,
+      hidden: saved.hidden,
+      output,
+      outputColumn: adapter.column,
+      ...(adapters.dropout && saved.dropout !== undefined ? { dropout: saved.dropout } : {}),
+    });
+  });
+}
+
+function adaptersBackward(options: {
+  blas: Blas;
+  adapters: LayerAdapters | undefined;
+  activations: LayerActivations;
+  workspace: LlamaWorkspace;
+  projection: LayerAdapter["projection"];
+  input: Tensor;
+  outputGradient: Tensor;
+  inputGradient: Tensor;
+}): void {
+  const { blas, adapters, activations, workspace, projection, input, outputGradient, inputGradient } = options;
+  adapters?.adapters.forEach((adapter, index) => {
+    if (adapter.projection !== projection) return;
+    const saved = activations.adapters[index];
+    if (saved === undefined) throw new RangeError(`no activations for adapter ${index}`);
+    const dropout = adapters.dropout ? saved.dropout : undefined;
+    lowRankAdapterBackward({
+      blas,
+      input,
+      down: adapter.down,
+      up: adapter.up,
+      scaling: adapters.scaling,
+      hidden: saved.hidden,
+      outputGradient,
+      outputColumn: adapter.column,
+      downGradient: adapter.downGradient,
+      upGradient: adapter.upGradient,
+      inputGradient,
+      hiddenGradient: workspace.adapterHiddenGradient,
+      ...(dropout === undefined
+        ? {}
+        : {
+            dropout,
+            inputScratch: viewTensor({ data: workspace.adapterInputScratch, shape: input.shape }),
+          }),
+    });
+  });
+}
 
 /** One layer's weights (or their gradients): views into the flat parameter (or gradient) array. */
 export interface LayerWeights {
@@ -53,6 +144,8 @@ export function llamaLayerForward(
     activations: LayerActivations;
     output: Tensor;
     positions: Int32Array;
+    /** LoRA adapters (default none). */
+    adapters?: LayerAdapters;
   },
 ): void {
   const {
@@ -65,7 +158,10 @@ export function llamaLayerForward(
     activations: layer,
     output,
     positions,
+    adapters,
   } = options;
+  const adapt = (projection: LayerAdapter["projection"], input: Tensor, into: Tensor) =>
+    adaptersForward({ blas, adapters, activations: layer, projection, input, output: into });
   rmsNormForward({
     input: layer.input,
     weight: weight.inputNorm,
@@ -80,6 +176,7 @@ export function llamaLayerForward(
     output: layer.qkv,
     ...(weight.qkvBias ? { bias: weight.qkvBias } : {}),
   });
+  adapt("qkv", layer.attentionNormed, layer.qkv);
   rotaryForward({ table: rotary, data: layer.qkv, positions, heads: rotatedHeads });
   causalAttentionForward({
     ...shape,
@@ -90,6 +187,7 @@ export function llamaLayerForward(
   });
   layer.middle.data.set(layer.input.data);
   matmulForward({ blas, input: layer.attention, weight: weight.output, output: layer.middle, accumulate: true });
+  adapt("output", layer.attention, layer.middle);
   rmsNormForward({
     input: layer.middle,
     weight: weight.postNorm,
@@ -98,21 +196,26 @@ export function llamaLayerForward(
     inverseRms: layer.mlpInverseRms,
   });
   matmulForward({ blas, input: layer.mlpNormed, weight: weight.gateUp, output: layer.gateUp });
+  adapt("gateUp", layer.mlpNormed, layer.gateUp);
   swigluForward({ gateUp: layer.gateUp, output: layer.mlp });
   output.data.set(layer.middle.data);
   matmulForward({ blas, input: layer.mlp, weight: weight.down, output, accumulate: true });
+  adapt("down", layer.mlp, output);
 }
 
 /**
  * Backpropagates through the layer: `workspace.residualGradient` holds dL/d(output) on entry and
- * dL/d(input) on return; weight gradients accumulate into `gradients`.
+ * dL/d(input) on return; weight gradients accumulate into `gradients` (absent: frozen base, no weight
+ * gradients) and adapter gradients into the adapters'.
  */
 export function llamaLayerBackward(
   options: LayerContext & {
     weights: LayerWeights;
-    gradients: LayerWeights;
+    gradients: LayerWeights | undefined;
     activations: LayerActivations;
     workspace: LlamaWorkspace;
+    /** LoRA adapters (default none), as in the forward pass. */
+    adapters?: LayerAdapters;
   },
 ): void {
   const {
@@ -124,16 +227,35 @@ export function llamaLayerBackward(
     gradients: gradient,
     activations: layer,
     workspace: w,
+    adapters,
   } = options;
   const residual = w.residualGradient;
+  const adapt = (
+    projection: LayerAdapter["projection"],
+    input: Tensor,
+    outputGradient: Tensor,
+    inputGradient: Tensor,
+  ) =>
+    adaptersBackward({
+      blas,
+      adapters,
+      activations: layer,
+      workspace: w,
+      projection,
+      input,
+      outputGradient,
+      inputGradient,
+    });
+  const normGradient = (tensor: Tensor | undefined): Tensor => tensor ?? w.frozenNormGradient;
   matmulBackward({
     blas,
     input: layer.mlp,
     weight: weight.down,
     outputGradient: residual,
     inputGradient: w.mlpGradient,
-    weightGradient: gradient.down,
+    ...(gradient ? { weightGradient: gradient.down } : {}),
   });
+  adapt("down", layer.mlp, residual, w.mlpGradient);
   swigluBackward({ gateUp: layer.gateUp, outputGradient: w.mlpGradient, gateUpGradient: w.gateUpGradient });
   matmulBackward({
     blas,
@@ -141,15 +263,16 @@ export function llamaLayerBackward(
     weight: weight.gateUp,
     outputGradient: w.gateUpGradient,
     inputGradient: w.normedGradient,
-    weightGradient: gradient.gateUp,
+    ...(gradient ? { weightGradient: gradient.gateUp } : {}),
   });
+  adapt("gateUp", layer.mlpNormed, w.gateUpGradient, w.normedGradient);
   rmsNormBackward({
     input: layer.middle,
     weight: weight.postNorm,
     inverseRms: layer.mlpInverseRms,
     outputGradient: w.normedGradient,
     inputGradient: residual,
-    weightGradient: gradient.postNorm,
+    weightGradient: normGradient(gradient?.postNorm),
   });
   matmulBackward({
     blas,
@@ -157,8 +280,9 @@ export function llamaLayerBackward(
     weight: weight.output,
     outputGradient: residual,
     inputGradient: w.attentionGradient,
-    weightGradient: gradient.output,
+    ...(gradient ? { weightGradient: gradient.output } : {}),
   });
+  adapt("output", layer.attention, residual, w.attentionGradient);
   causalAttentionBackward({
     ...shape,
     blas,
@@ -175,15 +299,16 @@ export function llamaLayerBackward(
     weight: weight.qkv,
     outputGradient: w.qkvGradient,
     inputGradient: w.normedGradient,
-    weightGradient: gradient.qkv,
-    ...(gradient.qkvBias ? { biasGradient: gradient.qkvBias } : {}),
+    ...(gradient ? { weightGradient: gradient.qkv } : {}),
+    ...(gradient?.qkvBias ? { biasGradient: gradient.qkvBias } : {}),
   });
+  adapt("qkv", layer.attentionNormed, w.qkvGradient, w.normedGradient);
   rmsNormBackward({
     input: layer.input,
     weight: weight.inputNorm,
     inverseRms: layer.attentionInverseRms,
     outputGradient: w.normedGradient,
     inputGradient: residual,
-    weightGradient: gradient.inputNorm,
+    weightGradient: normGradient(gradient?.inputNorm),
   });
 }

@@ -2,6 +2,7 @@
  * A llama-family decoder assembled from the engine's fused ops: forward to logits, hand-written
  * backward into one flat gradient array, and the two output heads training needs (per-sequence mean
  * NLL, per-token log-probabilities). Compute only: checkpoints and generation build on this.
+ * With LoRA the base weights are frozen: only the adapters have gradients (and optimizer state).
  */
 import {
   type Blas,
@@ -25,7 +26,14 @@ import {
 } from "../../engine/index.js";
 import { StableAlignmentError } from "../../spec/errors.js";
 import { type LlamaConfig, validateLlamaConfig } from "./llama-config.js";
-import { type LayerWeights, llamaLayerBackward, llamaLayerForward } from "./llama-layer.js";
+import { type LayerAdapters, type LayerWeights, llamaLayerBackward, llamaLayerForward } from "./llama-layer.js";
+import {
+  createLayerAdapters,
+  fillDropoutScales,
+  initializeLoraParameters,
+  type LoraSettings,
+  loraParameterLayout,
+} from "./llama-lora.js";
 import { llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
 import { createLlamaWorkspace, type LayerActivations, type LlamaWorkspace } from "./llama-workspace.js";
 
@@ -34,6 +42,11 @@ export interface TokenBatch {
   tokens: Int32Array;
   batchSize: number;
   sequenceLength: number;
+  /**
+   * Seed of this pass's LoRA dropout masks (training). Absent (the default): no dropout, as in
+   * evaluation. Ignored by models without adapter dropout.
+   */
+  dropoutSeed?: number;
 }
 
 /** A batch with next-token targets (same layout; a negative target masks that position). */
@@ -47,14 +60,25 @@ export interface LlamaModel {
   readonly blas: Blas;
   /** Where weights, gradients and activations live (wasm memory runs the SIMD kernels). */
   readonly memory: TensorMemory;
-  /** Every weight, flat, in `layout` order. */
+  /** Every base weight, flat, in `layout` order. */
   readonly parameters: Float32Array;
-  /** Gradients, same layout; backward passes add to them until `zeroGradients`. */
+  /**
+   * Gradients of the trainable parameters (`trainable.layout`): the base weights, or with LoRA the
+   * adapters only. Backward passes add to them until `zeroGradients`.
+   */
   readonly gradients: Float32Array;
   readonly layout: readonly ParameterEntry[];
-  /** A weight by Hugging Face name, as a view into `parameters`. */
+  /** What training updates: the base weights (full fine-tune) or the adapters (LoRA). */
+  readonly trainable: {
+    readonly parameters: Float32Array;
+    readonly gradients: Float32Array;
+    readonly layout: readonly ParameterEntry[];
+  };
+  /** The LoRA adapters' settings and scaling (alpha / rank); undefined for a full fine-tune. */
+  readonly lora: { readonly settings: LoraSettings; readonly scaling: number } | undefined;
+  /** A weight (base, or adapter by PEFT name) as a view into its flat array. */
   parameter(name: string): Tensor;
-  /** A gradient by Hugging Face name, as a view into `gradients`. */
+  /** A trainable parameter's gradient by name, as a view into `gradients`. */
   gradient(name: string): Tensor;
   /**
    * Runs the decoder; returns logits [batch * sequence, vocabulary], owned by the model and valid until
@@ -81,7 +105,9 @@ export interface LlamaModel {
 /**
  * Creates a model. Weights start as Hugging Face llama does: normal(0, initializerRange) for matrices
  * (default 0.02), ones for norms, zeros for biases, from `seed` (default 0). `memory` defaults to
- * createTensorMemory() (wasm SIMD kernels where the runtime has them).
+ * createTensorMemory() (wasm SIMD kernels where the runtime has them). With `lora` (default none) the
+ * base is frozen and adapters are added on the targeted projections, initialised as PEFT does from
+ * `seed`.
  */
 export function createLlamaModel(options: {
   config: LlamaConfig;
@@ -89,13 +115,22 @@ export function createLlamaModel(options: {
   memory?: TensorMemory;
   seed?: number;
   initializerRange?: number;
+  lora?: LoraSettings;
 }): LlamaModel {
-  const { blas, seed = 0, initializerRange = 0.02, memory = createTensorMemory() } = options;
+  const { blas, seed = 0, initializerRange = 0.02, memory = createTensorMemory(), lora } = options;
   const config = validateLlamaConfig({ ...options.config });
   const { entries, totalSize } = llamaParameterLayout(config);
   const parameters = memory.allocate(totalSize);
-  const gradients = memory.allocate(totalSize);
+  const adapterLayout = lora === undefined ? undefined : loraParameterLayout(config, lora);
+  const adapterParameters = adapterLayout === undefined ? undefined : memory.allocate(adapterLayout.totalSize);
+  const gradients = memory.allocate(adapterLayout?.totalSize ?? totalSize);
+  const trainable = {
+    parameters: adapterParameters ?? parameters,
+    gradients,
+    layout: adapterLayout?.entries ?? entries,
+  };
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
+  const adapterByName = new Map((adapterLayout?.entries ?? []).map((entry) => [entry.name, entry]));
   const random = createRandom({ seed });
   for (const entry of entries) {
     const values = parameters.subarray(entry.offset, entry.offset + entry.size);
@@ -109,12 +144,20 @@ export function createLlamaModel(options: {
       }
     }
   }
+  if (adapterParameters !== undefined && adapterLayout !== undefined) {
+    initializeLoraParameters({ parameters: adapterParameters, layout: adapterLayout.entries, seed });
+  }
   const find = (name: string): ParameterEntry => {
     const entry = byName.get(name);
     if (entry === undefined) {
       throw new ShapeError(`llama has no parameter ${name}`);
     }
     return entry;
+  };
+  const adapterView = (data: Float32Array, name: string): Tensor => {
+    const entry = adapterByName.get(name);
+    if (entry === undefined) throw new ShapeError(`llama has no adapter parameter ${name}`);
+    return viewTensor({ data, offset: entry.offset, shape: entry.shape });
   };
   const view = (data: Float32Array, name: string, rows?: number): Tensor => {
     const entry = find(name);
@@ -142,14 +185,29 @@ export function createLlamaModel(options: {
       };
     });
   const weights = layerWeights(parameters);
-  const weightGradients = layerWeights(gradients);
+  // With LoRA the base is frozen: no base weight gradients at all.
+  const weightGradients = lora === undefined ? layerWeights(gradients) : undefined;
+  const scaling = lora === undefined ? 0 : lora.alpha / lora.rank;
+  const adapters =
+    lora === undefined || adapterParameters === undefined || adapterLayout === undefined
+      ? []
+      : createLayerAdapters({
+          config,
+          settings: lora,
+          layout: adapterLayout.entries,
+          parameters: adapterParameters,
+          gradients,
+        });
+  let dropoutActive = false;
+  const adaptersOf = (layer: number): { adapters?: LayerAdapters } =>
+    lora === undefined ? {} : { adapters: { adapters: adapters[layer] ?? [], scaling, dropout: dropoutActive } };
   const headName = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
   const embedding = view(parameters, "model.embed_tokens.weight");
-  const embeddingGradient = view(gradients, "model.embed_tokens.weight");
+  const embeddingGradient = lora === undefined ? view(gradients, "model.embed_tokens.weight") : undefined;
   const head = view(parameters, headName);
-  const headGradient = view(gradients, headName);
+  const headGradient = lora === undefined ? view(gradients, headName) : undefined;
   const finalNorm = view(parameters, "model.norm.weight");
-  const finalNormGradient = view(gradients, "model.norm.weight");
+  const finalNormGradient = lora === undefined ? view(gradients, "model.norm.weight") : undefined;
   const rotary = createRotaryTable({
     headDimension,
     maxPositions: config.maxPositions,
@@ -178,7 +236,7 @@ export function createLlamaModel(options: {
     }
     if (workspace?.batchSize !== batchSize || workspace.sequenceLength !== sequenceLength) {
       workspace?.release();
-      workspace = createLlamaWorkspace({ config, batchSize, sequenceLength, memory });
+      workspace = createLlamaWorkspace({ config, batchSize, sequenceLength, memory, ...(lora ? { lora } : {}) });
     }
     return workspace;
   };
@@ -187,6 +245,10 @@ export function createLlamaModel(options: {
     const w = workspaceFor(batch);
     w.tokens.set(batch.tokens);
     const shape = { ...attentionShape, batchSize: batch.batchSize, sequenceLength: batch.sequenceLength };
+    dropoutActive = lora !== undefined && lora.dropout > 0 && batch.dropoutSeed !== undefined;
+    if (dropoutActive && lora !== undefined) {
+      fillDropoutScales({ layers: w.layers, probability: lora.dropout, seed: batch.dropoutSeed ?? 0 });
+    }
     const first = w.layers[0];
     embeddingForward({ table: embedding, tokens: w.tokens, output: first === undefined ? w.finalHidden : first.input });
     w.layers.forEach((layer, index) => {
@@ -197,6 +259,7 @@ export function createLlamaModel(options: {
         activations: layer,
         output: w.layers[index + 1]?.input ?? w.finalHidden,
         positions: w.positions,
+        ...adaptersOf(index),
       });
     });
     rmsNormForward({
@@ -226,7 +289,7 @@ export function createLlamaModel(options: {
       weight: head,
       outputGradient: logitsGradient,
       inputGradient: w.normedGradient,
-      weightGradient: headGradient,
+      ...(headGradient ? { weightGradient: headGradient } : {}),
     });
     rmsNormBackward({
       input: w.finalHidden,
@@ -234,19 +297,22 @@ export function createLlamaModel(options: {
       inverseRms: w.finalInverseRms,
       outputGradient: w.normedGradient,
       inputGradient: residual,
-      weightGradient: finalNormGradient,
+      weightGradient: finalNormGradient ?? w.frozenNormGradient,
     });
     for (let index = config.layers - 1; index >= 0; index--) {
       llamaLayerBackward({
         ...context,
         shape,
         weights: weights[index] as LayerWeights,
-        gradients: weightGradients[index] as LayerWeights,
+        gradients: weightGradients?.[index],
         activations: w.layers[index] as LayerActivations,
         workspace: w,
+        ...adaptersOf(index),
       });
     }
-    embeddingBackward({ tokens: w.tokens, outputGradient: residual, tableGradient: embeddingGradient });
+    if (embeddingGradient !== undefined) {
+      embeddingBackward({ tokens: w.tokens, outputGradient: residual, tableGradient: embeddingGradient });
+    }
   };
 
   const requireHead = (expected: typeof pending, what: string): LlamaWorkspace => {
@@ -263,8 +329,17 @@ export function createLlamaModel(options: {
     parameters,
     gradients,
     layout: entries,
-    parameter: (name) => view(parameters, name),
-    gradient: (name) => view(gradients, name),
+    trainable,
+    lora: lora === undefined ? undefined : { settings: lora, scaling },
+    parameter: (name) =>
+      adapterParameters !== undefined && adapterByName.has(name)
+        ? adapterView(adapterParameters, name)
+        : view(parameters, name),
+    gradient: (name) => {
+      if (lora === undefined) return view(gradients, name);
+      if (!adapterByName.has(name)) throw new ShapeError(`${name} is frozen under LoRA: it has no gradient`);
+      return adapterView(gradients, name);
+    },
     forward,
     backward: (backwardOptions = {}) => {
       const logits = workspace?.logits;

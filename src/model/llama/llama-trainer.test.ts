@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createTestBlas } from "../../engine/testing/backends.js";
 import { llamaPresets } from "./llama-config.js";
+import type { LoraSettings } from "./llama-lora.js";
 import { createLlamaModel } from "./llama-model.js";
 import { createLlamaTrainer } from "./llama-trainer.js";
 
@@ -9,7 +10,7 @@ const text =
   "the dog ran to the tree, the bird flew away, and the cat went back to the mat to sleep. ";
 
 /** Trains the tiny model on byte tokens of `text`, batches drawn in a fixed order; returns every loss. */
-function train(steps: number, seed: number): number[] {
+function train(steps: number, seed: number, lora?: LoraSettings): number[] {
   const bytes = Int32Array.from(Buffer.from(text.repeat(4), "utf8"));
   const batchSize = 4;
   const sequenceLength = 32;
@@ -17,6 +18,7 @@ function train(steps: number, seed: number): number[] {
     config: llamaPresets.tiny,
     blas: createTestBlas(),
     seed,
+    ...(lora === undefined ? {} : { lora }),
   });
   const trainer = createLlamaTrainer({ model, learningRate: 3e-3, weightDecay: 0.01 });
   const tokens = new Int32Array(batchSize * sequenceLength);
@@ -45,5 +47,11 @@ describe("createLlamaTrainer", () => {
     expect(end).toBeLessThan(1.5);
     expect(train(200, 3)).toEqual(first);
     expect(train(3, 4)).not.toEqual(first.slice(0, 3));
+  });
+
+  it("trains only the adapters of a LoRA model (AdamW state sized to them) and lowers the loss", () => {
+    const losses = train(30, 3, { rank: 4, alpha: 16, dropout: 0, targets: ["q", "v", "up", "down"] });
+    const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+    expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) - 0.05);
   });
 });

@@ -48,14 +48,15 @@ export function createLlamaTrainer(options: {
     epsilon = 1e-8,
   } = options;
   const optimizer = createAdamW({
-    parameters: model.parameters,
-    gradients: model.gradients,
+    // What trains: every weight, or only the adapters of a LoRA model.
+    parameters: model.trainable.parameters,
+    gradients: model.trainable.gradients,
     learningRate,
     weightDecay,
     beta1,
     beta2,
     epsilon,
-    noDecay: noDecaySpans(model.layout),
+    noDecay: noDecaySpans(model.trainable.layout),
   });
   let lossGradients = new Float64Array(0);
   return {

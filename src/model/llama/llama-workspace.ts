@@ -2,8 +2,23 @@
  * Activation and gradient buffers for one batch shape. Allocated once per (batch, sequence) and reused
  * by every forward and backward pass of that shape: no allocation per step.
  */
-import { attentionProbabilitiesSize, createTensor, type Tensor, type TensorMemory } from "../../engine/index.js";
+import {
+  type AdapterDropout,
+  attentionProbabilitiesSize,
+  createTensor,
+  type Tensor,
+  type TensorMemory,
+} from "../../engine/index.js";
 import type { LlamaConfig } from "./llama-config.js";
+import { type LoraSettings, loraTargetShape, orderedTargets } from "./llama-lora.js";
+
+/** What one LoRA adapter saves for its backward pass. */
+export interface AdapterActivations {
+  /** lora_A's output [rows, rank]. */
+  readonly hidden: Tensor;
+  /** Dropout scales and the dropped input; absent when the adapter has no dropout. */
+  readonly dropout?: AdapterDropout;
+}
 
 /** What one decoder layer saves for its backward pass. */
 export interface LayerActivations {
@@ -21,6 +36,8 @@ export interface LayerActivations {
   readonly mlpInverseRms: Float32Array;
   readonly gateUp: Tensor;
   readonly mlp: Tensor;
+  /** One per adapter of the layer, in layer order of the targets (empty without LoRA). */
+  readonly adapters: readonly AdapterActivations[];
 }
 
 /** Every buffer of a forward and backward pass at one batch shape. */
@@ -49,6 +66,12 @@ export interface LlamaWorkspace {
   readonly sequenceLosses: Float64Array;
   readonly tokenCounts: Int32Array;
   readonly tokenLogProbabilities: Float32Array;
+  /** LoRA scratch: dL/d(lora_A output) [rows, rank] (empty without LoRA). */
+  readonly adapterHiddenGradient: Tensor;
+  /** LoRA dropout scratch: rows * max(hidden, intermediate) elements (empty without dropout). */
+  readonly adapterInputScratch: Float32Array;
+  /** Where a frozen norm's unused weight gradient goes [hidden] (LoRA trains no norm). */
+  readonly frozenNormGradient: Tensor;
   /** Returns every buffer to the memory it came from; the workspace must not be used afterwards. */
   release(): void;
 }
@@ -59,8 +82,10 @@ export function createLlamaWorkspace(options: {
   batchSize: number;
   sequenceLength: number;
   memory: TensorMemory;
+  /** Adapters to hold activations for (default none). */
+  lora?: LoraSettings;
 }): LlamaWorkspace {
-  const { config, batchSize, sequenceLength, memory } = options;
+  const { config, batchSize, sequenceLength, memory, lora } = options;
   const owned: (Float32Array | Int32Array)[] = [];
   const float32 = (length: number) => {
     const array = memory.allocate(length);
@@ -102,7 +127,18 @@ export function createLlamaWorkspace(options: {
     mlpInverseRms: float32(rows),
     gateUp: matrix(2 * f),
     mlp: matrix(f),
+    adapters: (lora === undefined ? [] : orderedTargets(lora)).map((target) => {
+      const inFeatures = loraTargetShape(config, target).inFeatures;
+      return {
+        hidden: matrix(lora?.rank ?? 0),
+        ...((lora?.dropout ?? 0) > 0
+          ? { dropout: { scale: float32(rows * inFeatures), dropped: matrix(inFeatures) } }
+          : {}),
+      };
+    }),
   }));
+  const rank = lora?.rank ?? 0;
+  const dropoutScratch = lora !== undefined && lora.dropout > 0 ? rows * Math.max(d, f) : 0;
   return {
     batchSize,
     sequenceLength,
@@ -125,6 +161,9 @@ export function createLlamaWorkspace(options: {
     sequenceLosses: new Float64Array(batchSize),
     tokenCounts: new Int32Array(batchSize),
     tokenLogProbabilities: new Float32Array(rows),
+    adapterHiddenGradient: matrix(rank),
+    adapterInputScratch: float32(dropoutScratch),
+    frozenNormGradient: createTensor({ shape: [d], data: float32(d) }),
     release: () => {
       for (const array of owned.splice(0)) {
         memory.release(array);
