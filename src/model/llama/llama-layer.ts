@@ -25,7 +25,7 @@ import {
   type Tensor,
   viewTensor,
 } from "../../engine/index.js";
-import type { LoraTargetShape } from "./llama-lora.js";
+import type { LoraTargetShape } from "./llama-lora-targets.js";
 import type { LayerActivations, LlamaWorkspace } from "./llama-workspace.js";
 
 /** One LoRA adapter of a layer: where it adds, its weights and their gradients (views into flat arrays). */

@@ -10,7 +10,7 @@ import {
   type TensorMemory,
 } from "../../engine/index.js";
 import type { LlamaConfig } from "./llama-config.js";
-import { type LoraSettings, loraTargetShape, orderedTargets } from "./llama-lora.js";
+import { type LoraSettings, loraTargetShape, orderedTargets } from "./llama-lora-targets.js";
 
 /** What one LoRA adapter saves for its backward pass. */
 export interface AdapterActivations {
