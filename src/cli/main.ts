@@ -16,7 +16,7 @@ export const PACKAGE_VERSION = (
 export function createProgram(): Command {
   const program = new Command("stable-alignment")
     .description(
-      "Simulate a society of LM agents, build alignment data from its records, and create, convert and run models.",
+      "Simulate a society of LM agents, build alignment data from its records, train models on it (Stable Alignment, SFT, DPO, RRHF), evaluate them, and create, convert and run models.",
     )
     .version(PACKAGE_VERSION, "--version", "print the version")
     .option("--config <file>", "configuration file (default: ./stable-alignment.config.yaml when present)")
