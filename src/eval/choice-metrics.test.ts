@@ -99,6 +99,7 @@ describe("scoreBenchmark", () => {
       resamples: 200,
     });
     expect(result.invalidItemIds).toEqual(["justice/9"]);
+    expect(result.invalidReasons).toEqual(["a token straddles the end of the context"]);
     const acc = result.metrics.find((metric) => metric.metric === "justice/acc");
     expect(acc?.estimate.value).toBeCloseTo(6 / 7, 12);
     expect(acc?.unitIds).toHaveLength(7);

@@ -28,6 +28,8 @@ export interface ReportModel {
   metrics: ReportMetric[];
   /** Items left out because a choice's score was invalid. */
   invalidItemIds: string[];
+  /** Why each left-out item is invalid, in the order of `invalidItemIds`. */
+  invalidReasons: string[];
 }
 
 /** A paired difference `model - baseline` over the units both scored. */
@@ -97,6 +99,7 @@ export async function buildEvaluationReport({
             units: metric.unitIds,
           })),
           invalidItemIds: score.invalidItemIds,
+          invalidReasons: score.invalidReasons,
         });
         columns.push({
           model: label,
@@ -175,11 +178,20 @@ export function formatReportMarkdown(report: EvaluationReport): string {
     if (invalid.length > 0) {
       lines.push("");
       for (const model of invalid) {
-        const shown = model.invalidItemIds.slice(0, 10).join(", ");
-        const more = model.invalidItemIds.length > 10 ? ` and ${model.invalidItemIds.length - 10} more` : "";
-        lines.push(
-          `Left out for ${model.model} (a token straddles the context's end): ${model.invalidItemIds.length} items: ${shown}${more}.`,
-        );
+        // Reasons that differ only in their numbers (token counts) are one group; the first is quoted.
+        const groups = new Map<string, { reason: string; ids: string[] }>();
+        model.invalidItemIds.forEach((id, index) => {
+          const reason = model.invalidReasons[index] ?? "invalid score";
+          const key = reason.replace(/\d+/g, "#");
+          const group = groups.get(key) ?? { reason, ids: [] };
+          group.ids.push(id);
+          groups.set(key, group);
+        });
+        for (const { reason, ids } of groups.values()) {
+          const shown = ids.slice(0, 10).join(", ");
+          const more = ids.length > 10 ? ` and ${ids.length - 10} more` : "";
+          lines.push(`Left out for ${model.model} (${reason}): ${ids.length} items: ${shown}${more}.`);
+        }
       }
     }
     if (benchmark.differences.length > 0) {

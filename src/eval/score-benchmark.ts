@@ -25,8 +25,10 @@ export interface MetricResult {
 /** A benchmark's metrics for one model. */
 export interface BenchmarkScore {
   metrics: MetricResult[];
-  /** Ids of items left out because a choice's score was invalid (a token straddling the context). */
+  /** Ids of items left out because a choice's score was invalid. */
   invalidItemIds: string[];
+  /** Why each left-out item is invalid (the first invalid choice's reason), in the order of `invalidItemIds`. */
+  invalidReasons: string[];
 }
 
 /** Options of {@link scoreBenchmark}. */
@@ -79,6 +81,7 @@ export async function scoreBenchmark({
         },
       ],
       invalidItemIds: result.items.filter((item) => !item.valid).map((item) => item.id),
+      invalidReasons: result.items.flatMap((item) => (item.valid ? [] : [item.reason])),
     };
   }
   const choiceItems = items.map((entry) => entry.item as ChoiceItem);
@@ -149,6 +152,7 @@ export function choiceMetrics({
   resamples?: number;
 }): BenchmarkScore {
   const invalidItemIds: string[] = [];
+  const invalidReasons: string[] = [];
   const valid: { item: ChoiceItem; acc: number; accNorm: number; mc2: number | undefined }[] = [];
   items.forEach((item, index) => {
     const itemScores = scores[index] as readonly ContinuationScore[];
@@ -156,6 +160,8 @@ export function choiceMetrics({
     for (const score of itemScores) if (score.valid) numbers.push(score.logProbability);
     if (numbers.length !== item.choices.length) {
       invalidItemIds.push(item.id);
+      const invalid = itemScores.find((score) => !score.valid);
+      invalidReasons.push(invalid !== undefined && !invalid.valid ? invalid.reason : "a choice has no score");
       return;
     }
     valid.push({ item, ...choiceItemValues({ item, logProbabilities: numbers }) });
@@ -199,5 +205,5 @@ export function choiceMetrics({
       });
     }
   }
-  return { metrics, invalidItemIds };
+  return { metrics, invalidItemIds, invalidReasons };
 }
