@@ -148,6 +148,23 @@ describe("openStore", () => {
     expect(() => openStore({ path })).toThrow(/schema version 999.*upgrade/);
   });
 
+  it("refuses in one line a store whose tables do not match its recorded schema version", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "sa-store-")), "run.sqlite");
+    const store = openStore({ path });
+    // As a development build can leave it: a newer table already there, an older version recorded.
+    store.database.pragma("user_version = 1");
+    store.close();
+    let caught: unknown;
+    try {
+      openStore({ path });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(StoreCorruptError);
+    expect((caught as Error).message).toMatch(/cannot be upgraded from schema version 1 to 2 .*move it away/);
+    expect((caught as Error).message.split("\n")).toHaveLength(1);
+  });
+
   it("refuses a truncated, overwritten or non-SQLite file with one line naming the path", () => {
     const root = mkdtempSync(join(tmpdir(), "sa-store-"));
     const good = join(root, "good.sqlite");

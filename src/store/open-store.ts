@@ -241,9 +241,18 @@ function applyMigrations(database: Database.Database, migrations: readonly Migra
     .filter((migration) => migration.version > current)
     .sort((a, b) => a.version - b.version);
   for (const migration of pending) {
-    database.transaction(() => {
-      database.exec(migration.sql);
-      database.pragma(`user_version = ${migration.version}`);
-    })();
+    try {
+      database.transaction(() => {
+        database.exec(migration.sql);
+        database.pragma(`user_version = ${migration.version}`);
+      })();
+    } catch (cause) {
+      if (isDamagedDatabase(cause)) throw cause;
+      // The schema does not match its recorded version (written by a development build, or edited).
+      throw new StoreCorruptError(
+        `${path} cannot be upgraded from schema version ${current} to ${migration.version} (${(cause as Error).message}); it was not written by a released stable-alignment: move it away to start a new store`,
+        { path, cause },
+      );
+    }
   }
 }
