@@ -84,6 +84,7 @@ describe("runDoctorChecks", () => {
       blas: "OpenBLAS 0.3.21 (libopenblas.so.0), 2 threads",
       blasThreads: 2,
       elementwise: "webassembly-simd",
+      kernels: "WebAssembly SIMD kernels",
       blasWarning: undefined,
     });
     expect(openBlas).toEqual({ name: "BLAS", status: "ok", detail: "OpenBLAS 0.3.21 (libopenblas.so.0), 2 threads" });
