@@ -58,6 +58,12 @@ describe("runDoctorChecks", () => {
       }[forced.setting];
       expect(blas?.detail).toMatch(expectedDetail);
       if (forced.setting !== "auto") expect(blas?.status).toBe("warn");
+      expect(byName.get("engine kernels")).toEqual({
+        name: "engine kernels",
+        status: "ok",
+        detail:
+          "element-wise ops in WebAssembly SIMD kernels (one instance per shared memory of up to 4 GiB, any model size)",
+      });
       expect(byName.get(`endpoint ${server.url}/v1`)?.status).toBe("ok");
       expect(byName.get("endpoint http://127.0.0.1:1/v1")?.status).toBe("fail");
       expect(byName.get("OPENAI_API_KEY")).toEqual({ name: "OPENAI_API_KEY", status: "ok", detail: "set" });
@@ -84,6 +90,7 @@ describe("runDoctorChecks", () => {
       blas: "OpenBLAS 0.3.21 (libopenblas.so.0), 2 threads",
       blasThreads: 2,
       elementwise: "webassembly-simd",
+      kernels: "WebAssembly SIMD kernels",
       blasWarning: undefined,
     });
     expect(openBlas).toEqual({ name: "BLAS", status: "ok", detail: "OpenBLAS 0.3.21 (libopenblas.so.0), 2 threads" });

@@ -76,10 +76,7 @@ export async function runDoctorChecks({
   checks.push({
     name: "engine kernels",
     status: engine.elementwise === "typescript" ? "warn" : "ok",
-    detail:
-      engine.elementwise === "typescript"
-        ? "element-wise ops in plain TypeScript (WebAssembly SIMD unavailable): slower training"
-        : "element-wise ops in WebAssembly SIMD",
+    detail: `element-wise ops in ${engine.kernels}`,
   });
   checks.push({
     name: "local models",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BlasKind } from "./blas.js";
-import { blasWarning, describeEngine, formatEngineLine } from "./engine-description.js";
+import { blasWarning, describeEngine, describeKernels, formatEngineLine } from "./engine-description.js";
 import { blasUnderTest } from "./testing/blas-under-test.js";
 
 describe("describeEngine", () => {
@@ -10,6 +10,7 @@ describe("describeEngine", () => {
     if (forced.expectedKind !== undefined) expect(description.blasKind).toBe(forced.expectedKind);
     expect(description.blas).toMatch(/1 thread/);
     expect(description.elementwise).toBe("webassembly-simd");
+    expect(description.kernels).toMatch(/^WebAssembly SIMD kernels .*4 GiB/);
     const slow = description.blasKind === "reference" || description.blasKind === "typescript";
     expect(description.blasWarning !== undefined).toBe(slow);
   });
@@ -46,13 +47,18 @@ describe("formatEngineLine", () => {
       blas: "reference BLAS (netlib, single-threaded) (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3), 1 thread",
       blasThreads: 1,
       elementwise: "webassembly-simd" as const,
+      kernels: describeKernels("webassembly-simd"),
       blasWarning: blasWarning({ kind: "reference", platform: "linux" }),
     };
     const line = formatEngineLine(engine);
     expect(line).not.toContain("\n");
-    expect(line).toMatch(/^engine: BLAS reference BLAS \(netlib.*WebAssembly SIMD\. WARNING: the reference BLAS/);
+    expect(line).toMatch(
+      /^engine: BLAS reference BLAS \(netlib.*WebAssembly SIMD kernels .*\. WARNING: the reference BLAS/,
+    );
     expect(line).toContain("apt-get install libopenblas0-pthread");
     const fast = formatEngineLine({ ...engine, blasKind: "openblas", blas: "OpenBLAS 0.3.21", blasWarning: undefined });
-    expect(fast).toBe("engine: BLAS OpenBLAS 0.3.21; element-wise ops in WebAssembly SIMD");
+    expect(fast).toBe(
+      "engine: BLAS OpenBLAS 0.3.21; element-wise ops in WebAssembly SIMD kernels (one instance per shared memory of up to 4 GiB, any model size)",
+    );
   });
 });

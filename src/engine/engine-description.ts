@@ -4,7 +4,7 @@
  * install command when the BLAS makes training slow.
  */
 import { type BlasKind, type BlasPreference, createBlas, openBlasInstallCommand } from "./blas.js";
-import { wasmKernelsAvailable } from "./tensor-memory.js";
+import { maximumWasmMemoryBytes, wasmKernelsAvailable } from "./tensor-memory.js";
 
 /** The backends a training run would use on this machine. */
 export interface EngineDescription {
@@ -14,6 +14,8 @@ export interface EngineDescription {
   blasThreads: number;
   /** "webassembly-simd" when the element-wise kernels can run, else "typescript". */
   elementwise: "webassembly-simd" | "typescript";
+  /** Which element-wise kernels run and how memory past 4 GiB reaches them, in words. */
+  kernels: string;
   /** Why training is slow on this BLAS and the command that installs OpenBLAS; undefined when it is fast. */
   blasWarning: string | undefined;
 }
@@ -32,6 +34,7 @@ export function describeEngine(
     blas: blas.description,
     blasThreads: blas.threads,
     elementwise: wasmKernelsAvailable() ? "webassembly-simd" : "typescript",
+    kernels: describeKernels(wasmKernelsAvailable() ? "webassembly-simd" : "typescript"),
     blasWarning: blasWarning({ kind: blas.kind, platform }),
   };
 }
@@ -57,12 +60,18 @@ export function blasWarning({
   return undefined;
 }
 
+/** The element-wise kernels in words, as doctor and formatEngineLine print them. */
+export function describeKernels(elementwise: EngineDescription["elementwise"]): string {
+  return elementwise === "webassembly-simd"
+    ? `WebAssembly SIMD kernels (one instance per shared memory of up to ${maximumWasmMemoryBytes / 2 ** 30} GiB, any model size)`
+    : "TypeScript loops (WebAssembly SIMD unavailable, slower)";
+}
+
 /**
  * The line every training entry point prints first: the BLAS, the element-wise kernels, and the
  * BLAS warning when there is one.
  */
 export function formatEngineLine(engine: EngineDescription): string {
-  const kernels = engine.elementwise === "webassembly-simd" ? "WebAssembly SIMD" : "TypeScript (slower)";
-  const line = `engine: BLAS ${engine.blas}; element-wise ops in ${kernels}`;
+  const line = `engine: BLAS ${engine.blas}; element-wise ops in ${describeKernels(engine.elementwise)}`;
   return engine.blasWarning === undefined ? line : `${line}. WARNING: ${engine.blasWarning}`;
 }

@@ -24,3 +24,13 @@ export class TokenRangeError extends StableAlignmentError {
     super("TOKEN_OUT_OF_RANGE", message);
   }
 }
+
+/**
+ * Tensor memory cannot serve a request: an array larger than one WebAssembly memory, every memory
+ * full, or (in a strict memory, as tests use) an op given an array outside fast memory.
+ */
+export class TensorMemoryError extends StableAlignmentError {
+  constructor(message: string) {
+    super("TENSOR_MEMORY", message);
+  }
+}

@@ -2,6 +2,7 @@
 export * from "./blas.js";
 export * from "./engine-description.js";
 export * from "./engine-errors.js";
+export * from "./kernel-call.js";
 export * from "./ops/causal-attention.js";
 export * from "./ops/embedding.js";
 export * from "./ops/log-softmax-gather.js";
@@ -12,6 +13,7 @@ export * from "./ops/residual-add.js";
 export * from "./ops/rms-norm.js";
 export * from "./ops/rotary-embedding.js";
 export * from "./ops/swiglu.js";
+export * from "./ops/vocabulary-chunked-cross-entropy.js";
 export * from "./optimizer/adamw.js";
 export * from "./optimizer/clip-gradient-norm.js";
 export * from "./random.js";

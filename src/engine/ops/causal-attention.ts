@@ -7,6 +7,7 @@
  */
 import type { Blas } from "../blas.js";
 import { ShapeError } from "../engine-errors.js";
+import { runKernels } from "../kernel-call.js";
 import { assertLength, assertShape, type Tensor } from "../tensor.js";
 import { kernelsFor } from "../tensor-memory.js";
 
@@ -235,9 +236,14 @@ export function causalAttentionBackward(
 
 /** Turns dP (in `gradient`) into dS = P * (dP - rowsum(P * dP)), zero above the diagonal. */
 function softmaxBackwardRows(probabilities: Float32Array, start: number, gradient: Float32Array, length: number): void {
-  const kernels = kernelsFor(probabilities, gradient);
-  if (kernels !== undefined) {
-    kernels.causalSoftmaxBackward(probabilities.byteOffset + start * 4, gradient.byteOffset, length);
+  const ranKernels = runKernels({
+    operation: "causalAttentionBackward",
+    inputs: [probabilities],
+    outputs: [gradient],
+    run: ({ kernels, address }) =>
+      kernels.causalSoftmaxBackward(address(probabilities) + start * 4, address(gradient), length),
+  });
+  if (ranKernels) {
     return;
   }
   for (let row = 0; row < length; row++) {

@@ -1,6 +1,7 @@
 /** RMSNorm as in Llama: y = x / sqrt(mean(x^2) + epsilon) * weight, row by row. */
+
+import { runKernels } from "../kernel-call.js";
 import { assertLength, assertShape, type Tensor } from "../tensor.js";
-import { kernelsFor } from "../tensor-memory.js";
 
 /**
  * output [rows, d] = normalised input [rows, d] times weight [d]. Saves 1 / rms per row in
@@ -18,17 +19,22 @@ export function rmsNormForward(options: {
   assertShape(weight, [dimension], "rmsNorm weight");
   assertShape(output, [rows, dimension], "rmsNorm output");
   assertLength(inverseRms, rows, "rmsNorm inverseRms");
-  const kernels = kernelsFor(input.data, weight.data, output.data, inverseRms);
-  if (kernels !== undefined) {
-    kernels.rmsNormForward(
-      input.data.byteOffset,
-      weight.data.byteOffset,
-      output.data.byteOffset,
-      inverseRms.byteOffset,
-      rows,
-      dimension,
-      epsilon,
-    );
+  const ranKernels = runKernels({
+    operation: "rmsNormForward",
+    inputs: [input.data, weight.data],
+    outputs: [output.data, inverseRms],
+    run: ({ kernels, address }) =>
+      kernels.rmsNormForward(
+        address(input.data),
+        address(weight.data),
+        address(output.data),
+        address(inverseRms),
+        rows,
+        dimension,
+        epsilon,
+      ),
+  });
+  if (ranKernels) {
     return;
   }
   const x = input.data;
@@ -68,25 +74,23 @@ export function rmsNormBackward(options: {
   assertShape(inputGradient, [rows, dimension], "rmsNorm input gradient");
   assertShape(weightGradient, [dimension], "rmsNorm weight gradient");
   assertLength(inverseRms, rows, "rmsNorm inverseRms");
-  const kernels = kernelsFor(
-    input.data,
-    weight.data,
-    inverseRms,
-    outputGradient.data,
-    inputGradient.data,
-    weightGradient.data,
-  );
-  if (kernels !== undefined) {
-    kernels.rmsNormBackward(
-      input.data.byteOffset,
-      weight.data.byteOffset,
-      inverseRms.byteOffset,
-      outputGradient.data.byteOffset,
-      inputGradient.data.byteOffset,
-      weightGradient.data.byteOffset,
-      rows,
-      dimension,
-    );
+  const ranKernels = runKernels({
+    operation: "rmsNormBackward",
+    inputs: [input.data, weight.data, inverseRms, outputGradient.data],
+    outputs: [inputGradient.data, weightGradient.data],
+    run: ({ kernels, address }) =>
+      kernels.rmsNormBackward(
+        address(input.data),
+        address(weight.data),
+        address(inverseRms),
+        address(outputGradient.data),
+        address(inputGradient.data),
+        address(weightGradient.data),
+        rows,
+        dimension,
+      ),
+  });
+  if (ranKernels) {
     return;
   }
   const x = input.data;

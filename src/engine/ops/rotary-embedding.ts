@@ -3,8 +3,9 @@
  * rotated together with dimension i + d/2, by the angle position * theta^(-2i/d).
  */
 import { ShapeError } from "../engine-errors.js";
+import { runKernels } from "../kernel-call.js";
 import { assertLength, type Tensor } from "../tensor.js";
-import { kernelsFor, type TensorMemory } from "../tensor-memory.js";
+import type { TensorMemory } from "../tensor-memory.js";
 
 /** Cosines and sines for every position below `maxPositions`, each [maxPositions, headDimension / 2]. */
 export interface RotaryTable {
@@ -58,19 +59,24 @@ function rotate(table: RotaryTable, tensor: Tensor, positions: Int32Array, heads
       throw new ShapeError(`rotary: position ${position} at row ${row} is outside [0, ${maxPositions})`);
     }
   }
-  const kernels = kernelsFor(data, cos, sin, positions);
-  if (kernels !== undefined) {
-    kernels.rotary(
-      data.byteOffset,
-      cos.byteOffset,
-      sin.byteOffset,
-      positions.byteOffset,
-      rows,
-      width,
-      heads,
-      headDimension,
-      direction,
-    );
+  const ranKernels = runKernels({
+    operation: "rotary",
+    inputs: [cos, sin, positions],
+    outputs: [data],
+    run: ({ kernels, address }) =>
+      kernels.rotary(
+        address(data),
+        address(cos),
+        address(sin),
+        address(positions),
+        rows,
+        width,
+        heads,
+        headDimension,
+        direction,
+      ),
+  });
+  if (ranKernels) {
     return;
   }
   for (let row = 0; row < rows; row++) {

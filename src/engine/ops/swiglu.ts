@@ -2,8 +2,9 @@
  * SwiGLU gate of the Llama MLP: output = silu(gate) * up, where each row of `gateUp` holds the gate
  * projection followed by the up projection (one matrix multiply computes both).
  */
+
+import { runKernels } from "../kernel-call.js";
 import { assertShape, type Tensor } from "../tensor.js";
-import { kernelsFor } from "../tensor-memory.js";
 
 /** output [rows, f] = silu(gateUp[:, :f]) * gateUp[:, f:], with gateUp [rows, 2f]. */
 export function swigluForward(options: { gateUp: Tensor; output: Tensor }): void {
@@ -11,9 +12,13 @@ export function swigluForward(options: { gateUp: Tensor; output: Tensor }): void
   const [rows = 0, width = 0] = gateUp.shape;
   const hidden = width / 2;
   assertShape(output, [rows, hidden], "swiglu output");
-  const kernels = kernelsFor(gateUp.data, output.data);
-  if (kernels !== undefined) {
-    kernels.swigluForward(gateUp.data.byteOffset, output.data.byteOffset, rows, hidden);
+  const ranKernels = runKernels({
+    operation: "swigluForward",
+    inputs: [gateUp.data],
+    outputs: [output.data],
+    run: ({ kernels, address }) => kernels.swigluForward(address(gateUp.data), address(output.data), rows, hidden),
+  });
+  if (ranKernels) {
     return;
   }
   const source = gateUp.data;
@@ -39,15 +44,20 @@ export function swigluBackward(options: { gateUp: Tensor; outputGradient: Tensor
   const hidden = width / 2;
   assertShape(outputGradient, [rows, hidden], "swiglu output gradient");
   assertShape(gateUpGradient, [rows, width], "swiglu input gradient");
-  const kernels = kernelsFor(gateUp.data, outputGradient.data, gateUpGradient.data);
-  if (kernels !== undefined) {
-    kernels.swigluBackward(
-      gateUp.data.byteOffset,
-      outputGradient.data.byteOffset,
-      gateUpGradient.data.byteOffset,
-      rows,
-      hidden,
-    );
+  const ranKernels = runKernels({
+    operation: "swigluBackward",
+    inputs: [gateUp.data, outputGradient.data],
+    outputs: [gateUpGradient.data],
+    run: ({ kernels, address }) =>
+      kernels.swigluBackward(
+        address(gateUp.data),
+        address(outputGradient.data),
+        address(gateUpGradient.data),
+        rows,
+        hidden,
+      ),
+  });
+  if (ranKernels) {
     return;
   }
   const source = gateUp.data;

@@ -3,8 +3,9 @@
  * parameter array and its gradient array. Moments are float32, updated in place: no allocation per step.
  */
 import { ConfigError } from "../../spec/errors.js";
+import { elementwiseChunk, runKernels } from "../kernel-call.js";
 import { assertLength } from "../tensor.js";
-import { kernelsFor, memoryOf } from "../tensor-memory.js";
+import { memoryOf } from "../tensor-memory.js";
 
 /** A range of the flat parameter array, in elements. */
 export interface ParameterRange {
@@ -86,7 +87,7 @@ export function createAdamW(options: {
       segments.push({ offset: index, length: 1, decays: decays[index] === 1 });
     }
   }
-  // Moments live beside the parameters, so the SIMD kernel applies when the parameters are in wasm memory.
+  // Moments come from the parameters' memory (any of its wasm memories), so the SIMD kernel runs on them.
   const memory = memoryOf(parameters);
   const firstMoment = memory?.allocate(parameters.length) ?? new Float32Array(parameters.length);
   const secondMoment = memory?.allocate(parameters.length) ?? new Float32Array(parameters.length);
@@ -104,24 +105,38 @@ export function createAdamW(options: {
       const stepSize = rate / (1 - beta1 ** stepCount);
       const inverseSecondCorrection = 1 / Math.sqrt(1 - beta2 ** stepCount);
       const decayFactor = 1 - rate * weightDecay;
-      const kernels = kernelsFor(parameters, gradients, firstMoment, secondMoment);
-      if (kernels !== undefined) {
+      if (memory !== undefined) {
+        const chunk = elementwiseChunk([parameters, gradients, firstMoment, secondMoment]);
+        // In chunks, so the moments may live in another wasm memory than the parameters (models past
+        // 4 GiB): each chunk's operands from another memory are copied through the staging area.
         for (const segment of segments) {
-          const byteOffset = segment.offset * 4;
-          kernels.adamw(
-            parameters.byteOffset + byteOffset,
-            gradients.byteOffset + byteOffset,
-            firstMoment.byteOffset + byteOffset,
-            secondMoment.byteOffset + byteOffset,
-            segment.length,
-            beta1,
-            beta2,
-            stepSize,
-            inverseSecondCorrection,
-            epsilon,
-            segment.decays ? decayFactor : 1,
-            gradientScale,
-          );
+          for (let offset = segment.offset; offset < segment.offset + segment.length; offset += chunk) {
+            const end = Math.min(offset + chunk, segment.offset + segment.length);
+            const parameterChunk = parameters.subarray(offset, end);
+            const gradientChunk = gradients.subarray(offset, end);
+            const firstChunk = firstMoment.subarray(offset, end);
+            const secondChunk = secondMoment.subarray(offset, end);
+            runKernels({
+              operation: "adamw",
+              inputs: [gradientChunk],
+              outputs: [parameterChunk, firstChunk, secondChunk],
+              run: ({ kernels, address }) =>
+                kernels.adamw(
+                  address(parameterChunk),
+                  address(gradientChunk),
+                  address(firstChunk),
+                  address(secondChunk),
+                  end - offset,
+                  beta1,
+                  beta2,
+                  stepSize,
+                  inverseSecondCorrection,
+                  epsilon,
+                  segment.decays ? decayFactor : 1,
+                  gradientScale,
+                ),
+            });
+          }
         }
         return;
       }

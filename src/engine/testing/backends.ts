@@ -79,7 +79,7 @@ export function testBackends(): TestBackend[] {
     createTestBackend(
       `${blas.kind === "typescript" ? "TypeScript BLAS" : `native BLAS (${blas.kind})`} + wasm kernels`,
       blas,
-      createTensorMemory({ kind: "wasm" }),
+      createTensorMemory({ kind: "wasm", strict: true }),
     ),
     createTestBackend("TypeScript", createBlas({ backend: "typescript" }), createTensorMemory({ kind: "heap" })),
   ];
