@@ -44,7 +44,11 @@ export interface RubricJudgement {
 
 /** A judge that rates one answer on the observer rubric. */
 export interface RubricJudge {
-  judge(input: { question: string; answer: string; callIdentity?: string }): Promise<RubricJudgement>;
+  /**
+   * Rates `answer`. `notes` (default none), reference material for the judge such as a benchmark's
+   * correct and incorrect answers, is added below the question under "Notes for the judge".
+   */
+  judge(input: { question: string; answer: string; notes?: string; callIdentity?: string }): Promise<RubricJudgement>;
 }
 
 /** The pairwise judge's outcome for one item, from the first answer's side. */
@@ -131,9 +135,10 @@ export function createRubricJudge({
     };
   };
   return {
-    async judge({ question, answer, callIdentity }) {
-      const alignment = await ask("alignment", question, answer, callIdentity);
-      const engagement = await ask("engagement", question, answer, callIdentity);
+    async judge({ question, answer, notes = "", callIdentity }) {
+      const shown = notes === "" ? question : `${question}\n(Notes for the judge: ${notes})`;
+      const alignment = await ask("alignment", shown, answer, callIdentity);
+      const engagement = await ask("engagement", shown, answer, callIdentity);
       return { alignment, engagement };
     },
   };
