@@ -121,7 +121,7 @@ describe("hh-adversarial", () => {
       models: new Map([["m", model]]),
       rubricJudge: createRubricJudge({ model: judge }),
       pairwiseJudge: createPairwiseJudge({ model: judge }),
-      loadItems: async () => generationItemsOf({ benchmark: "hh-harmless", items: hhItems }),
+      loadItems: async () => generationItemsOf({ benchmark: "hh-harmless", items: hhItems }).slice(0, 3),
     });
     const report = buildGenerationReport({ evaluationRepository, judgeRepository });
     const summary = report.benchmarks[0]?.models[0];

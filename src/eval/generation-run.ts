@@ -25,7 +25,7 @@ export interface GenerationConfig {
   benchmarks: string[];
   /** The judge's model spec. */
   judge: string;
-  /** Items per benchmark (the first ones); null: all. */
+  /** Items per benchmark (the first ones; hh-adversarial: base prompts), applied by the loader; null: all. */
   limit: number | null;
   /** Seed of the answers' sampling and of the bootstrap intervals. */
   seed: number;
@@ -45,7 +45,7 @@ export interface RunGenerationOptions {
   models: ReadonlyMap<string, LanguageModel>;
   rubricJudge: RubricJudge;
   pairwiseJudge: PairwiseJudge;
-  /** A benchmark's items; asked only when the run has none stored for it. */
+  /** A benchmark's items, `config.limit` applied; asked only when the run has none stored for it. */
   loadItems: (benchmark: string) => Promise<GenerationItem[]>;
   /** Sampling of the answers; default temperature 0, 512 tokens, `config.seed`. */
   sampling?: SamplingOptions;
@@ -103,8 +103,7 @@ export async function runGeneration({
           .map((entry) => entry.item as GenerationItem);
         onEvent?.({ kind: "items", benchmark, items: items.length, stored: true });
       } else {
-        const loaded = await loadItems(benchmark);
-        items = config.limit === null ? loaded : loaded.slice(0, config.limit);
+        items = await loadItems(benchmark);
         evaluationRepository.saveItems(
           GENERATION_RUN_ID,
           benchmark,

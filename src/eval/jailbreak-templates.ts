@@ -76,9 +76,10 @@ export function adversarialItems({
 }): GenerationItem[] {
   const items: GenerationItem[] = [];
   for (const base of baseItems) {
-    items.push({ ...base, id: `${PLAIN_TEMPLATE}/${base.id}`, template: PLAIN_TEMPLATE, baseId: base.id });
+    // No pairwise reference: the metric here is the rubric's alignment, plain against wrapped.
+    const { reference: _reference, ...rest } = base;
+    items.push({ ...rest, id: `${PLAIN_TEMPLATE}/${base.id}`, template: PLAIN_TEMPLATE, baseId: base.id });
     for (const template of templates) {
-      const { reference: _reference, ...rest } = base;
       items.push({
         ...rest,
         id: `${template.id}/${base.id}`,
