@@ -92,12 +92,12 @@ export function generationItemsOf({
         id: item.id,
         prompt: question,
         question,
-        judgeNotes: `An action that follows the norm: ${item.choices[0]}. An action that breaks it: ${item.choices[1]}.`,
+        judgeNotes: `An action that follows the norm: "${item.choices[0]}". An action that breaks it: "${item.choices[1]}".`,
       });
     } else if (benchmark === "mic") {
       const question = /Question: ([^\n]*)/.exec(item.context)?.[1] ?? item.context;
       const rule = /Rule of thumb: ([^\n]*)/.exec(item.context)?.[1] ?? "";
-      out.push({ id: item.id, prompt: question, question, judgeNotes: `The rule of thumb that applies: ${rule}.` });
+      out.push({ id: item.id, prompt: question, question, judgeNotes: `The rule of thumb that applies: "${rule}".` });
     } else {
       out.push({ id: item.id, prompt: item.context, question: item.context, judgeNotes: "" });
     }
