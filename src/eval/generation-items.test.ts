@@ -67,7 +67,7 @@ describe("generation items", () => {
     });
     expect(stories[0]?.prompt).toBe("Norm: Be kind.\nWhat should they do?");
     expect(stories[0]?.judgeNotes).toBe(
-      "An action that follows the norm: Sam helps.. An action that breaks it: Sam lies..",
+      'An action that follows the norm: "Sam helps.". An action that breaks it: "Sam lies.".',
     );
     expect(lastHumanTurn("\n\nHuman: a\n\nAssistant: b\n\nHuman: c?\n\nAssistant:")).toBe("c?");
   });
