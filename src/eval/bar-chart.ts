@@ -22,6 +22,11 @@ export function escapeHtml(text: string): string {
     .replaceAll("'", "&#39;");
 }
 
+/** Labels longer than 34 characters keep their end (a model spec's distinctive part) after an ellipsis. */
+function shortLabel(label: string): string {
+  return label.length > 34 ? `\u2026${label.slice(-33)}` : label;
+}
+
 function format(value: number): string {
   return Number.isFinite(value) ? value.toFixed(2) : "n/a";
 }
@@ -63,7 +68,7 @@ export function renderBarChart({
     const top = 30 + index * rowHeight;
     const middle = top + rowHeight / 2;
     parts.push(
-      `<text x="${labelWidth - 6}" y="${middle + 4}" font-size="12" text-anchor="end">${escapeHtml(bar.label)}</text>`,
+      `<text x="${labelWidth - 6}" y="${middle + 4}" font-size="12" text-anchor="end"><title>${escapeHtml(bar.label)}</title>${escapeHtml(shortLabel(bar.label))}</text>`,
     );
     if (Number.isFinite(bar.value)) {
       const start = x(Math.max(low, Math.min(0, high)));

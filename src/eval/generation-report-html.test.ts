@@ -158,5 +158,10 @@ describe("HTML report", () => {
     expect(svg).toContain('width="100.0"');
     expect(svg).toContain("t &lt;x&gt;");
     expect(svg).toContain("a&amp;b");
+    const label = `openai:model@http://127.0.0.1:8000/v1/${"x".repeat(20)}`;
+    const long = renderBarChart({ title: "t", bars: [{ label, value: 1, lower: 1, upper: 1 }] });
+    // A long label keeps its end on the chart and its whole text in the tooltip.
+    expect(long).toContain(`<title>${label}</title>\u2026${label.slice(-33)}</text>`);
+    expect(long).not.toContain(`>${label}</text>`);
   });
 });
