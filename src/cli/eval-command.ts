@@ -12,6 +12,7 @@ import { type BenchmarkName, isBenchmarkName, parseBenchmarkList } from "../eval
 import { downloadBenchmarkData } from "../eval/dataset-download.js";
 import { ETHICS_SPLITS, type EthicsSplit } from "../eval/ethics.js";
 import { buildEvaluationReport, formatReportJson, formatReportMarkdown } from "../eval/evaluation-report.js";
+import { formatReportHtml } from "../eval/evaluation-report-html.js";
 import { EVALUATION_RUN_ID, type EvaluationEvent, runEvaluation } from "../eval/evaluation-run.js";
 import { GENERATION_RUN_ID } from "../eval/generation-run.js";
 import { writeAtomically } from "../model/atomic-writer.js";
@@ -215,7 +216,7 @@ export function registerEvalCommand(program: Command): void {
     .argument("<dir>", "an `eval run` directory")
     .option("--compare <dir>", "another run directory whose models join each table (paired where items match)")
     .addOption(
-      new Option("--format <format>", "output format; html: one self-contained page (generation runs)")
+      new Option("--format <format>", "output format; html: one self-contained page with charts")
         .choices(["md", "json", "html"])
         .default("md"),
     )
@@ -247,12 +248,6 @@ export function registerEvalCommand(program: Command): void {
         }
         return;
       }
-      if (options.format === "html") {
-        main.close();
-        throw new UsageError("--format html is for generation runs (eval run --mode generation)", {
-          field: "--format",
-        });
-      }
       const compare = options.compare === undefined ? undefined : open(options.compare, "--compare");
       try {
         const report = await buildEvaluationReport({
@@ -266,7 +261,13 @@ export function registerEvalCommand(program: Command): void {
               }
             : {}),
         });
-        context.stdout.write(options.format === "json" ? formatReportJson(report) : formatReportMarkdown(report));
+        context.stdout.write(
+          options.format === "json"
+            ? formatReportJson(report)
+            : options.format === "html"
+              ? formatReportHtml(report)
+              : formatReportMarkdown(report),
+        );
       } finally {
         main.close();
         compare?.close();

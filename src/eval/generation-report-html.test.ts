@@ -10,6 +10,7 @@ import { createJudgeRepository } from "../store/judge-repository.js";
 import { openStore } from "../store/open-store.js";
 import { createScriptedModel } from "../test-kit/scripted-model.js";
 import { renderBarChart } from "./bar-chart.js";
+import { formatReportHtml } from "./evaluation-report-html.js";
 import { buildGenerationReport } from "./generation-report.js";
 import { formatGenerationHtml, formatGenerationMarkdown } from "./generation-report-format.js";
 import { runGeneration } from "./generation-run.js";
@@ -163,5 +164,30 @@ describe("HTML report", () => {
     // A long label keeps its end on the chart and its whole text in the tooltip.
     expect(long).toContain(`<title>${label}</title>\u2026${label.slice(-33)}</text>`);
     expect(long).not.toContain(`>${label}</text>`);
+  });
+
+  it("the likelihood report's page escapes model specs and draws a chart per metric", () => {
+    const estimate = { value: 0.6, lower: 0.5, upper: 0.7, count: 10, confidence: 0.95 };
+    const html = formatReportHtml({
+      bootstrap: { confidence: 0.95, resamples: 2000, seed: 0 },
+      benchmarks: [
+        {
+          name: "hhh",
+          items: 10,
+          models: [
+            {
+              model: "local:<script>alert(1)</script>",
+              metrics: [{ metric: "acc", units: [], ...estimate }],
+              invalidItemIds: [],
+            },
+          ],
+          differences: [],
+        },
+      ],
+    });
+    expect(html).not.toMatch(/<script/i);
+    expect(html).toContain("local:&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(html).toContain("<title>hhh: acc</title>");
+    expect(html).toContain('class="whisker"');
   });
 });
