@@ -12,7 +12,9 @@ import { type BenchmarkName, isBenchmarkName, parseBenchmarkList } from "../eval
 import { downloadBenchmarkData } from "../eval/dataset-download.js";
 import { ETHICS_SPLITS, type EthicsSplit } from "../eval/ethics.js";
 import { buildEvaluationReport, formatReportJson, formatReportMarkdown } from "../eval/evaluation-report.js";
-import { type EvaluationEvent, runEvaluation } from "../eval/evaluation-run.js";
+import { formatReportHtml } from "../eval/evaluation-report-html.js";
+import { EVALUATION_RUN_ID, type EvaluationEvent, runEvaluation } from "../eval/evaluation-run.js";
+import { GENERATION_RUN_ID } from "../eval/generation-run.js";
 import { writeAtomically } from "../model/atomic-writer.js";
 import { InputError, UsageError } from "../spec/errors.js";
 import type { Scorer } from "../spec/scoring.js";
@@ -21,6 +23,7 @@ import { openStore } from "../store/open-store.js";
 import { acquireRunLock } from "../store/run-lock.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
+import { generationReportText, isGenerationBenchmark, runGenerationCommand } from "./eval-generation.js";
 import { createModelFactory } from "./model-factory.js";
 import { integerOption, modelSpecOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
@@ -28,7 +31,12 @@ import { scorerOf } from "./score-command.js";
 
 interface EvalRunOptions {
   model: string[];
-  bench: BenchmarkName[];
+  bench: string[];
+  mode: "likelihood" | "generation";
+  judge?: string;
+  questions?: string;
+  exclude?: string[];
+  templates?: string;
   data?: string[];
   split: EthicsSplit;
   limit?: number;
@@ -41,7 +49,7 @@ interface EvalRunOptions {
 
 interface EvalReportOptions {
   compare?: string;
-  format: "md" | "json";
+  format: "md" | "json" | "html";
 }
 
 /** The store of a run directory. */
@@ -63,14 +71,32 @@ export function registerEvalCommand(program: Command): void {
     )
     .requiredOption(
       "--bench <list>",
-      "comma-separated: truthfulqa, ethics, moral-stories, hhh, mic, hh-harmless, hh-helpful",
+      "comma-separated: truthfulqa, ethics, moral-stories, hhh, mic, hh-harmless, hh-helpful; generation: hh-harmless, hh-helpful, truthfulqa, moral-stories, mic, sandbox, hh-adversarial",
       (text: string) => {
+        const names = text.split(",").map((name) => name.trim());
+        if (names.length > 0 && names.every((name) => name !== "" && isGenerationBenchmark(name))) return names;
         try {
           return parseBenchmarkList(text);
         } catch (error) {
           throw new InvalidArgumentError((error as Error).message);
         }
       },
+    )
+    .addOption(
+      new Option("--mode <mode>", "likelihood scoring, or generation judged by --judge")
+        .choices(["likelihood", "generation"])
+        .default("likelihood"),
+    )
+    .option("--judge <spec>", "generation: the judge model (observer rubric, pairwise in both orders)", parseModel)
+    .option("--questions <file>", "generation: the SANDBOX question pool (sandbox), or prompts for hh-adversarial")
+    .option(
+      "--exclude <path>",
+      "sandbox: leave out every question of an alignment data file or simulation run folder (repeat)",
+      (text: string, previous: string[] = []) => [...previous, text],
+    )
+    .option(
+      "--templates <csv>",
+      "hh-adversarial: jailbreak templates, GPTFuzz layout (id,text); default: the 14 shipped",
     )
     .requiredOption(
       "--out <dir>",
@@ -95,7 +121,25 @@ export function registerEvalCommand(program: Command): void {
       const context = createCliContext(command);
       const options = resolveCommandOptions<EvalRunOptions & Record<string, unknown>>(command, context);
       checkOutputPath({ path: options.out, flag: "--out", kind: "directory" });
-      const dataPaths = parseDataFlags(options.data ?? [], options.bench);
+      if (options.mode === "generation") {
+        await runGenerationCommand({
+          context,
+          options: {
+            ...options,
+            data: parseDataFlags(options.data ?? [], options.bench, { known: isGenerationBenchmark }),
+          },
+          storeFile: STORE_FILE,
+        });
+        return;
+      }
+      const unscorable = options.bench.find((name) => !isBenchmarkName(name));
+      if (unscorable !== undefined) {
+        throw new UsageError(`--bench ${unscorable} has only a generation mode: add --mode generation --judge <spec>`, {
+          field: "--bench",
+        });
+      }
+      const benchmarks = options.bench as BenchmarkName[];
+      const dataPaths = parseDataFlags(options.data ?? [], benchmarks);
       // No response cache (the run keeps every score in its own store), so the models are made, and
       // refused when they cannot score, before anything is written.
       const factory = createModelFactory({
@@ -131,7 +175,7 @@ export function registerEvalCommand(program: Command): void {
           repository,
           config: {
             models: options.model,
-            benchmarks: options.bench,
+            benchmarks,
             split: options.split,
             limit: options.limit ?? null,
             seed: options.seed,
@@ -171,7 +215,11 @@ export function registerEvalCommand(program: Command): void {
     .description("recompute the report of an eval run directory from its stored scores (byte-identical)")
     .argument("<dir>", "an `eval run` directory")
     .option("--compare <dir>", "another run directory whose models join each table (paired where items match)")
-    .addOption(new Option("--format <format>", "output format").choices(["md", "json"]).default("md"))
+    .addOption(
+      new Option("--format <format>", "output format; html: one self-contained page with charts")
+        .choices(["md", "json", "html"])
+        .default("md"),
+    )
     .action(async (directory: string, _options: unknown, command: Command) => {
       const context = createCliContext(command);
       const options = resolveCommandOptions<EvalReportOptions & Record<string, unknown>>(command, context);
@@ -184,6 +232,22 @@ export function registerEvalCommand(program: Command): void {
         return openStore({ path: file });
       };
       const main = open(directory, "<dir>");
+      const mainRepository = createEvaluationRepository({ database: main.database });
+      if (
+        mainRepository.findRun(EVALUATION_RUN_ID) === undefined &&
+        mainRepository.findRun(GENERATION_RUN_ID) !== undefined
+      ) {
+        try {
+          if (options.compare !== undefined)
+            throw new UsageError("--compare is for likelihood runs; a generation run lists all its models", {
+              field: "--compare",
+            });
+          context.stdout.write(generationReportText({ store: main, format: options.format }));
+        } finally {
+          main.close();
+        }
+        return;
+      }
       const compare = options.compare === undefined ? undefined : open(options.compare, "--compare");
       try {
         const report = await buildEvaluationReport({
@@ -197,7 +261,13 @@ export function registerEvalCommand(program: Command): void {
               }
             : {}),
         });
-        context.stdout.write(options.format === "json" ? formatReportJson(report) : formatReportMarkdown(report));
+        context.stdout.write(
+          options.format === "json"
+            ? formatReportJson(report)
+            : options.format === "html"
+              ? formatReportHtml(report)
+              : formatReportMarkdown(report),
+        );
       } finally {
         main.close();
         compare?.close();
@@ -205,18 +275,22 @@ export function registerEvalCommand(program: Command): void {
     });
 }
 
-/** `--data` values: one bare path (with one benchmark) or `<bench>=<path>` each. */
-function parseDataFlags(values: readonly string[], benchmarks: readonly BenchmarkName[]): Map<BenchmarkName, string> {
-  const paths = new Map<BenchmarkName, string>();
+/** `--data` values: one bare path (with one benchmark) or `<bench>=<path>` each; `known` names a benchmark. */
+function parseDataFlags<Name extends string>(
+  values: readonly string[],
+  benchmarks: readonly Name[],
+  { known = isBenchmarkName as (name: string) => boolean }: { known?: (name: string) => boolean } = {},
+): Map<Name, string> {
+  const paths = new Map<Name, string>();
   for (const value of values) {
     const equals = value.indexOf("=");
-    const name = equals > 0 ? value.slice(0, equals) : "";
-    if (equals > 0 && isBenchmarkName(name)) {
+    const name = (equals > 0 ? value.slice(0, equals) : "") as Name;
+    if (equals > 0 && known(name)) {
       if (!benchmarks.includes(name))
         throw new UsageError(`--data ${value}: ${name} is not in --bench`, { field: "--data" });
       paths.set(name, value.slice(equals + 1));
     } else if (benchmarks.length === 1) {
-      paths.set(benchmarks[0] as BenchmarkName, value);
+      paths.set(benchmarks[0] as Name, value);
     } else {
       throw new UsageError(`--data ${value}: with several benchmarks, name one: --data <bench>=<path>`, {
         field: "--data",
