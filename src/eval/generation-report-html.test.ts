@@ -179,6 +179,7 @@ describe("HTML report", () => {
               model: "local:<script>alert(1)</script>",
               metrics: [{ metric: "acc", units: [], ...estimate }],
               invalidItemIds: [],
+              invalidReasons: [],
             },
           ],
           differences: [],
