@@ -11,10 +11,6 @@ import {
   createTensorMemory,
   embeddingBackward,
   embeddingForward,
-  logSoftmaxGatherBackward,
-  logSoftmaxGatherForward,
-  maskedCrossEntropyBackward,
-  maskedCrossEntropyForward,
   matmulBackward,
   matmulForward,
   rmsNormBackward,
@@ -26,6 +22,7 @@ import {
 } from "../../engine/index.js";
 import { StableAlignmentError } from "../../spec/errors.js";
 import { type LlamaConfig, validateLlamaConfig } from "./llama-config.js";
+import { createTargetRowHead } from "./llama-head.js";
 import { type LayerAdapters, type LayerWeights, llamaLayerBackward, llamaLayerForward } from "./llama-layer.js";
 import {
   createLayerAdapters,
@@ -216,6 +213,7 @@ export function createLlamaModel(options: {
   });
   const attentionShape = { heads: config.heads, kvHeads: config.kvHeads, headDimension };
   const epsilon = config.rmsNormEpsilon;
+  const targetRowHead = createTargetRowHead({ blas, head, headGradient });
   const context = { blas, rotary, epsilon, rotatedHeads: config.heads + config.kvHeads };
 
   let workspace: LlamaWorkspace | undefined;
@@ -241,7 +239,8 @@ export function createLlamaModel(options: {
     return workspace;
   };
 
-  const forward = (batch: TokenBatch): Tensor => {
+  // The decoder up to the final norm; the head matmul is the caller's (all rows or target rows).
+  const forwardTrunk = (batch: TokenBatch): LlamaWorkspace => {
     const w = workspaceFor(batch);
     w.tokens.set(batch.tokens);
     const shape = { ...attentionShape, batchSize: batch.batchSize, sequenceLength: batch.sequenceLength };
@@ -269,6 +268,11 @@ export function createLlamaModel(options: {
       output: w.finalNormed,
       inverseRms: w.finalInverseRms,
     });
+    return w;
+  };
+
+  const forward = (batch: TokenBatch): Tensor => {
+    const w = forwardTrunk(batch);
     matmulForward({ blas, input: w.finalNormed, weight: head, output: w.logits });
     pending = "logits";
     return w.logits;
@@ -279,10 +283,6 @@ export function createLlamaModel(options: {
     if (w === undefined || pending === "none") {
       throw new StableAlignmentError("BACKWARD_WITHOUT_FORWARD", "llama backward called without a forward pass");
     }
-    pending = "none";
-    const shape = { ...attentionShape, batchSize: w.batchSize, sequenceLength: w.sequenceLength };
-    const residual = w.residualGradient;
-    residual.data.fill(0);
     matmulBackward({
       blas,
       input: w.finalNormed,
@@ -291,6 +291,15 @@ export function createLlamaModel(options: {
       inputGradient: w.normedGradient,
       ...(headGradient ? { weightGradient: headGradient } : {}),
     });
+    backwardTrunk(w);
+  };
+
+  // Backward from dLoss/dFinalNormed (in the workspace's normedGradient) to every weight.
+  const backwardTrunk = (w: LlamaWorkspace): void => {
+    pending = "none";
+    const shape = { ...attentionShape, batchSize: w.batchSize, sequenceLength: w.sequenceLength };
+    const residual = w.residualGradient;
+    residual.data.fill(0);
     rmsNormBackward({
       input: w.finalHidden,
       weight: finalNorm,
@@ -342,58 +351,40 @@ export function createLlamaModel(options: {
     },
     forward,
     backward: (backwardOptions = {}) => {
-      const logits = workspace?.logits;
+      // The loss heads keep logits of target rows only: the default needs forward()'s full logits.
+      const logits = pending === "logits" ? workspace?.logits : undefined;
       const gradient = backwardOptions.logitsGradient ?? logits;
       if (gradient === undefined) {
-        throw new StableAlignmentError("BACKWARD_WITHOUT_FORWARD", "llama backward called without a forward pass");
+        throw new StableAlignmentError(
+          "BACKWARD_WITHOUT_FORWARD",
+          "llama backward needs a logitsGradient or a forward() call first",
+        );
       }
       backward(gradient);
     },
     sequenceLosses(batch) {
-      const logits = forward(batch);
-      const w = workspace as LlamaWorkspace;
+      const w = forwardTrunk(batch);
       checkTargets(batch, w);
-      maskedCrossEntropyForward({
-        logits,
-        targets: batch.targets,
-        batchSize: batch.batchSize,
-        sequenceLosses: w.sequenceLosses,
-        tokenCounts: w.tokenCounts,
-      });
-      w.targets.set(batch.targets);
+      const result = targetRowHead.sequenceLosses({ workspace: w, targets: batch.targets });
       pending = "loss";
-      return { losses: w.sequenceLosses, tokenCounts: w.tokenCounts };
+      return result;
     },
     backwardSequenceLosses({ lossGradients }) {
       const w = requireHead("loss", "backwardSequenceLosses");
-      maskedCrossEntropyBackward({
-        probabilities: w.logits,
-        targets: w.targets,
-        batchSize: w.batchSize,
-        tokenCounts: w.tokenCounts,
-        sequenceLossGradients: lossGradients,
-        logitsGradient: w.logits,
-      });
-      backward(w.logits);
+      targetRowHead.backwardSequenceLosses({ workspace: w, lossGradients });
+      backwardTrunk(w);
     },
     tokenLogProbabilities(batch) {
-      const logits = forward(batch);
-      const w = workspace as LlamaWorkspace;
+      const w = forwardTrunk(batch);
       checkTargets(batch, w);
-      logSoftmaxGatherForward({ logits, targets: batch.targets, output: w.tokenLogProbabilities });
-      w.targets.set(batch.targets);
+      const result = targetRowHead.tokenLogProbabilities({ workspace: w, targets: batch.targets });
       pending = "log-probabilities";
-      return w.tokenLogProbabilities;
+      return result;
     },
     backwardTokenLogProbabilities({ logProbabilityGradients }) {
       const w = requireHead("log-probabilities", "backwardTokenLogProbabilities");
-      logSoftmaxGatherBackward({
-        probabilities: w.logits,
-        targets: w.targets,
-        outputGradient: logProbabilityGradients,
-        logitsGradient: w.logits,
-      });
-      backward(w.logits);
+      targetRowHead.backwardTokenLogProbabilities({ workspace: w, logProbabilityGradients });
+      backwardTrunk(w);
     },
     zeroGradients: () => gradients.fill(0),
   };

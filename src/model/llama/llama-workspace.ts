@@ -10,6 +10,7 @@ import {
   type TensorMemory,
 } from "../../engine/index.js";
 import type { LlamaConfig } from "./llama-config.js";
+import type { CompactRows } from "./llama-head.js";
 import { type LoraSettings, loraTargetShape, orderedTargets } from "./llama-lora.js";
 
 /** What one LoRA adapter saves for its backward pass. */
@@ -56,6 +57,12 @@ export interface LlamaWorkspace {
   readonly finalInverseRms: Float32Array;
   /** Logits [rows, vocabulary]; loss ops overwrite them with probabilities, then with their gradient. */
   readonly logits: Tensor;
+  /** The loss heads' final-normed rows that have a target, packed [rows, d] (first rows used). */
+  readonly compactNormed: Float32Array;
+  /** Which rows the loss heads packed, and their targets. */
+  readonly compactRows: CompactRows;
+  /** Per compact row: log-probability, then its gradient [rows]. */
+  readonly compactValues: Float32Array;
   readonly residualGradient: Tensor;
   readonly normedGradient: Tensor;
   readonly qkvGradient: Tensor;
@@ -151,6 +158,13 @@ export function createLlamaWorkspace(options: {
     finalNormed: matrix(d),
     finalInverseRms: float32(rows),
     logits: matrix(config.vocabularySize),
+    compactNormed: float32(rows * d),
+    compactRows: {
+      rowIndices: new Int32Array(rows),
+      targets: new Int32Array(rows),
+      sequenceStarts: new Int32Array(batchSize + 1),
+    },
+    compactValues: new Float32Array(rows),
     residualGradient: matrix(d),
     normedGradient: matrix(d),
     qkvGradient: matrix(qkvWidth),
