@@ -216,6 +216,7 @@ export function createLlamaModel(options: {
   const targetRowHead = createTargetRowHead({ blas, head, headGradient });
   const context = { blas, rotary, epsilon, rotatedHeads: config.heads + config.kvHeads };
 
+  let capacity: LlamaWorkspace | undefined;
   let workspace: LlamaWorkspace | undefined;
   let pending: "none" | "logits" | "loss" | "log-probabilities" = "none";
 
@@ -233,8 +234,17 @@ export function createLlamaModel(options: {
       throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${config.maxPositions}`);
     }
     if (workspace?.batchSize !== batchSize || workspace.sequenceLength !== sequenceLength) {
-      workspace?.release();
-      workspace = createLlamaWorkspace({ config, batchSize, sequenceLength, memory, ...(lora ? { lora } : {}) });
+      const adapters = lora ? { lora } : {};
+      // One set of buffers at the largest shape seen; smaller shapes are views of it.
+      if (capacity === undefined || capacity.batchSize < batchSize || capacity.sequenceLength < sequenceLength) {
+        const grown = {
+          batchSize: Math.max(batchSize, capacity?.batchSize ?? 0),
+          sequenceLength: Math.max(sequenceLength, capacity?.sequenceLength ?? 0),
+        };
+        capacity?.release();
+        capacity = createLlamaWorkspace({ config, ...grown, memory, ...adapters });
+      }
+      workspace = createLlamaWorkspace({ config, batchSize, sequenceLength, memory, ...adapters, within: capacity });
     }
     return workspace;
   };

@@ -1,11 +1,13 @@
 /**
- * Activation and gradient buffers for one batch shape. Allocated once per (batch, sequence) and reused
- * by every forward and backward pass of that shape: no allocation per step.
+ * Activation and gradient buffers for one batch shape. Allocated once at the largest shape seen and
+ * reused by every forward and backward pass: a smaller shape is carved out of the same buffers
+ * (`within`), so no step allocates or clears activation memory.
  */
 import {
   type AdapterDropout,
   attentionProbabilitiesSize,
   createTensor,
+  ShapeError,
   type Tensor,
   type TensorMemory,
 } from "../../engine/index.js";
@@ -79,11 +81,21 @@ export interface LlamaWorkspace {
   readonly adapterInputScratch: Float32Array;
   /** Where a frozen norm's unused weight gradient goes [hidden] (LoRA trains no norm). */
   readonly frozenNormGradient: Tensor;
-  /** Returns every buffer to the memory it came from; the workspace must not be used afterwards. */
+  /** The buffers taken from memory, in allocation order (a workspace made `within` another: its views). */
+  readonly buffers: readonly (Float32Array | Int32Array)[];
+  /**
+   * Returns every buffer to the memory it came from; the workspace must not be used afterwards. A
+   * workspace made `within` another owns nothing: releasing it frees nothing.
+   */
   release(): void;
 }
 
-/** Allocates the buffers for `batchSize` sequences of `sequenceLength` tokens from `memory`. */
+/**
+ * Allocates the buffers for `batchSize` sequences of `sequenceLength` tokens from `memory`, or with
+ * `within` (default none) takes them as views of that workspace's buffers, which must be at least as
+ * large in batch and sequence (every buffer grows with both). Views keep stale values: every pass
+ * writes a buffer before reading it.
+ */
 export function createLlamaWorkspace(options: {
   config: LlamaConfig;
   batchSize: number;
@@ -91,19 +103,28 @@ export function createLlamaWorkspace(options: {
   memory: TensorMemory;
   /** Adapters to hold activations for (default none). */
   lora?: LoraSettings;
+  within?: LlamaWorkspace;
 }): LlamaWorkspace {
-  const { config, batchSize, sequenceLength, memory, lora } = options;
+  const { config, batchSize, sequenceLength, memory, lora, within } = options;
+  if (within !== undefined && (within.batchSize < batchSize || within.sequenceLength < sequenceLength)) {
+    throw new ShapeError(
+      `llama workspace ${batchSize} x ${sequenceLength} does not fit within ${within.batchSize} x ${within.sequenceLength}`,
+    );
+  }
+  const buffers: (Float32Array | Int32Array)[] = [];
   const owned: (Float32Array | Int32Array)[] = [];
-  const float32 = (length: number) => {
-    const array = memory.allocate(length);
-    owned.push(array);
+  const take = <T extends Float32Array | Int32Array>(length: number, allocate: (length: number) => T): T => {
+    const source = within?.buffers[buffers.length] as T | undefined;
+    const array = source === undefined ? allocate(length) : (source.subarray(0, length) as T);
+    if (array.length !== length) {
+      throw new ShapeError(`llama workspace buffer ${buffers.length}: ${array.length} elements, needs ${length}`);
+    }
+    buffers.push(array);
+    if (source === undefined) owned.push(array);
     return array;
   };
-  const int32 = (length: number) => {
-    const array = memory.allocateInt32(length);
-    owned.push(array);
-    return array;
-  };
+  const float32 = (length: number) => take(length, (size) => memory.allocate(size));
+  const int32 = (length: number) => take(length, (size) => memory.allocateInt32(size));
   const rows = batchSize * sequenceLength;
   const d = config.hiddenSize;
   const headDimension = d / config.heads;
@@ -178,6 +199,7 @@ export function createLlamaWorkspace(options: {
     adapterHiddenGradient: matrix(rank),
     adapterInputScratch: float32(dropoutScratch),
     frozenNormGradient: createTensor({ shape: [d], data: float32(d) }),
+    buffers,
     release: () => {
       for (const array of owned.splice(0)) {
         memory.release(array);
