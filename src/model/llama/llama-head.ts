@@ -15,6 +15,7 @@ import {
   type Tensor,
   viewTensor,
 } from "../../engine/index.js";
+import { type RowPacking, scatterRows } from "./llama-packing.js";
 import type { LlamaWorkspace } from "./llama-workspace.js";
 
 /**
@@ -50,6 +51,7 @@ export function createTargetRowHead(options: { blas: Blas; head: Tensor; headGra
       normed: w.finalNormed,
       targets,
       batchSize: w.batchSize,
+      packing: w.packing,
       compact: w.compactNormed,
       rows: w.compactRows,
     });
@@ -66,7 +68,7 @@ export function createTargetRowHead(options: { blas: Blas; head: Tensor; headGra
         ...(headGradient ? { weightGradient: headGradient } : {}),
       });
     }
-    scatterTargetRows({ gradient: w.normedGradient, rowIndices: w.compactRows.rowIndices, count });
+    scatterRows({ gradient: w.normedGradient, rowIndices: w.compactRows.rowIndices, count });
   };
   const sequenceScratch = new Float64Array(1);
   return {
@@ -112,14 +114,15 @@ export function createTargetRowHead(options: { blas: Blas; head: Tensor; headGra
       const output = w.tokenLogProbabilities;
       output.fill(0);
       for (let index = 0; index < count; index++) {
-        output[w.compactRows.rowIndices[index] as number] = values[index] as number;
+        output[w.packing.paddedOf[w.compactRows.rowIndices[index] as number] as number] = values[index] as number;
       }
       return output;
     },
     backwardTokenLogProbabilities({ workspace: w, logProbabilityGradients }) {
       const values = w.compactValues.subarray(0, count);
       for (let index = 0; index < count; index++) {
-        values[index] = logProbabilityGradients[w.compactRows.rowIndices[index] as number] as number;
+        const row = w.packing.paddedOf[w.compactRows.rowIndices[index] as number] as number;
+        values[index] = logProbabilityGradients[row] as number;
       }
       const gradient = logits(w);
       logSoftmaxGatherBackward({
@@ -135,7 +138,7 @@ export function createTargetRowHead(options: { blas: Blas; head: Tensor; headGra
 
 /** Where the compact rows came from: filled by `gatherTargetRows`. */
 export interface CompactRows {
-  /** Batch row of each compact row [capacity]; the first `count` entries are valid, ascending. */
+  /** Packed row of each compact row [capacity]; the first `count` entries are valid, ascending. */
   readonly rowIndices: Int32Array;
   /** Target of each compact row [capacity] (never negative in the first `count`). */
   readonly targets: Int32Array;
@@ -144,17 +147,18 @@ export interface CompactRows {
 }
 
 /**
- * Copies the rows of `normed` [rows, width] whose target is not negative into the first rows of
- * `compact` (same width) and records them in `rows`; returns how many there are.
+ * Copies the rows of `normed` [packed rows, width] whose batch row has a target (not negative) into the
+ * first rows of `compact` (same width) and records them in `rows`; returns how many there are.
  */
 export function gatherTargetRows(options: {
   normed: Tensor;
   targets: Int32Array;
   batchSize: number;
+  packing: RowPacking;
   compact: Float32Array;
   rows: CompactRows;
 }): number {
-  const { normed, targets, batchSize, compact, rows } = options;
+  const { normed, targets, batchSize, packing, compact, rows } = options;
   const width = normed.shape[1] ?? 0;
   const length = targets.length / batchSize;
   let count = 0;
@@ -164,31 +168,13 @@ export function gatherTargetRows(options: {
       const row = sequence * length + position;
       const target = targets[row] as number;
       if (target < 0) continue;
-      rows.rowIndices[count] = row;
+      const packed = packing.packedOf[row] as number;
+      rows.rowIndices[count] = packed;
       rows.targets[count] = target;
-      compact.set(normed.data.subarray(row * width, (row + 1) * width), count * width);
+      compact.set(normed.data.subarray(packed * width, (packed + 1) * width), count * width);
       count++;
     }
   }
   rows.sequenceStarts[batchSize] = count;
   return count;
-}
-
-/**
- * Spreads the first `count` rows of `gradient` [rows, width] (compact, in `rowIndices` order) to their
- * batch rows in place and zeroes every other row.
- */
-export function scatterTargetRows(options: { gradient: Tensor; rowIndices: Int32Array; count: number }): void {
-  const { gradient, rowIndices, count } = options;
-  const [rows = 0, width = 0] = gradient.shape;
-  const data = gradient.data;
-  // Batch rows never precede their compact rows, so moving the last first overwrites nothing unread.
-  let end = rows;
-  for (let index = count - 1; index >= 0; index--) {
-    const row = rowIndices[index] as number;
-    data.fill(0, (row + 1) * width, end * width);
-    if (row !== index) data.copyWithin(row * width, index * width, (index + 1) * width);
-    end = row;
-  }
-  data.fill(0, 0, end * width);
 }

@@ -26,6 +26,7 @@ import {
   viewTensor,
 } from "../../engine/index.js";
 import type { LoraTargetShape } from "./llama-lora.js";
+import { expandPackedRows, packRowsInPlace, type RowPacking, scatterRows } from "./llama-packing.js";
 import type { LayerActivations, LlamaWorkspace } from "./llama-workspace.js";
 
 /** One LoRA adapter of a layer: where it adds, its weights and their gradients (views into flat arrays). */
@@ -135,6 +136,13 @@ export interface LayerContext {
   /** Query plus key heads: the rotated part of each packed q/k/v row. */
   rotatedHeads: number;
   shape: AttentionShape;
+  /** Which batch rows the row-wise activations hold; attention runs on the batch layout. */
+  packing: RowPacking;
+}
+
+/** The first `packing.rows` rows of a batch-layout tensor. */
+function packedView(tensor: Tensor, packing: RowPacking): Tensor {
+  return viewTensor({ data: tensor.data, shape: [packing.rows, tensor.shape[1] ?? 0] });
 }
 
 /** Runs the layer on `activations.input`, saving what backward needs, and writes its result to `output`. */
@@ -159,9 +167,12 @@ export function llamaLayerForward(
     output,
     positions,
     adapters,
+    packing,
   } = options;
   const adapt = (projection: LayerAdapter["projection"], input: Tensor, into: Tensor) =>
     adaptersForward({ blas, adapters, activations: layer, projection, input, output: into });
+  const qkv = packedView(layer.qkv, packing);
+  const attention = packedView(layer.attention, packing);
   rmsNormForward({
     input: layer.input,
     weight: weight.inputNorm,
@@ -173,11 +184,12 @@ export function llamaLayerForward(
     blas,
     input: layer.attentionNormed,
     weight: weight.qkv,
-    output: layer.qkv,
+    output: qkv,
     ...(weight.qkvBias ? { bias: weight.qkvBias } : {}),
   });
-  adapt("qkv", layer.attentionNormed, layer.qkv);
-  rotaryForward({ table: rotary, data: layer.qkv, positions, heads: rotatedHeads });
+  adapt("qkv", layer.attentionNormed, qkv);
+  rotaryForward({ table: rotary, data: qkv, positions, heads: rotatedHeads });
+  expandPackedRows({ data: layer.qkv, packing });
   causalAttentionForward({
     ...shape,
     blas,
@@ -185,9 +197,10 @@ export function llamaLayerForward(
     probabilities: layer.probabilities,
     output: layer.attention,
   });
+  packRowsInPlace({ data: layer.attention, packing });
   layer.middle.data.set(layer.input.data);
-  matmulForward({ blas, input: layer.attention, weight: weight.output, output: layer.middle, accumulate: true });
-  adapt("output", layer.attention, layer.middle);
+  matmulForward({ blas, input: attention, weight: weight.output, output: layer.middle, accumulate: true });
+  adapt("output", attention, layer.middle);
   rmsNormForward({
     input: layer.middle,
     weight: weight.postNorm,
@@ -228,8 +241,12 @@ export function llamaLayerBackward(
     activations: layer,
     workspace: w,
     adapters,
+    packing,
   } = options;
   const residual = w.residualGradient;
+  const attention = packedView(layer.attention, packing);
+  const attentionGradient = packedView(w.attentionGradient, packing);
+  const qkvGradient = packedView(w.qkvGradient, packing);
   const adapt = (
     projection: LayerAdapter["projection"],
     input: Tensor,
@@ -276,13 +293,15 @@ export function llamaLayerBackward(
   });
   matmulBackward({
     blas,
-    input: layer.attention,
+    input: attention,
     weight: weight.output,
     outputGradient: residual,
-    inputGradient: w.attentionGradient,
+    inputGradient: attentionGradient,
     ...(gradient ? { weightGradient: gradient.output } : {}),
   });
-  adapt("output", layer.attention, residual, w.attentionGradient);
+  adapt("output", attention, residual, attentionGradient);
+  // A shared row's output gradient goes to its first occurrence only; the others are copies.
+  scatterRows({ gradient: w.attentionGradient, rowIndices: packing.paddedOf, count: packing.rows });
   causalAttentionBackward({
     ...shape,
     blas,
@@ -292,17 +311,18 @@ export function llamaLayerBackward(
     qkvGradient: w.qkvGradient,
     scratch: w.attentionScratch,
   });
-  rotaryBackward({ table: rotary, gradient: w.qkvGradient, positions: w.positions, heads: rotatedHeads });
+  packRowsInPlace({ data: w.qkvGradient, packing, sumShared: true });
+  rotaryBackward({ table: rotary, gradient: qkvGradient, positions: w.positions, heads: rotatedHeads });
   matmulBackward({
     blas,
     input: layer.attentionNormed,
     weight: weight.qkv,
-    outputGradient: w.qkvGradient,
+    outputGradient: qkvGradient,
     inputGradient: w.normedGradient,
     ...(gradient ? { weightGradient: gradient.qkv } : {}),
     ...(gradient?.qkvBias ? { biasGradient: gradient.qkvBias } : {}),
   });
-  adapt("qkv", layer.attentionNormed, w.qkvGradient, w.normedGradient);
+  adapt("qkv", layer.attentionNormed, qkvGradient, w.normedGradient);
   rmsNormBackward({
     input: layer.input,
     weight: weight.inputNorm,

@@ -31,6 +31,7 @@ import {
   type LoraSettings,
   loraParameterLayout,
 } from "./llama-lora.js";
+import { isIdentityPacking, packRows, type RowPacking } from "./llama-packing.js";
 import { llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
 import { createLlamaWorkspace, type LayerActivations, type LlamaWorkspace } from "./llama-workspace.js";
 
@@ -215,25 +216,26 @@ export function createLlamaModel(options: {
   const epsilon = config.rmsNormEpsilon;
   const targetRowHead = createTargetRowHead({ blas, head, headGradient });
   const context = { blas, rotary, epsilon, rotatedHeads: config.heads + config.kvHeads };
+  const packFor = (batch: TargetBatch): RowPacking => {
+    checkBatch(batch, config.maxPositions);
+    if (batch.targets.length !== batch.tokens.length) {
+      throw new ShapeError(`llama batch: ${batch.targets.length} targets, expected ${batch.tokens.length}`);
+    }
+    return packRows(batch);
+  };
 
   let capacity: LlamaWorkspace | undefined;
   let workspace: LlamaWorkspace | undefined;
   let pending: "none" | "logits" | "loss" | "log-probabilities" = "none";
 
-  const workspaceFor = (batch: TokenBatch): LlamaWorkspace => {
-    const { tokens, batchSize, sequenceLength } = batch;
-    if (!Number.isInteger(batchSize) || !Number.isInteger(sequenceLength) || batchSize <= 0 || sequenceLength <= 0) {
-      throw new ShapeError(
-        `llama batch: batchSize ${batchSize} and sequenceLength ${sequenceLength} must be positive integers`,
-      );
-    }
-    if (tokens.length !== batchSize * sequenceLength) {
-      throw new ShapeError(`llama batch: ${tokens.length} tokens, expected ${batchSize} x ${sequenceLength}`);
-    }
-    if (sequenceLength > config.maxPositions) {
-      throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${config.maxPositions}`);
-    }
-    if (workspace?.batchSize !== batchSize || workspace.sequenceLength !== sequenceLength) {
+  const workspaceFor = (batch: TokenBatch, packing: RowPacking | undefined): LlamaWorkspace => {
+    const { batchSize, sequenceLength } = checkBatch(batch, config.maxPositions);
+    const unchanged =
+      packing === undefined &&
+      workspace?.batchSize === batchSize &&
+      workspace.sequenceLength === sequenceLength &&
+      isIdentityPacking(workspace.packing);
+    if (!unchanged) {
       const adapters = lora ? { lora } : {};
       // One set of buffers at the largest shape seen; smaller shapes are views of it.
       if (capacity === undefined || capacity.batchSize < batchSize || capacity.sequenceLength < sequenceLength) {
@@ -244,15 +246,26 @@ export function createLlamaModel(options: {
         capacity?.release();
         capacity = createLlamaWorkspace({ config, ...grown, memory, ...adapters });
       }
-      workspace = createLlamaWorkspace({ config, batchSize, sequenceLength, memory, ...adapters, within: capacity });
+      workspace = createLlamaWorkspace({
+        config,
+        batchSize,
+        sequenceLength,
+        memory,
+        ...adapters,
+        within: capacity,
+        ...(packing ? { packing } : {}),
+      });
     }
-    return workspace;
+    return workspace as LlamaWorkspace;
   };
 
   // The decoder up to the final norm; the head matmul is the caller's (all rows or target rows).
-  const forwardTrunk = (batch: TokenBatch): LlamaWorkspace => {
-    const w = workspaceFor(batch);
-    w.tokens.set(batch.tokens);
+  // With `packing` (the loss heads) the row-wise work runs on the packed rows only.
+  const forwardTrunk = (batch: TokenBatch, packing?: RowPacking): LlamaWorkspace => {
+    const w = workspaceFor(batch, packing);
+    w.packing.paddedOf.forEach((row, packed) => {
+      w.tokens[packed] = batch.tokens[row] as number;
+    });
     const shape = { ...attentionShape, batchSize: batch.batchSize, sequenceLength: batch.sequenceLength };
     dropoutActive = lora !== undefined && lora.dropout > 0 && batch.dropoutSeed !== undefined;
     if (dropoutActive && lora !== undefined) {
@@ -263,6 +276,7 @@ export function createLlamaModel(options: {
     w.layers.forEach((layer, index) => {
       llamaLayerForward({
         ...context,
+        packing: w.packing,
         shape,
         weights: weights[index] as LayerWeights,
         activations: layer,
@@ -321,6 +335,7 @@ export function createLlamaModel(options: {
     for (let index = config.layers - 1; index >= 0; index--) {
       llamaLayerBackward({
         ...context,
+        packing: w.packing,
         shape,
         weights: weights[index] as LayerWeights,
         gradients: weightGradients?.[index],
@@ -373,7 +388,7 @@ export function createLlamaModel(options: {
       backward(gradient);
     },
     sequenceLosses(batch) {
-      const w = forwardTrunk(batch);
+      const w = forwardTrunk(batch, packFor(batch));
       checkTargets(batch, w);
       const result = targetRowHead.sequenceLosses({ workspace: w, targets: batch.targets });
       pending = "loss";
@@ -385,7 +400,7 @@ export function createLlamaModel(options: {
       backwardTrunk(w);
     },
     tokenLogProbabilities(batch) {
-      const w = forwardTrunk(batch);
+      const w = forwardTrunk(batch, packFor(batch));
       checkTargets(batch, w);
       const result = targetRowHead.tokenLogProbabilities({ workspace: w, targets: batch.targets });
       pending = "log-probabilities";
@@ -404,4 +419,20 @@ function checkTargets(batch: TargetBatch, workspace: LlamaWorkspace): void {
   if (batch.targets.length !== workspace.rows) {
     throw new ShapeError(`llama batch: ${batch.targets.length} targets, expected ${workspace.rows}`);
   }
+}
+
+function checkBatch(batch: TokenBatch, maxPositions: number): TokenBatch {
+  const { tokens, batchSize, sequenceLength } = batch;
+  if (!Number.isInteger(batchSize) || !Number.isInteger(sequenceLength) || batchSize <= 0 || sequenceLength <= 0) {
+    throw new ShapeError(
+      `llama batch: batchSize ${batchSize} and sequenceLength ${sequenceLength} must be positive integers`,
+    );
+  }
+  if (tokens.length !== batchSize * sequenceLength) {
+    throw new ShapeError(`llama batch: ${tokens.length} tokens, expected ${batchSize} x ${sequenceLength}`);
+  }
+  if (sequenceLength > maxPositions) {
+    throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${maxPositions}`);
+  }
+  return batch;
 }

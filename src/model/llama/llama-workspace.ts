@@ -14,6 +14,7 @@ import {
 import type { LlamaConfig } from "./llama-config.js";
 import type { CompactRows } from "./llama-head.js";
 import { type LoraSettings, loraTargetShape, orderedTargets } from "./llama-lora.js";
+import { type RowPacking, unpackedRows } from "./llama-packing.js";
 
 /** What one LoRA adapter saves for its backward pass. */
 export interface AdapterActivations {
@@ -23,15 +24,19 @@ export interface AdapterActivations {
   readonly dropout?: AdapterDropout;
 }
 
-/** What one decoder layer saves for its backward pass. */
+/**
+ * What one decoder layer saves for its backward pass. Row-wise buffers hold the packed rows
+ * (`LlamaWorkspace.packing`); q/k/v and the attention output hold the batch layout [batch * sequence].
+ */
 export interface LayerActivations {
-  /** Layer input (residual stream) [rows, d]. */
+  /** Layer input (residual stream) [packed rows, d]. */
   readonly input: Tensor;
   readonly attentionNormed: Tensor;
   readonly attentionInverseRms: Float32Array;
-  /** Packed q/k/v after rotary embedding [rows, (heads + 2 kvHeads) * headDimension]. */
+  /** Stacked q/k/v after rotary embedding, batch layout [batch rows, (heads + 2 kvHeads) * headDimension]. */
   readonly qkv: Tensor;
   readonly probabilities: Float32Array;
+  /** Attention output [batch rows, heads * headDimension]; its first packed rows after packing. */
   readonly attention: Tensor;
   /** Residual stream after attention [rows, d]. */
   readonly middle: Tensor;
@@ -47,7 +52,11 @@ export interface LayerActivations {
 export interface LlamaWorkspace {
   readonly batchSize: number;
   readonly sequenceLength: number;
+  /** batchSize * sequenceLength. */
   readonly rows: number;
+  /** Which batch rows the row-wise buffers hold (the loss heads pack; forward() does not). */
+  readonly packing: RowPacking;
+  /** Tokens of the packed rows. */
   readonly tokens: Int32Array;
   /** Targets of the last loss call (negative = masked). */
   readonly targets: Int32Array;
@@ -104,8 +113,11 @@ export function createLlamaWorkspace(options: {
   /** Adapters to hold activations for (default none). */
   lora?: LoraSettings;
   within?: LlamaWorkspace;
+  /** The batch rows the row-wise buffers hold (default: every row, unpacked). */
+  packing?: RowPacking;
 }): LlamaWorkspace {
   const { config, batchSize, sequenceLength, memory, lora, within } = options;
+  const packing = options.packing ?? unpackedRows({ batchSize, sequenceLength });
   if (within !== undefined && (within.batchSize < batchSize || within.sequenceLength < sequenceLength)) {
     throw new ShapeError(
       `llama workspace ${batchSize} x ${sequenceLength} does not fit within ${within.batchSize} x ${within.sequenceLength}`,
@@ -125,16 +137,19 @@ export function createLlamaWorkspace(options: {
   };
   const float32 = (length: number) => take(length, (size) => memory.allocate(size));
   const int32 = (length: number) => take(length, (size) => memory.allocateInt32(size));
-  const rows = batchSize * sequenceLength;
+  const batchRows = batchSize * sequenceLength;
+  const rows = packing.rows;
   const d = config.hiddenSize;
   const headDimension = d / config.heads;
   const qkvWidth = (config.heads + 2 * config.kvHeads) * headDimension;
   const attentionWidth = config.heads * headDimension;
   const f = config.intermediateSize;
   const matrix = (columns: number) => createTensor({ shape: [rows, columns], data: float32(rows * columns) });
+  const batchMatrix = (columns: number) =>
+    createTensor({ shape: [batchRows, columns], data: float32(batchRows * columns) });
   const positions = int32(rows);
   for (let row = 0; row < rows; row++) {
-    positions[row] = row % sequenceLength;
+    positions[row] = (packing.paddedOf[row] as number) % sequenceLength;
   }
   const probabilitiesSize = attentionProbabilitiesSize({
     batchSize,
@@ -147,9 +162,9 @@ export function createLlamaWorkspace(options: {
     input: matrix(d),
     attentionNormed: matrix(d),
     attentionInverseRms: float32(rows),
-    qkv: matrix(qkvWidth),
+    qkv: batchMatrix(qkvWidth),
     probabilities: float32(probabilitiesSize),
-    attention: matrix(attentionWidth),
+    attention: batchMatrix(attentionWidth),
     middle: matrix(d),
     mlpNormed: matrix(d),
     mlpInverseRms: float32(rows),
@@ -170,9 +185,10 @@ export function createLlamaWorkspace(options: {
   return {
     batchSize,
     sequenceLength,
-    rows,
+    rows: batchRows,
+    packing,
     tokens: int32(rows),
-    targets: new Int32Array(rows),
+    targets: new Int32Array(batchRows),
     positions,
     layers,
     finalHidden: matrix(d),
@@ -188,14 +204,14 @@ export function createLlamaWorkspace(options: {
     compactValues: new Float32Array(rows),
     residualGradient: matrix(d),
     normedGradient: matrix(d),
-    qkvGradient: matrix(qkvWidth),
-    attentionGradient: matrix(attentionWidth),
+    qkvGradient: batchMatrix(qkvWidth),
+    attentionGradient: batchMatrix(attentionWidth),
     gateUpGradient: matrix(2 * f),
     mlpGradient: matrix(f),
     attentionScratch: float32(sequenceLength * sequenceLength),
     sequenceLosses: new Float64Array(batchSize),
     tokenCounts: new Int32Array(batchSize),
-    tokenLogProbabilities: new Float32Array(rows),
+    tokenLogProbabilities: new Float32Array(batchRows),
     adapterHiddenGradient: matrix(rank),
     adapterInputScratch: float32(dropoutScratch),
     frozenNormGradient: createTensor({ shape: [d], data: float32(d) }),
