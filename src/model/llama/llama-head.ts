@@ -12,6 +12,7 @@ import {
   maskedCrossEntropyForward,
   matmulBackward,
   matmulForward,
+  ShapeError,
   type Tensor,
   viewTensor,
 } from "../../engine/index.js";
@@ -90,6 +91,7 @@ export function createTargetRowHead(options: { blas: Blas; head: Tensor; headGra
       return { losses: w.sequenceLosses, tokenCounts: w.tokenCounts };
     },
     backwardSequenceLosses({ workspace: w, lossGradients }) {
+      checkLength(lossGradients, w.batchSize, "sequence loss gradients");
       const starts = w.compactRows.sequenceStarts;
       for (let sequence = 0; sequence < w.batchSize; sequence++) {
         const from = starts[sequence] as number;
@@ -119,6 +121,7 @@ export function createTargetRowHead(options: { blas: Blas; head: Tensor; headGra
       return output;
     },
     backwardTokenLogProbabilities({ workspace: w, logProbabilityGradients }) {
+      checkLength(logProbabilityGradients, w.rows, "log-probability gradients");
       const values = w.compactValues.subarray(0, count);
       for (let index = 0; index < count; index++) {
         const row = w.packing.paddedOf[w.compactRows.rowIndices[index] as number] as number;
@@ -177,4 +180,8 @@ export function gatherTargetRows(options: {
   }
   rows.sequenceStarts[batchSize] = count;
   return count;
+}
+
+function checkLength(values: ArrayLike<number>, expected: number, what: string): void {
+  if (values.length !== expected) throw new ShapeError(`llama ${what}: ${values.length} values, expected ${expected}`);
 }

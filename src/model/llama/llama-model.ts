@@ -33,7 +33,12 @@ import {
 } from "./llama-lora.js";
 import { isIdentityPacking, packRows, type RowPacking } from "./llama-packing.js";
 import { llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
-import { createLlamaWorkspace, type LayerActivations, type LlamaWorkspace } from "./llama-workspace.js";
+import {
+  checkBatchShape,
+  createLlamaWorkspace,
+  type LayerActivations,
+  type LlamaWorkspace,
+} from "./llama-workspace.js";
 
 /** One batch of token ids: `batchSize` sequences of `sequenceLength`, row-major. */
 export interface TokenBatch {
@@ -217,7 +222,7 @@ export function createLlamaModel(options: {
   const targetRowHead = createTargetRowHead({ blas, head, headGradient });
   const context = { blas, rotary, epsilon, rotatedHeads: config.heads + config.kvHeads };
   const packFor = (batch: TargetBatch): RowPacking => {
-    checkBatch(batch, config.maxPositions);
+    checkBatchShape({ ...batch, maxPositions: config.maxPositions });
     if (batch.targets.length !== batch.tokens.length) {
       throw new ShapeError(`llama batch: ${batch.targets.length} targets, expected ${batch.tokens.length}`);
     }
@@ -229,7 +234,7 @@ export function createLlamaModel(options: {
   let pending: "none" | "logits" | "loss" | "log-probabilities" = "none";
 
   const workspaceFor = (batch: TokenBatch, packing: RowPacking | undefined): LlamaWorkspace => {
-    const { batchSize, sequenceLength } = checkBatch(batch, config.maxPositions);
+    const { batchSize, sequenceLength } = checkBatchShape({ ...batch, maxPositions: config.maxPositions });
     const unchanged =
       packing === undefined &&
       workspace?.batchSize === batchSize &&
@@ -389,7 +394,6 @@ export function createLlamaModel(options: {
     },
     sequenceLosses(batch) {
       const w = forwardTrunk(batch, packFor(batch));
-      checkTargets(batch, w);
       const result = targetRowHead.sequenceLosses({ workspace: w, targets: batch.targets });
       pending = "loss";
       return result;
@@ -401,7 +405,6 @@ export function createLlamaModel(options: {
     },
     tokenLogProbabilities(batch) {
       const w = forwardTrunk(batch, packFor(batch));
-      checkTargets(batch, w);
       const result = targetRowHead.tokenLogProbabilities({ workspace: w, targets: batch.targets });
       pending = "log-probabilities";
       return result;
@@ -413,26 +416,4 @@ export function createLlamaModel(options: {
     },
     zeroGradients: () => gradients.fill(0),
   };
-}
-
-function checkTargets(batch: TargetBatch, workspace: LlamaWorkspace): void {
-  if (batch.targets.length !== workspace.rows) {
-    throw new ShapeError(`llama batch: ${batch.targets.length} targets, expected ${workspace.rows}`);
-  }
-}
-
-function checkBatch(batch: TokenBatch, maxPositions: number): TokenBatch {
-  const { tokens, batchSize, sequenceLength } = batch;
-  if (!Number.isInteger(batchSize) || !Number.isInteger(sequenceLength) || batchSize <= 0 || sequenceLength <= 0) {
-    throw new ShapeError(
-      `llama batch: batchSize ${batchSize} and sequenceLength ${sequenceLength} must be positive integers`,
-    );
-  }
-  if (tokens.length !== batchSize * sequenceLength) {
-    throw new ShapeError(`llama batch: ${tokens.length} tokens, expected ${batchSize} x ${sequenceLength}`);
-  }
-  if (sequenceLength > maxPositions) {
-    throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${maxPositions}`);
-  }
-  return batch;
 }

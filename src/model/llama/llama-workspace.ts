@@ -223,3 +223,25 @@ export function createLlamaWorkspace(options: {
     },
   };
 }
+
+/** Throws a ShapeError naming the field unless the batch is `batchSize` x `sequenceLength` tokens within `maxPositions`. */
+export function checkBatchShape(options: {
+  tokens: Int32Array;
+  batchSize: number;
+  sequenceLength: number;
+  maxPositions: number;
+}): { batchSize: number; sequenceLength: number } {
+  const { tokens, batchSize, sequenceLength, maxPositions } = options;
+  if (!Number.isInteger(batchSize) || !Number.isInteger(sequenceLength) || batchSize <= 0 || sequenceLength <= 0) {
+    throw new ShapeError(
+      `llama batch: batchSize ${batchSize} and sequenceLength ${sequenceLength} must be positive integers`,
+    );
+  }
+  if (tokens.length !== batchSize * sequenceLength) {
+    throw new ShapeError(`llama batch: ${tokens.length} tokens, expected ${batchSize} x ${sequenceLength}`);
+  }
+  if (sequenceLength > maxPositions) {
+    throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${maxPositions}`);
+  }
+  return { batchSize, sequenceLength };
+}
