@@ -221,6 +221,14 @@ export function createLlamaModel(options: {
   const epsilon = config.rmsNormEpsilon;
   const targetRowHead = createTargetRowHead({ blas, head, headGradient });
   const context = { blas, rotary, epsilon, rotatedHeads: config.heads + config.kvHeads };
+  // The loss heads need the last layer's output on target rows only (not with adapters: their saved
+  // activations cover every row).
+  const outputRowsOf = (w: LlamaWorkspace, layer: number): { outputRows?: Int32Array } => {
+    const rows = w.packing.targetRows;
+    return layer === config.layers - 1 && lora === undefined && rows !== undefined && rows.length > 0
+      ? { outputRows: rows }
+      : {};
+  };
   const packFor = (batch: TargetBatch): RowPacking => {
     checkBatchShape({ ...batch, maxPositions: config.maxPositions });
     if (batch.targets.length !== batch.tokens.length) {
@@ -288,6 +296,7 @@ export function createLlamaModel(options: {
         output: w.layers[index + 1]?.input ?? w.finalHidden,
         positions: w.positions,
         ...adaptersOf(index),
+        ...outputRowsOf(w, index),
       });
     });
     rmsNormForward({
@@ -347,6 +356,7 @@ export function createLlamaModel(options: {
         activations: w.layers[index] as LayerActivations,
         workspace: w,
         ...adaptersOf(index),
+        ...outputRowsOf(w, index),
       });
     }
     if (embeddingGradient !== undefined) {

@@ -20,6 +20,11 @@ export interface RowPacking {
   readonly packedOf: Int32Array;
   /** The batch row each packed row comes from (its first occurrence) [rows]. */
   readonly paddedOf: Int32Array;
+  /**
+   * Packed rows with a target, ascending (the loss heads'): the last layer needs no other row's
+   * output. Absent for the identity packing (forward() returns every row's logits).
+   */
+  readonly targetRows?: Int32Array;
 }
 
 /**
@@ -63,6 +68,7 @@ export function packRows(options: {
       }
     }
   }
+  const targetRows = paddedOf.filter((row) => (targets[row] as number) >= 0);
   return {
     batchSize,
     sequenceLength,
@@ -70,6 +76,7 @@ export function packRows(options: {
     rows: paddedOf.length,
     packedOf,
     paddedOf: Int32Array.from(paddedOf),
+    targetRows: Int32Array.from(targetRows, (row) => packedOf[row] as number),
   };
 }
 
@@ -145,4 +152,14 @@ export function scatterRows(options: { gradient: Tensor; rowIndices: Int32Array;
     end = row;
   }
   data.fill(0, 0, end * width);
+}
+
+/** In place: rows `rowIndices[0..count)` (ascending) of `data` [rows, width] become its first `count` rows. */
+export function gatherRowsInPlace(options: { data: Tensor; rowIndices: Int32Array; count: number }): void {
+  const { data: tensor, rowIndices, count } = options;
+  const width = tensor.shape[1] ?? 0;
+  for (let index = 0; index < count; index++) {
+    const row = rowIndices[index] as number;
+    if (row !== index) tensor.data.copyWithin(index * width, row * width, (row + 1) * width);
+  }
 }
