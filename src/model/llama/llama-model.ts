@@ -89,11 +89,15 @@ export interface LlamaModel {
    * sequence's tokens does not change them (mask the padding's targets).
    */
   forward(batch: TokenBatch): Tensor;
-  /** Backpropagates a logits gradient (default: the logits buffer, as the loss heads leave it). */
+  /**
+   * Backpropagates a logits gradient [batch * sequence, vocabulary] after `forward` (default: the
+   * logits buffer itself; the loss heads have their own backward passes).
+   */
   backward(options?: { logitsGradient?: Tensor }): void;
   /**
    * Forward pass plus masked cross-entropy: per-sequence mean NLL (nats) and target counts, owned by
-   * the model until the next call.
+   * the model until the next call. Runs only what the losses depend on (a shared prompt prefix once,
+   * nothing past a sequence's last target, the head on target rows).
    */
   sequenceLosses(batch: TargetBatch): { losses: Float64Array; tokenCounts: Int32Array };
   /** Backward pass from dLoss/dSequenceLoss [batch] after `sequenceLosses`. */
