@@ -6,7 +6,6 @@
  */
 import {
   type Blas,
-  createRandom,
   createRotaryTable,
   createTensorMemory,
   embeddingBackward,
@@ -31,11 +30,11 @@ import {
   type LoraSettings,
   loraParameterLayout,
 } from "./llama-lora.js";
-import { isIdentityPacking, packRows, type RowPacking } from "./llama-packing.js";
-import { llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
+import { packRows, type RowPacking } from "./llama-packing.js";
+import { initializeLlamaParameters, llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
 import {
   checkBatchShape,
-  createLlamaWorkspace,
+  createWorkspaceStore,
   type LayerActivations,
   type LlamaWorkspace,
 } from "./llama-workspace.js";
@@ -138,19 +137,7 @@ export function createLlamaModel(options: {
   };
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
   const adapterByName = new Map((adapterLayout?.entries ?? []).map((entry) => [entry.name, entry]));
-  const random = createRandom({ seed });
-  for (const entry of entries) {
-    const values = parameters.subarray(entry.offset, entry.offset + entry.size);
-    if (entry.kind === "norm") {
-      values.fill(1);
-    } else if (entry.kind === "bias") {
-      values.fill(0);
-    } else {
-      for (let index = 0; index < values.length; index++) {
-        values[index] = random.nextNormal() * initializerRange;
-      }
-    }
-  }
+  initializeLlamaParameters({ parameters, layout: entries, seed, initializerRange });
   if (adapterParameters !== undefined && adapterLayout !== undefined) {
     initializeLoraParameters({ parameters: adapterParameters, layout: adapterLayout.entries, seed });
   }
@@ -241,39 +228,14 @@ export function createLlamaModel(options: {
     return packRows(batch);
   };
 
-  let capacity: LlamaWorkspace | undefined;
+  const workspaces = createWorkspaceStore({ config, memory, ...(lora ? { lora } : {}) });
   let workspace: LlamaWorkspace | undefined;
   let pending: "none" | "logits" | "loss" | "log-probabilities" = "none";
 
   const workspaceFor = (batch: TokenBatch, packing: RowPacking | undefined): LlamaWorkspace => {
-    const { batchSize, sequenceLength } = checkBatchShape({ ...batch, maxPositions: config.maxPositions });
-    const unchanged =
-      packing === undefined &&
-      workspace?.batchSize === batchSize &&
-      workspace.sequenceLength === sequenceLength &&
-      isIdentityPacking(workspace.packing);
-    if (!unchanged) {
-      const adapters = lora ? { lora } : {};
-      // One set of buffers at the largest shape seen; smaller shapes are views of it.
-      if (capacity === undefined || capacity.batchSize < batchSize || capacity.sequenceLength < sequenceLength) {
-        const grown = {
-          batchSize: Math.max(batchSize, capacity?.batchSize ?? 0),
-          sequenceLength: Math.max(sequenceLength, capacity?.sequenceLength ?? 0),
-        };
-        capacity?.release();
-        capacity = createLlamaWorkspace({ config, ...grown, memory, ...adapters });
-      }
-      workspace = createLlamaWorkspace({
-        config,
-        batchSize,
-        sequenceLength,
-        memory,
-        ...adapters,
-        within: capacity,
-        ...(packing ? { packing } : {}),
-      });
-    }
-    return workspace as LlamaWorkspace;
+    const shape = checkBatchShape({ ...batch, maxPositions: config.maxPositions });
+    workspace = workspaces.workspaceFor({ ...shape, ...(packing ? { packing } : {}) });
+    return workspace;
   };
 
   // The decoder up to the final norm; the head matmul is the caller's (all rows or target rows).

@@ -14,7 +14,7 @@ import {
 import type { LlamaConfig } from "./llama-config.js";
 import type { CompactRows } from "./llama-head.js";
 import { type LoraSettings, loraTargetShape, orderedTargets } from "./llama-lora.js";
-import { type RowPacking, unpackedRows } from "./llama-packing.js";
+import { isIdentityPacking, type RowPacking, unpackedRows } from "./llama-packing.js";
 
 /** What one LoRA adapter saves for its backward pass. */
 export interface AdapterActivations {
@@ -244,4 +244,56 @@ export function checkBatchShape(options: {
     throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${maxPositions}`);
   }
   return { batchSize, sequenceLength };
+}
+
+/** The workspace of the current batch shape, made from one set of buffers (see `workspaceFor`). */
+export interface WorkspaceStore {
+  /**
+   * A workspace for `batchSize` x `sequenceLength` (rows packed as `packing`, default unpacked): the
+   * last one when the shape is unchanged and unpacked, else views of one set of buffers at the
+   * largest shape seen (grown, releasing the old set, when this shape does not fit).
+   */
+  workspaceFor(options: { batchSize: number; sequenceLength: number; packing?: RowPacking }): LlamaWorkspace;
+}
+
+/** A store for one model's workspaces in `memory`; `lora` (default none) as the model's. */
+export function createWorkspaceStore(options: {
+  config: LlamaConfig;
+  memory: TensorMemory;
+  lora?: LoraSettings;
+}): WorkspaceStore {
+  const { config, memory, lora } = options;
+  const adapters = lora ? { lora } : {};
+  let capacity: LlamaWorkspace | undefined;
+  let current: LlamaWorkspace | undefined;
+  return {
+    workspaceFor({ batchSize, sequenceLength, packing }) {
+      if (
+        packing === undefined &&
+        current?.batchSize === batchSize &&
+        current.sequenceLength === sequenceLength &&
+        isIdentityPacking(current.packing)
+      ) {
+        return current;
+      }
+      if (capacity === undefined || capacity.batchSize < batchSize || capacity.sequenceLength < sequenceLength) {
+        const grown = {
+          batchSize: Math.max(batchSize, capacity?.batchSize ?? 0),
+          sequenceLength: Math.max(sequenceLength, capacity?.sequenceLength ?? 0),
+        };
+        capacity?.release();
+        capacity = createLlamaWorkspace({ config, ...grown, memory, ...adapters });
+      }
+      current = createLlamaWorkspace({
+        config,
+        batchSize,
+        sequenceLength,
+        memory,
+        ...adapters,
+        within: capacity,
+        ...(packing ? { packing } : {}),
+      });
+      return current;
+    },
+  };
 }
