@@ -16,7 +16,7 @@ import {
   type Tensor,
   viewTensor,
 } from "../../engine/index.js";
-import { type RowPacking, scatterRows } from "./llama-packing.js";
+import { type CompactRows, type RowPacking, scatterRows } from "./llama-packing.js";
 import type { LlamaWorkspace } from "./llama-workspace.js";
 
 /**
@@ -137,16 +137,6 @@ export function createTargetRowHead(options: { blas: Blas; head: Tensor; headGra
       backward(w);
     },
   };
-}
-
-/** Where the compact rows came from: filled by `gatherTargetRows`. */
-export interface CompactRows {
-  /** Packed row of each compact row [capacity]; the first `count` entries are valid, ascending. */
-  readonly rowIndices: Int32Array;
-  /** Target of each compact row [capacity] (never negative in the first `count`). */
-  readonly targets: Int32Array;
-  /** First compact row of each sequence, then the count [batchSize + 1]. */
-  readonly sequenceStarts: Int32Array;
 }
 
 /**

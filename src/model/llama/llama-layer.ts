@@ -25,19 +25,9 @@ import {
   type Tensor,
   viewTensor,
 } from "../../engine/index.js";
-import type { LoraTargetShape } from "./llama-lora.js";
+import type { LayerAdapter } from "./llama-lora.js";
 import { expandPackedRows, gatherRowsInPlace, packRowsInPlace, type RowPacking, scatterRows } from "./llama-packing.js";
 import type { LayerActivations, LlamaWorkspace } from "./llama-workspace.js";
-
-/** One LoRA adapter of a layer: where it adds, its weights and their gradients (views into flat arrays). */
-export interface LayerAdapter extends LoraTargetShape {
-  /** lora_A [rank, in]. */
-  down: Tensor;
-  /** lora_B [out, rank]. */
-  up: Tensor;
-  downGradient: Tensor;
-  upGradient: Tensor;
-}
 
 /** A layer's adapters and how they run; `adapters[i]` pairs with `activations.adapters[i]`. */
 export interface LayerAdapters {

@@ -9,11 +9,9 @@
  * scaling = lora_alpha / r, output = base(x) + scaling * lora_B(lora_A(dropout(x))), and saved tensors
  * are named `base_model.model.<module>.lora_A.weight` without the adapter name.
  */
-import { createRandom, ShapeError, viewTensor } from "../../engine/index.js";
+import { createRandom, ShapeError, type Tensor, viewTensor } from "../../engine/index.js";
 import type { LlamaConfig } from "./llama-config.js";
-import type { LayerAdapter } from "./llama-layer.js";
 import type { ParameterEntry, ParameterLayout } from "./llama-parameters.js";
-import type { LayerActivations } from "./llama-workspace.js";
 
 /** Projections an adapter can target, in layer order. */
 export const LORA_TARGETS = ["q", "k", "v", "o", "gate", "up", "down"] as const;
@@ -165,7 +163,8 @@ export function createLayerAdapters(options: {
 
 /** Fills every adapter's inverted-dropout scales (0 with `probability`, else 1 / (1 - probability)) from `seed`. */
 export function fillDropoutScales(options: {
-  layers: readonly LayerActivations[];
+  /** Each layer's saved adapter activations (the workspace's layers). */
+  layers: readonly { readonly adapters: readonly { readonly dropout?: { readonly scale: Float32Array } }[] }[];
   probability: number;
   seed: number;
 }): void {
@@ -178,4 +177,14 @@ export function fillDropoutScales(options: {
       for (let index = 0; index < scale.length; index++) scale[index] = random.nextFloat() < probability ? 0 : kept;
     }
   }
+}
+
+/** One LoRA adapter of a layer: where it adds, its weights and their gradients (views into flat arrays). */
+export interface LayerAdapter extends LoraTargetShape {
+  /** lora_A [rank, in]. */
+  down: Tensor;
+  /** lora_B [out, rank]. */
+  up: Tensor;
+  downGradient: Tensor;
+  upGradient: Tensor;
 }

@@ -27,6 +27,16 @@ export interface RowPacking {
   readonly targetRows?: Int32Array;
 }
 
+/** Where the compact rows came from: filled by the loss heads (llama-head.ts). */
+export interface CompactRows {
+  /** Packed row of each compact row [capacity]; the first `count` entries are valid, ascending. */
+  readonly rowIndices: Int32Array;
+  /** Target of each compact row [capacity] (never negative in the first `count`). */
+  readonly targets: Int32Array;
+  /** First compact row of each sequence, then the count [batchSize + 1]. */
+  readonly sequenceStarts: Int32Array;
+}
+
 /**
  * The packing of a batch for the loss heads: the shared prefix is the longest run of leading positions
  * with the same token in every sequence and no target in any; a sequence then lives up to its last

@@ -12,9 +12,8 @@ import {
   type TensorMemory,
 } from "../../engine/index.js";
 import type { LlamaConfig } from "./llama-config.js";
-import type { CompactRows } from "./llama-head.js";
 import { type LoraSettings, loraTargetShape, orderedTargets } from "./llama-lora.js";
-import { isIdentityPacking, type RowPacking, unpackedRows } from "./llama-packing.js";
+import { type CompactRows, isIdentityPacking, type RowPacking, unpackedRows } from "./llama-packing.js";
 
 /** What one LoRA adapter saves for its backward pass. */
 export interface AdapterActivations {
