@@ -25,18 +25,9 @@ import {
   type Tensor,
   viewTensor,
 } from "../../engine/index.js";
-import type { LoraTargetShape } from "./llama-lora-targets.js";
+import type { LayerAdapter } from "./llama-lora.js";
+import { expandPackedRows, gatherRowsInPlace, packRowsInPlace, type RowPacking, scatterRows } from "./llama-packing.js";
 import type { LayerActivations, LlamaWorkspace } from "./llama-workspace.js";
-
-/** One LoRA adapter of a layer: where it adds, its weights and their gradients (views into flat arrays). */
-export interface LayerAdapter extends LoraTargetShape {
-  /** lora_A [rank, in]. */
-  down: Tensor;
-  /** lora_B [out, rank]. */
-  up: Tensor;
-  downGradient: Tensor;
-  upGradient: Tensor;
-}
 
 /** A layer's adapters and how they run; `adapters[i]` pairs with `activations.adapters[i]`. */
 export interface LayerAdapters {
@@ -135,6 +126,13 @@ export interface LayerContext {
   /** Query plus key heads: the rotated part of each packed q/k/v row. */
   rotatedHeads: number;
   shape: AttentionShape;
+  /** Which batch rows the row-wise activations hold; attention runs on the batch layout. */
+  packing: RowPacking;
+}
+
+/** The first `packing.rows` rows of a batch-layout tensor. */
+function packedView(tensor: Tensor, packing: RowPacking): Tensor {
+  return viewTensor({ data: tensor.data, shape: [packing.rows, tensor.shape[1] ?? 0] });
 }
 
 /** Runs the layer on `activations.input`, saving what backward needs, and writes its result to `output`. */
@@ -146,6 +144,11 @@ export function llamaLayerForward(
     positions: Int32Array;
     /** LoRA adapters (default none). */
     adapters?: LayerAdapters;
+    /**
+     * Packed rows whose output is needed (default all): the others get attention only (their keys
+     * and values), and a zero output row. Not with adapters.
+     */
+    outputRows?: Int32Array;
   },
 ): void {
   const {
@@ -159,9 +162,16 @@ export function llamaLayerForward(
     output,
     positions,
     adapters,
+    packing,
+    outputRows,
   } = options;
+  const count = outputRows?.length ?? packing.rows;
+  const part = (tensor: Tensor): Tensor => firstRows(tensor, count);
+  const d = layer.input.shape[1] ?? 0;
   const adapt = (projection: LayerAdapter["projection"], input: Tensor, into: Tensor) =>
     adaptersForward({ blas, adapters, activations: layer, projection, input, output: into });
+  const qkv = packedView(layer.qkv, packing);
+  const attention = packedView(layer.attention, packing);
   rmsNormForward({
     input: layer.input,
     weight: weight.inputNorm,
@@ -173,11 +183,12 @@ export function llamaLayerForward(
     blas,
     input: layer.attentionNormed,
     weight: weight.qkv,
-    output: layer.qkv,
+    output: qkv,
     ...(weight.qkvBias ? { bias: weight.qkvBias } : {}),
   });
-  adapt("qkv", layer.attentionNormed, layer.qkv);
-  rotaryForward({ table: rotary, data: layer.qkv, positions, heads: rotatedHeads });
+  adapt("qkv", layer.attentionNormed, qkv);
+  rotaryForward({ table: rotary, data: qkv, positions, heads: rotatedHeads });
+  expandPackedRows({ data: layer.qkv, packing });
   causalAttentionForward({
     ...shape,
     blas,
@@ -185,22 +196,42 @@ export function llamaLayerForward(
     probabilities: layer.probabilities,
     output: layer.attention,
   });
-  layer.middle.data.set(layer.input.data);
-  matmulForward({ blas, input: layer.attention, weight: weight.output, output: layer.middle, accumulate: true });
-  adapt("output", layer.attention, layer.middle);
+  packRowsInPlace({ data: layer.attention, packing });
+  const middle = part(layer.middle);
+  const mlpNormed = part(layer.mlpNormed);
+  const gateUp = part(layer.gateUp);
+  const mlp = part(layer.mlp);
+  const out = part(output);
+  if (outputRows === undefined) {
+    middle.data.set(layer.input.data);
+  } else {
+    gatherRowsInPlace({ data: layer.attention, rowIndices: outputRows, count });
+    outputRows.forEach((row, index) => {
+      middle.data.set(layer.input.data.subarray(row * d, (row + 1) * d), index * d);
+    });
+  }
+  const attended = part(attention);
+  matmulForward({ blas, input: attended, weight: weight.output, output: middle, accumulate: true });
+  adapt("output", attended, middle);
   rmsNormForward({
-    input: layer.middle,
+    input: middle,
     weight: weight.postNorm,
     epsilon,
-    output: layer.mlpNormed,
-    inverseRms: layer.mlpInverseRms,
+    output: mlpNormed,
+    inverseRms: layer.mlpInverseRms.subarray(0, count),
   });
-  matmulForward({ blas, input: layer.mlpNormed, weight: weight.gateUp, output: layer.gateUp });
-  adapt("gateUp", layer.mlpNormed, layer.gateUp);
-  swigluForward({ gateUp: layer.gateUp, output: layer.mlp });
-  output.data.set(layer.middle.data);
-  matmulForward({ blas, input: layer.mlp, weight: weight.down, output, accumulate: true });
-  adapt("down", layer.mlp, output);
+  matmulForward({ blas, input: mlpNormed, weight: weight.gateUp, output: gateUp });
+  adapt("gateUp", mlpNormed, gateUp);
+  swigluForward({ gateUp, output: mlp });
+  out.data.set(middle.data);
+  matmulForward({ blas, input: mlp, weight: weight.down, output: out, accumulate: true });
+  adapt("down", mlp, out);
+  if (outputRows !== undefined) scatterRows({ gradient: output, rowIndices: outputRows, count });
+}
+
+/** The first `count` rows of a matrix, as a view. */
+function firstRows(tensor: Tensor, count: number): Tensor {
+  return viewTensor({ data: tensor.data, shape: [count, tensor.shape[1] ?? 0] });
 }
 
 /**
@@ -216,6 +247,8 @@ export function llamaLayerBackward(
     workspace: LlamaWorkspace;
     /** LoRA adapters (default none), as in the forward pass. */
     adapters?: LayerAdapters;
+    /** As in the forward pass (default all rows). */
+    outputRows?: Int32Array;
   },
 ): void {
   const {
@@ -228,8 +261,24 @@ export function llamaLayerBackward(
     activations: layer,
     workspace: w,
     adapters,
+    packing,
+    outputRows,
   } = options;
-  const residual = w.residualGradient;
+  const count = outputRows?.length ?? packing.rows;
+  const part = (tensor: Tensor): Tensor => firstRows(tensor, count);
+  // Rows without an output have a zero gradient there: the MLP and output projection see the others.
+  if (outputRows !== undefined) gatherRowsInPlace({ data: w.residualGradient, rowIndices: outputRows, count });
+  const residual = part(w.residualGradient);
+  const mlp = part(layer.mlp);
+  const mlpGradient = part(w.mlpGradient);
+  const gateUp = part(layer.gateUp);
+  const gateUpGradient = part(w.gateUpGradient);
+  const mlpNormed = part(layer.mlpNormed);
+  const normedGradient = part(w.normedGradient);
+  const middle = part(layer.middle);
+  const attention = part(layer.attention);
+  const attentionGradient = part(w.attentionGradient);
+  const qkvGradient = packedView(w.qkvGradient, packing);
   const adapt = (
     projection: LayerAdapter["projection"],
     input: Tensor,
@@ -249,40 +298,44 @@ export function llamaLayerBackward(
   const normGradient = (tensor: Tensor | undefined): Tensor => tensor ?? w.frozenNormGradient;
   matmulBackward({
     blas,
-    input: layer.mlp,
+    input: mlp,
     weight: weight.down,
     outputGradient: residual,
-    inputGradient: w.mlpGradient,
+    inputGradient: mlpGradient,
     ...(gradient ? { weightGradient: gradient.down } : {}),
   });
-  adapt("down", layer.mlp, residual, w.mlpGradient);
-  swigluBackward({ gateUp: layer.gateUp, outputGradient: w.mlpGradient, gateUpGradient: w.gateUpGradient });
+  adapt("down", mlp, residual, mlpGradient);
+  swigluBackward({ gateUp, outputGradient: mlpGradient, gateUpGradient });
   matmulBackward({
     blas,
-    input: layer.mlpNormed,
+    input: mlpNormed,
     weight: weight.gateUp,
-    outputGradient: w.gateUpGradient,
-    inputGradient: w.normedGradient,
+    outputGradient: gateUpGradient,
+    inputGradient: normedGradient,
     ...(gradient ? { weightGradient: gradient.gateUp } : {}),
   });
-  adapt("gateUp", layer.mlpNormed, w.gateUpGradient, w.normedGradient);
+  adapt("gateUp", mlpNormed, gateUpGradient, normedGradient);
   rmsNormBackward({
-    input: layer.middle,
+    input: middle,
     weight: weight.postNorm,
-    inverseRms: layer.mlpInverseRms,
-    outputGradient: w.normedGradient,
+    inverseRms: layer.mlpInverseRms.subarray(0, count),
+    outputGradient: normedGradient,
     inputGradient: residual,
     weightGradient: normGradient(gradient?.postNorm),
   });
   matmulBackward({
     blas,
-    input: layer.attention,
+    input: attention,
     weight: weight.output,
     outputGradient: residual,
-    inputGradient: w.attentionGradient,
+    inputGradient: attentionGradient,
     ...(gradient ? { weightGradient: gradient.output } : {}),
   });
-  adapt("output", layer.attention, residual, w.attentionGradient);
+  adapt("output", attention, residual, attentionGradient);
+  if (outputRows !== undefined) scatterRows({ gradient: w.residualGradient, rowIndices: outputRows, count });
+  // A shared row's output gradient goes to its first occurrence only; the others are copies.
+  const owners = outputRows === undefined ? packing.paddedOf : outputRows.map((row) => packing.paddedOf[row] as number);
+  scatterRows({ gradient: w.attentionGradient, rowIndices: owners, count });
   causalAttentionBackward({
     ...shape,
     blas,
@@ -292,23 +345,24 @@ export function llamaLayerBackward(
     qkvGradient: w.qkvGradient,
     scratch: w.attentionScratch,
   });
-  rotaryBackward({ table: rotary, gradient: w.qkvGradient, positions: w.positions, heads: rotatedHeads });
+  packRowsInPlace({ data: w.qkvGradient, packing, sumShared: true });
+  rotaryBackward({ table: rotary, gradient: qkvGradient, positions: w.positions, heads: rotatedHeads });
   matmulBackward({
     blas,
     input: layer.attentionNormed,
     weight: weight.qkv,
-    outputGradient: w.qkvGradient,
+    outputGradient: qkvGradient,
     inputGradient: w.normedGradient,
     ...(gradient ? { weightGradient: gradient.qkv } : {}),
     ...(gradient?.qkvBias ? { biasGradient: gradient.qkvBias } : {}),
   });
-  adapt("qkv", layer.attentionNormed, w.qkvGradient, w.normedGradient);
+  adapt("qkv", layer.attentionNormed, qkvGradient, w.normedGradient);
   rmsNormBackward({
     input: layer.input,
     weight: weight.inputNorm,
     inverseRms: layer.attentionInverseRms,
     outputGradient: w.normedGradient,
-    inputGradient: residual,
+    inputGradient: w.residualGradient,
     weightGradient: normGradient(gradient?.inputNorm),
   });
 }

@@ -240,4 +240,37 @@ describe("llama batches", () => {
     expect(batch.losses[1]).toBeCloseTo(alone as number, 5);
     expect(Array.from(batch.tokenCounts)).toEqual([5, 5]);
   });
+
+  it("gives a smaller batch after a larger one (shared buffers) the losses and gradients of a fresh model", () => {
+    const [backend] = testBackends();
+    if (backend === undefined) throw new Error("no backend");
+    const { blas, memory } = backend;
+    const batchOf = (batchSize: number, sequenceLength: number, seed: number) => ({
+      tokens: Int32Array.from({ length: batchSize * sequenceLength }, (_, index) => (index * 31 + seed) % 256),
+      targets: Int32Array.from({ length: batchSize * sequenceLength }, (_, index) =>
+        index % sequenceLength < 2 ? -1 : (index * 17 + seed) % 256,
+      ),
+      batchSize,
+      sequenceLength,
+    });
+    const large = batchOf(3, 16, 1);
+    const small = batchOf(2, 9, 2);
+    const run = (model: LlamaModel, batch: ReturnType<typeof batchOf>) => {
+      model.zeroGradients();
+      const losses = Array.from(model.sequenceLosses(batch).losses);
+      model.backwardSequenceLosses({ lossGradients: losses.map((_, index) => index + 1) });
+      return { losses, gradients: model.gradients.slice() };
+    };
+    const shared = createLlamaModel({ config: llamaPresets.tiny, blas, memory, seed: 4 });
+    run(shared, large);
+    const afterLarge = run(shared, small);
+    const fresh = run(createLlamaModel({ config: llamaPresets.tiny, blas, memory, seed: 4 }), small);
+    expect(afterLarge.losses).toEqual(fresh.losses);
+    expect(afterLarge.gradients).toEqual(fresh.gradients);
+    // And back to the larger shape, which grows nothing.
+    const again = run(shared, large);
+    expect(again.losses).toEqual(
+      run(createLlamaModel({ config: llamaPresets.tiny, blas, memory, seed: 4 }), large).losses,
+    );
+  });
 });

@@ -6,15 +6,10 @@
  */
 import {
   type Blas,
-  createRandom,
   createRotaryTable,
   createTensorMemory,
   embeddingBackward,
   embeddingForward,
-  logSoftmaxGatherBackward,
-  logSoftmaxGatherForward,
-  maskedCrossEntropyBackward,
-  maskedCrossEntropyForward,
   matmulBackward,
   matmulForward,
   rmsNormBackward,
@@ -26,6 +21,7 @@ import {
 } from "../../engine/index.js";
 import { StableAlignmentError } from "../../spec/errors.js";
 import { type LlamaConfig, validateLlamaConfig } from "./llama-config.js";
+import { createTargetRowHead } from "./llama-head.js";
 import { type LayerAdapters, type LayerWeights, llamaLayerBackward, llamaLayerForward } from "./llama-layer.js";
 import {
   createLayerAdapters,
@@ -34,8 +30,14 @@ import {
   type LoraSettings,
   loraParameterLayout,
 } from "./llama-lora.js";
-import { llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
-import { createLlamaWorkspace, type LayerActivations, type LlamaWorkspace } from "./llama-workspace.js";
+import { packRows, type RowPacking } from "./llama-packing.js";
+import { initializeLlamaParameters, llamaParameterLayout, type ParameterEntry } from "./llama-parameters.js";
+import {
+  checkBatchShape,
+  createWorkspaceStore,
+  type LayerActivations,
+  type LlamaWorkspace,
+} from "./llama-workspace.js";
 
 /** One batch of token ids: `batchSize` sequences of `sequenceLength`, row-major. */
 export interface TokenBatch {
@@ -86,11 +88,15 @@ export interface LlamaModel {
    * sequence's tokens does not change them (mask the padding's targets).
    */
   forward(batch: TokenBatch): Tensor;
-  /** Backpropagates a logits gradient (default: the logits buffer, as the loss heads leave it). */
+  /**
+   * Backpropagates a logits gradient [batch * sequence, vocabulary] after `forward` (default: the
+   * logits buffer itself; the loss heads have their own backward passes).
+   */
   backward(options?: { logitsGradient?: Tensor }): void;
   /**
    * Forward pass plus masked cross-entropy: per-sequence mean NLL (nats) and target counts, owned by
-   * the model until the next call.
+   * the model until the next call. Runs only what the losses depend on (a shared prompt prefix once,
+   * nothing past a sequence's last target, the head on target rows).
    */
   sequenceLosses(batch: TargetBatch): { losses: Float64Array; tokenCounts: Int32Array };
   /** Backward pass from dLoss/dSequenceLoss [batch] after `sequenceLosses`. */
@@ -131,19 +137,7 @@ export function createLlamaModel(options: {
   };
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
   const adapterByName = new Map((adapterLayout?.entries ?? []).map((entry) => [entry.name, entry]));
-  const random = createRandom({ seed });
-  for (const entry of entries) {
-    const values = parameters.subarray(entry.offset, entry.offset + entry.size);
-    if (entry.kind === "norm") {
-      values.fill(1);
-    } else if (entry.kind === "bias") {
-      values.fill(0);
-    } else {
-      for (let index = 0; index < values.length; index++) {
-        values[index] = random.nextNormal() * initializerRange;
-      }
-    }
-  }
+  initializeLlamaParameters({ parameters, layout: entries, seed, initializerRange });
   if (adapterParameters !== undefined && adapterLayout !== undefined) {
     initializeLoraParameters({ parameters: adapterParameters, layout: adapterLayout.entries, seed });
   }
@@ -216,34 +210,41 @@ export function createLlamaModel(options: {
   });
   const attentionShape = { heads: config.heads, kvHeads: config.kvHeads, headDimension };
   const epsilon = config.rmsNormEpsilon;
+  const targetRowHead = createTargetRowHead({ blas, head, headGradient });
   const context = { blas, rotary, epsilon, rotatedHeads: config.heads + config.kvHeads };
+  // The loss heads need the last layer's output on target rows only (not with adapters: their saved
+  // activations cover every row).
+  const outputRowsOf = (w: LlamaWorkspace, layer: number): { outputRows?: Int32Array } => {
+    const rows = w.packing.targetRows;
+    return layer === config.layers - 1 && lora === undefined && rows !== undefined && rows.length > 0
+      ? { outputRows: rows }
+      : {};
+  };
+  const packFor = (batch: TargetBatch): RowPacking => {
+    checkBatchShape({ ...batch, maxPositions: config.maxPositions });
+    if (batch.targets.length !== batch.tokens.length) {
+      throw new ShapeError(`llama batch: ${batch.targets.length} targets, expected ${batch.tokens.length}`);
+    }
+    return packRows(batch);
+  };
 
+  const workspaces = createWorkspaceStore({ config, memory, ...(lora ? { lora } : {}) });
   let workspace: LlamaWorkspace | undefined;
   let pending: "none" | "logits" | "loss" | "log-probabilities" = "none";
 
-  const workspaceFor = (batch: TokenBatch): LlamaWorkspace => {
-    const { tokens, batchSize, sequenceLength } = batch;
-    if (!Number.isInteger(batchSize) || !Number.isInteger(sequenceLength) || batchSize <= 0 || sequenceLength <= 0) {
-      throw new ShapeError(
-        `llama batch: batchSize ${batchSize} and sequenceLength ${sequenceLength} must be positive integers`,
-      );
-    }
-    if (tokens.length !== batchSize * sequenceLength) {
-      throw new ShapeError(`llama batch: ${tokens.length} tokens, expected ${batchSize} x ${sequenceLength}`);
-    }
-    if (sequenceLength > config.maxPositions) {
-      throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${config.maxPositions}`);
-    }
-    if (workspace?.batchSize !== batchSize || workspace.sequenceLength !== sequenceLength) {
-      workspace?.release();
-      workspace = createLlamaWorkspace({ config, batchSize, sequenceLength, memory, ...(lora ? { lora } : {}) });
-    }
+  const workspaceFor = (batch: TokenBatch, packing: RowPacking | undefined): LlamaWorkspace => {
+    const shape = checkBatchShape({ ...batch, maxPositions: config.maxPositions });
+    workspace = workspaces.workspaceFor({ ...shape, ...(packing ? { packing } : {}) });
     return workspace;
   };
 
-  const forward = (batch: TokenBatch): Tensor => {
-    const w = workspaceFor(batch);
-    w.tokens.set(batch.tokens);
+  // The decoder up to the final norm; the head matmul is the caller's (all rows or target rows).
+  // With `packing` (the loss heads) the row-wise work runs on the packed rows only.
+  const forwardTrunk = (batch: TokenBatch, packing?: RowPacking): LlamaWorkspace => {
+    const w = workspaceFor(batch, packing);
+    w.packing.paddedOf.forEach((row, packed) => {
+      w.tokens[packed] = batch.tokens[row] as number;
+    });
     const shape = { ...attentionShape, batchSize: batch.batchSize, sequenceLength: batch.sequenceLength };
     dropoutActive = lora !== undefined && lora.dropout > 0 && batch.dropoutSeed !== undefined;
     if (dropoutActive && lora !== undefined) {
@@ -254,12 +255,14 @@ export function createLlamaModel(options: {
     w.layers.forEach((layer, index) => {
       llamaLayerForward({
         ...context,
+        packing: w.packing,
         shape,
         weights: weights[index] as LayerWeights,
         activations: layer,
         output: w.layers[index + 1]?.input ?? w.finalHidden,
         positions: w.positions,
         ...adaptersOf(index),
+        ...outputRowsOf(w, index),
       });
     });
     rmsNormForward({
@@ -269,6 +272,11 @@ export function createLlamaModel(options: {
       output: w.finalNormed,
       inverseRms: w.finalInverseRms,
     });
+    return w;
+  };
+
+  const forward = (batch: TokenBatch): Tensor => {
+    const w = forwardTrunk(batch);
     matmulForward({ blas, input: w.finalNormed, weight: head, output: w.logits });
     pending = "logits";
     return w.logits;
@@ -279,10 +287,6 @@ export function createLlamaModel(options: {
     if (w === undefined || pending === "none") {
       throw new StableAlignmentError("BACKWARD_WITHOUT_FORWARD", "llama backward called without a forward pass");
     }
-    pending = "none";
-    const shape = { ...attentionShape, batchSize: w.batchSize, sequenceLength: w.sequenceLength };
-    const residual = w.residualGradient;
-    residual.data.fill(0);
     matmulBackward({
       blas,
       input: w.finalNormed,
@@ -291,6 +295,15 @@ export function createLlamaModel(options: {
       inputGradient: w.normedGradient,
       ...(headGradient ? { weightGradient: headGradient } : {}),
     });
+    backwardTrunk(w);
+  };
+
+  // Backward from dLoss/dFinalNormed (in the workspace's normedGradient) to every weight.
+  const backwardTrunk = (w: LlamaWorkspace): void => {
+    pending = "none";
+    const shape = { ...attentionShape, batchSize: w.batchSize, sequenceLength: w.sequenceLength };
+    const residual = w.residualGradient;
+    residual.data.fill(0);
     rmsNormBackward({
       input: w.finalHidden,
       weight: finalNorm,
@@ -302,12 +315,14 @@ export function createLlamaModel(options: {
     for (let index = config.layers - 1; index >= 0; index--) {
       llamaLayerBackward({
         ...context,
+        packing: w.packing,
         shape,
         weights: weights[index] as LayerWeights,
         gradients: weightGradients?.[index],
         activations: w.layers[index] as LayerActivations,
         workspace: w,
         ...adaptersOf(index),
+        ...outputRowsOf(w, index),
       });
     }
     if (embeddingGradient !== undefined) {
@@ -342,65 +357,39 @@ export function createLlamaModel(options: {
     },
     forward,
     backward: (backwardOptions = {}) => {
-      const logits = workspace?.logits;
+      // The loss heads keep logits of target rows only: the default needs forward()'s full logits.
+      const logits = pending === "logits" ? workspace?.logits : undefined;
       const gradient = backwardOptions.logitsGradient ?? logits;
       if (gradient === undefined) {
-        throw new StableAlignmentError("BACKWARD_WITHOUT_FORWARD", "llama backward called without a forward pass");
+        throw new StableAlignmentError(
+          "BACKWARD_WITHOUT_FORWARD",
+          "llama backward needs a logitsGradient or a forward() call first",
+        );
       }
       backward(gradient);
     },
     sequenceLosses(batch) {
-      const logits = forward(batch);
-      const w = workspace as LlamaWorkspace;
-      checkTargets(batch, w);
-      maskedCrossEntropyForward({
-        logits,
-        targets: batch.targets,
-        batchSize: batch.batchSize,
-        sequenceLosses: w.sequenceLosses,
-        tokenCounts: w.tokenCounts,
-      });
-      w.targets.set(batch.targets);
+      const w = forwardTrunk(batch, packFor(batch));
+      const result = targetRowHead.sequenceLosses({ workspace: w, targets: batch.targets });
       pending = "loss";
-      return { losses: w.sequenceLosses, tokenCounts: w.tokenCounts };
+      return result;
     },
     backwardSequenceLosses({ lossGradients }) {
       const w = requireHead("loss", "backwardSequenceLosses");
-      maskedCrossEntropyBackward({
-        probabilities: w.logits,
-        targets: w.targets,
-        batchSize: w.batchSize,
-        tokenCounts: w.tokenCounts,
-        sequenceLossGradients: lossGradients,
-        logitsGradient: w.logits,
-      });
-      backward(w.logits);
+      targetRowHead.backwardSequenceLosses({ workspace: w, lossGradients });
+      backwardTrunk(w);
     },
     tokenLogProbabilities(batch) {
-      const logits = forward(batch);
-      const w = workspace as LlamaWorkspace;
-      checkTargets(batch, w);
-      logSoftmaxGatherForward({ logits, targets: batch.targets, output: w.tokenLogProbabilities });
-      w.targets.set(batch.targets);
+      const w = forwardTrunk(batch, packFor(batch));
+      const result = targetRowHead.tokenLogProbabilities({ workspace: w, targets: batch.targets });
       pending = "log-probabilities";
-      return w.tokenLogProbabilities;
+      return result;
     },
     backwardTokenLogProbabilities({ logProbabilityGradients }) {
       const w = requireHead("log-probabilities", "backwardTokenLogProbabilities");
-      logSoftmaxGatherBackward({
-        probabilities: w.logits,
-        targets: w.targets,
-        outputGradient: logProbabilityGradients,
-        logitsGradient: w.logits,
-      });
-      backward(w.logits);
+      targetRowHead.backwardTokenLogProbabilities({ workspace: w, logProbabilityGradients });
+      backwardTrunk(w);
     },
     zeroGradients: () => gradients.fill(0),
   };
-}
-
-function checkTargets(batch: TargetBatch, workspace: LlamaWorkspace): void {
-  if (batch.targets.length !== workspace.rows) {
-    throw new ShapeError(`llama batch: ${batch.targets.length} targets, expected ${workspace.rows}`);
-  }
 }

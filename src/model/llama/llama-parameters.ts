@@ -3,6 +3,7 @@
  * order within a layer, so q/k/v rows are adjacent (one packed projection) and so are gate/up; with
  * q/k/v biases (Qwen2) the three biases follow the three weights, adjacent too (one packed bias).
  */
+import { createRandom } from "../../engine/index.js";
 import type { LlamaConfig } from "./llama-config.js";
 
 /** One named weight: Hugging Face name, shape, element offset and size in the flat array. */
@@ -64,4 +65,30 @@ export function noDecaySpans(layout: readonly ParameterEntry[]): { offset: numbe
   return layout
     .filter((entry) => entry.kind !== "matrix")
     .map((entry) => ({ offset: entry.offset, length: entry.size }));
+}
+
+/**
+ * Fills `parameters` as Hugging Face llama initialises: normal(0, initializerRange) for matrices in
+ * layout order from `seed`, ones for norms, zeros for biases.
+ */
+export function initializeLlamaParameters(options: {
+  parameters: Float32Array;
+  layout: readonly ParameterEntry[];
+  seed: number;
+  initializerRange: number;
+}): void {
+  const { parameters, layout, seed, initializerRange } = options;
+  const random = createRandom({ seed });
+  for (const entry of layout) {
+    const values = parameters.subarray(entry.offset, entry.offset + entry.size);
+    if (entry.kind === "norm") {
+      values.fill(1);
+    } else if (entry.kind === "bias") {
+      values.fill(0);
+    } else {
+      for (let index = 0; index < values.length; index++) {
+        values[index] = random.nextNormal() * initializerRange;
+      }
+    }
+  }
 }

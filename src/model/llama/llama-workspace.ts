@@ -1,16 +1,19 @@
 /**
- * Activation and gradient buffers for one batch shape. Allocated once per (batch, sequence) and reused
- * by every forward and backward pass of that shape: no allocation per step.
+ * Activation and gradient buffers for one batch shape. Allocated once at the largest shape seen and
+ * reused by every forward and backward pass: a smaller shape is carved out of the same buffers
+ * (`within`), so no step allocates or clears activation memory.
  */
 import {
   type AdapterDropout,
   attentionProbabilitiesSize,
   createTensor,
+  ShapeError,
   type Tensor,
   type TensorMemory,
 } from "../../engine/index.js";
 import type { LlamaConfig } from "./llama-config.js";
-import { type LoraSettings, loraTargetShape, orderedTargets } from "./llama-lora-targets.js";
+import { type LoraSettings, loraTargetShape, orderedTargets } from "./llama-lora.js";
+import { type CompactRows, isIdentityPacking, type RowPacking, unpackedRows } from "./llama-packing.js";
 
 /** What one LoRA adapter saves for its backward pass. */
 export interface AdapterActivations {
@@ -20,15 +23,19 @@ export interface AdapterActivations {
   readonly dropout?: AdapterDropout;
 }
 
-/** What one decoder layer saves for its backward pass. */
+/**
+ * What one decoder layer saves for its backward pass. Row-wise buffers hold the packed rows
+ * (`LlamaWorkspace.packing`); q/k/v and the attention output hold the batch layout [batch * sequence].
+ */
 export interface LayerActivations {
-  /** Layer input (residual stream) [rows, d]. */
+  /** Layer input (residual stream) [packed rows, d]. */
   readonly input: Tensor;
   readonly attentionNormed: Tensor;
   readonly attentionInverseRms: Float32Array;
-  /** Packed q/k/v after rotary embedding [rows, (heads + 2 kvHeads) * headDimension]. */
+  /** Stacked q/k/v after rotary embedding, batch layout [batch rows, (heads + 2 kvHeads) * headDimension]. */
   readonly qkv: Tensor;
   readonly probabilities: Float32Array;
+  /** Attention output [batch rows, heads * headDimension]; its first packed rows after packing. */
   readonly attention: Tensor;
   /** Residual stream after attention [rows, d]. */
   readonly middle: Tensor;
@@ -44,7 +51,11 @@ export interface LayerActivations {
 export interface LlamaWorkspace {
   readonly batchSize: number;
   readonly sequenceLength: number;
+  /** batchSize * sequenceLength. */
   readonly rows: number;
+  /** Which batch rows the row-wise buffers hold (the loss heads pack; forward() does not). */
+  readonly packing: RowPacking;
+  /** Tokens of the packed rows. */
   readonly tokens: Int32Array;
   /** Targets of the last loss call (negative = masked). */
   readonly targets: Int32Array;
@@ -56,6 +67,12 @@ export interface LlamaWorkspace {
   readonly finalInverseRms: Float32Array;
   /** Logits [rows, vocabulary]; loss ops overwrite them with probabilities, then with their gradient. */
   readonly logits: Tensor;
+  /** The loss heads' final-normed rows that have a target, packed [rows, d] (first rows used). */
+  readonly compactNormed: Float32Array;
+  /** Which rows the loss heads packed, and their targets. */
+  readonly compactRows: CompactRows;
+  /** Per compact row: log-probability, then its gradient [rows]. */
+  readonly compactValues: Float32Array;
   readonly residualGradient: Tensor;
   readonly normedGradient: Tensor;
   readonly qkvGradient: Tensor;
@@ -72,11 +89,21 @@ export interface LlamaWorkspace {
   readonly adapterInputScratch: Float32Array;
   /** Where a frozen norm's unused weight gradient goes [hidden] (LoRA trains no norm). */
   readonly frozenNormGradient: Tensor;
-  /** Returns every buffer to the memory it came from; the workspace must not be used afterwards. */
+  /** The buffers taken from memory, in allocation order (a workspace made `within` another: its views). */
+  readonly buffers: readonly (Float32Array | Int32Array)[];
+  /**
+   * Returns every buffer to the memory it came from; the workspace must not be used afterwards. A
+   * workspace made `within` another owns nothing: releasing it frees nothing.
+   */
   release(): void;
 }
 
-/** Allocates the buffers for `batchSize` sequences of `sequenceLength` tokens from `memory`. */
+/**
+ * Allocates the buffers for `batchSize` sequences of `sequenceLength` tokens from `memory`, or with
+ * `within` (default none) takes them as views of that workspace's buffers, which must be at least as
+ * large in batch and sequence (every buffer grows with both). Views keep stale values: every pass
+ * writes a buffer before reading it.
+ */
 export function createLlamaWorkspace(options: {
   config: LlamaConfig;
   batchSize: number;
@@ -84,29 +111,44 @@ export function createLlamaWorkspace(options: {
   memory: TensorMemory;
   /** Adapters to hold activations for (default none). */
   lora?: LoraSettings;
+  within?: LlamaWorkspace;
+  /** The batch rows the row-wise buffers hold (default: every row, unpacked). */
+  packing?: RowPacking;
 }): LlamaWorkspace {
-  const { config, batchSize, sequenceLength, memory, lora } = options;
+  const { config, batchSize, sequenceLength, memory, lora, within } = options;
+  const packing = options.packing ?? unpackedRows({ batchSize, sequenceLength });
+  if (within !== undefined && (within.batchSize < batchSize || within.sequenceLength < sequenceLength)) {
+    throw new ShapeError(
+      `llama workspace ${batchSize} x ${sequenceLength} does not fit within ${within.batchSize} x ${within.sequenceLength}`,
+    );
+  }
+  const buffers: (Float32Array | Int32Array)[] = [];
   const owned: (Float32Array | Int32Array)[] = [];
-  const float32 = (length: number) => {
-    const array = memory.allocate(length);
-    owned.push(array);
+  const take = <T extends Float32Array | Int32Array>(length: number, allocate: (length: number) => T): T => {
+    const source = within?.buffers[buffers.length] as T | undefined;
+    const array = source === undefined ? allocate(length) : (source.subarray(0, length) as T);
+    if (array.length !== length) {
+      throw new ShapeError(`llama workspace buffer ${buffers.length}: ${array.length} elements, needs ${length}`);
+    }
+    buffers.push(array);
+    if (source === undefined) owned.push(array);
     return array;
   };
-  const int32 = (length: number) => {
-    const array = memory.allocateInt32(length);
-    owned.push(array);
-    return array;
-  };
-  const rows = batchSize * sequenceLength;
+  const float32 = (length: number) => take(length, (size) => memory.allocate(size));
+  const int32 = (length: number) => take(length, (size) => memory.allocateInt32(size));
+  const batchRows = batchSize * sequenceLength;
+  const rows = packing.rows;
   const d = config.hiddenSize;
   const headDimension = d / config.heads;
   const qkvWidth = (config.heads + 2 * config.kvHeads) * headDimension;
   const attentionWidth = config.heads * headDimension;
   const f = config.intermediateSize;
   const matrix = (columns: number) => createTensor({ shape: [rows, columns], data: float32(rows * columns) });
+  const batchMatrix = (columns: number) =>
+    createTensor({ shape: [batchRows, columns], data: float32(batchRows * columns) });
   const positions = int32(rows);
   for (let row = 0; row < rows; row++) {
-    positions[row] = row % sequenceLength;
+    positions[row] = (packing.paddedOf[row] as number) % sequenceLength;
   }
   const probabilitiesSize = attentionProbabilitiesSize({
     batchSize,
@@ -119,9 +161,9 @@ export function createLlamaWorkspace(options: {
     input: matrix(d),
     attentionNormed: matrix(d),
     attentionInverseRms: float32(rows),
-    qkv: matrix(qkvWidth),
+    qkv: batchMatrix(qkvWidth),
     probabilities: float32(probabilitiesSize),
-    attention: matrix(attentionWidth),
+    attention: batchMatrix(attentionWidth),
     middle: matrix(d),
     mlpNormed: matrix(d),
     mlpInverseRms: float32(rows),
@@ -142,32 +184,115 @@ export function createLlamaWorkspace(options: {
   return {
     batchSize,
     sequenceLength,
-    rows,
+    rows: batchRows,
+    packing,
     tokens: int32(rows),
-    targets: new Int32Array(rows),
+    targets: new Int32Array(batchRows),
     positions,
     layers,
     finalHidden: matrix(d),
     finalNormed: matrix(d),
     finalInverseRms: float32(rows),
     logits: matrix(config.vocabularySize),
+    compactNormed: float32(rows * d),
+    compactRows: {
+      rowIndices: new Int32Array(rows),
+      targets: new Int32Array(rows),
+      sequenceStarts: new Int32Array(batchSize + 1),
+    },
+    compactValues: new Float32Array(rows),
     residualGradient: matrix(d),
     normedGradient: matrix(d),
-    qkvGradient: matrix(qkvWidth),
-    attentionGradient: matrix(attentionWidth),
+    qkvGradient: batchMatrix(qkvWidth),
+    attentionGradient: batchMatrix(attentionWidth),
     gateUpGradient: matrix(2 * f),
     mlpGradient: matrix(f),
     attentionScratch: float32(sequenceLength * sequenceLength),
     sequenceLosses: new Float64Array(batchSize),
     tokenCounts: new Int32Array(batchSize),
-    tokenLogProbabilities: new Float32Array(rows),
+    tokenLogProbabilities: new Float32Array(batchRows),
     adapterHiddenGradient: matrix(rank),
     adapterInputScratch: float32(dropoutScratch),
     frozenNormGradient: createTensor({ shape: [d], data: float32(d) }),
+    buffers,
     release: () => {
       for (const array of owned.splice(0)) {
         memory.release(array);
       }
+    },
+  };
+}
+
+/** Throws a ShapeError naming the field unless the batch is `batchSize` x `sequenceLength` tokens within `maxPositions`. */
+export function checkBatchShape(options: {
+  tokens: Int32Array;
+  batchSize: number;
+  sequenceLength: number;
+  maxPositions: number;
+}): { batchSize: number; sequenceLength: number } {
+  const { tokens, batchSize, sequenceLength, maxPositions } = options;
+  if (!Number.isInteger(batchSize) || !Number.isInteger(sequenceLength) || batchSize <= 0 || sequenceLength <= 0) {
+    throw new ShapeError(
+      `llama batch: batchSize ${batchSize} and sequenceLength ${sequenceLength} must be positive integers`,
+    );
+  }
+  if (tokens.length !== batchSize * sequenceLength) {
+    throw new ShapeError(`llama batch: ${tokens.length} tokens, expected ${batchSize} x ${sequenceLength}`);
+  }
+  if (sequenceLength > maxPositions) {
+    throw new ShapeError(`llama batch: sequence of ${sequenceLength} exceeds maxPositions ${maxPositions}`);
+  }
+  return { batchSize, sequenceLength };
+}
+
+/** The workspace of the current batch shape, made from one set of buffers (see `workspaceFor`). */
+export interface WorkspaceStore {
+  /**
+   * A workspace for `batchSize` x `sequenceLength` (rows packed as `packing`, default unpacked): the
+   * last one when the shape is unchanged and unpacked, else views of one set of buffers at the
+   * largest shape seen (grown, releasing the old set, when this shape does not fit).
+   */
+  workspaceFor(options: { batchSize: number; sequenceLength: number; packing?: RowPacking }): LlamaWorkspace;
+}
+
+/** A store for one model's workspaces in `memory`; `lora` (default none) as the model's. */
+export function createWorkspaceStore(options: {
+  config: LlamaConfig;
+  memory: TensorMemory;
+  lora?: LoraSettings;
+}): WorkspaceStore {
+  const { config, memory, lora } = options;
+  const adapters = lora ? { lora } : {};
+  let capacity: LlamaWorkspace | undefined;
+  let current: LlamaWorkspace | undefined;
+  return {
+    workspaceFor({ batchSize, sequenceLength, packing }) {
+      if (
+        packing === undefined &&
+        current?.batchSize === batchSize &&
+        current.sequenceLength === sequenceLength &&
+        isIdentityPacking(current.packing)
+      ) {
+        return current;
+      }
+      if (capacity === undefined || capacity.batchSize < batchSize || capacity.sequenceLength < sequenceLength) {
+        const grown = {
+          batchSize: Math.max(batchSize, capacity?.batchSize ?? 0),
+          sequenceLength: Math.max(sequenceLength, capacity?.sequenceLength ?? 0),
+        };
+        capacity?.release();
+        capacity = createLlamaWorkspace({ config, ...grown, memory, ...adapters });
+      }
+      current = createLlamaWorkspace({
+        config,
+        batchSize,
+        sequenceLength,
+        memory,
+        ...adapters,
+        within: capacity,
+        ...(packing ? { packing } : {}),
+      });
+      return current;
     },
   };
 }
