@@ -1,0 +1,274 @@
+/**
+ * `train --backend torch`: the TypeScript side prepares the data exactly as {@link trainRun} does and
+ * writes it as one batch file (src/train/torch-batch-file.ts) plus a job file into the run directory,
+ * then launches torchrun with the package's Python trainer (python/stable_alignment_torch), relays its
+ * JSON metrics lines as the same events and metrics.jsonl lines, and writes the final model directory.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { type LocatedExample, readAlignmentExamples } from "../data/alignment-example-reader.js";
+import { writeDirectoryAtomically, writeFileAtomically } from "../model/atomic-writer.js";
+import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
+import { readCheckpointConfig } from "../model/checkpoint-config.js";
+import { removeStaleTemporaries } from "../model/temporary-path.js";
+import { loadTokenizer, saveTokenizer } from "../model/tokenizer/tokenizer.js";
+import { ConfigError, InputError, TorchTrainerError } from "../spec/errors.js";
+import { writeTorchBatchFile } from "./torch-batch-file.js";
+import { findTorchPython, torchTrainerDirectory } from "./torch-python.js";
+import { sha256File, type TrainingEvent } from "./train-run.js";
+import { prepareTrainingData } from "./training-examples.js";
+import type { TrainingCursor } from "./training-loop.js";
+import {
+  appendMetrics,
+  checkpointName,
+  readRunDescription,
+  truncateMetrics,
+  writeRunDescription,
+} from "./training-run-files.js";
+import { firstDifferentSetting, type TrainingSettings, validateTrainingSettings } from "./training-settings.js";
+
+/** Where the torch trainer runs and how it is launched. */
+export interface TorchLaunchSettings {
+  /** Interpreter with torch (default: the first of python3, /usr/bin/python3 that imports torch). */
+  python?: string;
+  /** Default `cpu`. */
+  device?: "cpu" | "cuda";
+  /** Processes on this node (torchrun --nproc_per_node). Default 1. */
+  processesPerNode?: number;
+  /** Several machines: all four set, the run directory on storage every node sees. */
+  nodes?: { count: number; rank: number; masterAddress: string; masterPort: number };
+  /** Default fp32. (bf16 autocast on CUDA is planned.) */
+  precision?: "fp32" | "bf16";
+  /** Default none. (FSDP wrapping is planned.) */
+  fsdp?: "full" | "grad-op" | "none";
+}
+
+/** Options of {@link torchTrainRun}: those of trainRun (no BLAS, no LoRA yet) plus the launch. */
+export interface TorchTrainRunOptions {
+  model: string;
+  data: string;
+  out: string;
+  settings: TrainingSettings;
+  launch?: TorchLaunchSettings;
+  resume?: boolean;
+  onEvent?: (event: TrainingEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** The newest complete torch checkpoint's step in `out`, or undefined. */
+export function latestTorchCheckpointStep({ out }: { out: string }): number | undefined {
+  const directory = join(out, "torch-checkpoints");
+  if (!existsSync(directory)) return undefined;
+  const steps = readdirSync(directory)
+    .filter((name) => existsSync(join(directory, name, "cursor.json")))
+    .map((name) => (JSON.parse(readFileSync(join(directory, name, "cursor.json"), "utf8")) as { step: number }).step);
+  return steps.length === 0 ? undefined : Math.max(...steps);
+}
+
+/** Trains with PyTorch; returns where the run stopped and the final model directory when it finished. */
+export async function torchTrainRun({
+  model: modelDirectory,
+  data,
+  out,
+  settings,
+  launch = {},
+  resume = false,
+  onEvent,
+  signal,
+}: TorchTrainRunOptions): Promise<{ cursor: TrainingCursor; finished: boolean; modelDirectory: string | undefined }> {
+  validateTrainingSettings(settings);
+  const { device = "cpu", processesPerNode = 1, precision = "fp32", fsdp = "none" } = launch;
+  if (settings.lora !== undefined)
+    throw new ConfigError("LoRA is not implemented by --backend torch yet; train LoRA on the default backend", {
+      field: "lora-rank",
+    });
+  if (settings.evalSplit > 0)
+    throw new ConfigError("--backend torch does not evaluate held-out prompts yet; pass --eval-split 0", {
+      field: "eval-split",
+    });
+  if (precision !== "fp32" || fsdp !== "none")
+    throw new ConfigError("--precision bf16 and --fsdp are not implemented by --backend torch yet", {
+      field: precision !== "fp32" ? "precision" : "fsdp",
+    });
+  // Before any work: the interpreter, torch and torchrun.
+  const python = findTorchPython(launch.python === undefined ? {} : { python: launch.python });
+  if ("missing" in python) throw new ConfigError(python.missing, { field: "python" });
+  const stored = readRunDescription({ directory: out });
+  if (stored !== undefined && !resume)
+    throw new ConfigError(`${out} already holds a training run; pass --resume to continue it or choose another --out`, {
+      field: "out",
+    });
+  if (stored !== undefined) {
+    const different = firstDifferentSetting(stored.settings, settings);
+    if (different !== undefined)
+      throw new ConfigError(`--resume with a different ${different}; rerun with the run's settings`, {
+        field: "resume",
+      });
+  }
+  const config = await readCheckpointConfig({ path: modelDirectory });
+  const tokenizer = await loadTokenizer({ directory: modelDirectory });
+  const maxLength = Math.min(settings.maxLength, config.maxPositions);
+  const rows: LocatedExample[] = [];
+  for await (const row of readAlignmentExamples({ path: data, defaults: { model: "unknown", kind: "imitation" } }))
+    rows.push(row);
+  const prepared = prepareTrainingData({
+    rows,
+    file: data,
+    tokenizer,
+    format: settings.promptFormat,
+    maxLength,
+    ratingScale: settings.ratingScale,
+    evalSplit: settings.evalSplit,
+    seed: settings.seed,
+  });
+  if (prepared.train.length === 0) throw new InputError("no trainable rows (all held out or skipped)", { file: data });
+  await mkdir(out, { recursive: true });
+  removeStaleTemporaries({ directory: out });
+  if (stored === undefined) {
+    writeRunDescription({
+      directory: out,
+      description: {
+        settings,
+        model: resolve(modelDirectory),
+        data: { path: resolve(data), sha256: await sha256File(data) },
+        maxLength,
+      },
+    });
+  }
+  const batchFile = join(out, "batches.bin");
+  const header = writeTorchBatchFile({ path: batchFile, prompts: prepared.train, settings, maxLength });
+  const jobFile = join(out, "torch-job.json");
+  writeFileAtomically({
+    path: jobFile,
+    data: JSON.stringify({
+      config,
+      settings,
+      model: resolve(modelDirectory),
+      out: resolve(out),
+      batchFile: resolve(batchFile),
+      device,
+      resume,
+    }),
+  });
+  const resumedStep = resume ? latestTorchCheckpointStep({ out }) : undefined;
+  truncateMetrics({ directory: out, step: resumedStep ?? 0 });
+  onEvent?.({
+    type: "start",
+    parameters: 0,
+    trainPrompts: prepared.train.length,
+    heldOutPrompts: prepared.heldOut.length,
+    skipped: prepared.skipped,
+    totalSteps: header.totalSteps,
+    maxLength,
+    resumedAt: resumedStep === undefined ? undefined : { step: resumedStep, consumed: 0 },
+  });
+  const exit = await runTorchTrainer({
+    python: python.python,
+    jobFile,
+    out,
+    processesPerNode,
+    launch,
+    onEvent,
+    signal,
+  });
+  const step = latestTorchCheckpointStep({ out }) ?? 0;
+  const cursor = { step, consumed: Math.min(step * settings.gradientAccumulation, header.microBatches.length) };
+  if (exit.code !== 0) {
+    if (signal?.aborted) return { cursor, finished: false, modelDirectory: undefined };
+    throw new TorchTrainerError(`the torch trainer failed (exit ${exit.code}): ${exit.lastError}`, {
+      exitCode: exit.code,
+    });
+  }
+  const finished = step >= header.totalSteps;
+  const finalDirectory = join(out, "model");
+  if (finished) {
+    const trained = await loadCheckpoint({ directory: join(out, "torch-checkpoints", checkpointName(step)) });
+    await writeDirectoryAtomically(
+      { directory: finalDirectory, replace: true, replaceableIfHolds: "config.json" },
+      async (temporary) => {
+        await saveCheckpoint({ directory: temporary, config, weights: trained.weights });
+        await saveTokenizer({
+          directory: temporary,
+          tokenizerJson: tokenizer.tokenizerJson,
+          tokenizerConfig: tokenizer.tokenizerConfig,
+        });
+      },
+    );
+  }
+  return { cursor, finished, modelDirectory: finished ? finalDirectory : undefined };
+}
+
+/** Launches torchrun; relays JSON lines from stdout; resolves with the exit code and the last stderr line. */
+function runTorchTrainer({
+  python,
+  jobFile,
+  out,
+  processesPerNode,
+  launch,
+  onEvent,
+  signal,
+}: {
+  python: string;
+  jobFile: string;
+  out: string;
+  processesPerNode: number;
+  launch: TorchLaunchSettings;
+  onEvent: ((event: TrainingEvent) => void) | undefined;
+  signal: AbortSignal | undefined;
+}): Promise<{ code: number | null; lastError: string }> {
+  const nodes = launch.nodes;
+  const rendezvous =
+    nodes === undefined
+      ? ["--standalone", "--nnodes=1"]
+      : [
+          `--nnodes=${nodes.count}`,
+          `--node_rank=${nodes.rank}`,
+          `--master_addr=${nodes.masterAddress}`,
+          `--master_port=${nodes.masterPort}`,
+        ];
+  const args = [
+    "-m",
+    "torch.distributed.run",
+    ...rendezvous,
+    `--nproc_per_node=${processesPerNode}`,
+    join(torchTrainerDirectory(), "train.py"),
+    "--job",
+    jobFile,
+  ];
+  const child = spawn(python, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? "1" },
+  });
+  const abort = () => child.kill("SIGTERM");
+  signal?.addEventListener("abort", abort, { once: true });
+  let lastError = "";
+  createInterface({ input: child.stderr }).on("line", (line) => {
+    if (line.trim() !== "") lastError = line.trim();
+  });
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    if (!line.startsWith("{")) return;
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (record.type === "step") {
+      const fixed = { ...record, loss: record.loss ?? Number.NaN };
+      appendMetrics({ directory: out, record: fixed });
+      onEvent?.(fixed as Extract<TrainingEvent, { type: "step" }>);
+    } else if (record.type === "checkpoint") {
+      onEvent?.(record as Extract<TrainingEvent, { type: "checkpoint" }>);
+    }
+  });
+  return new Promise((resolvePromise, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      signal?.removeEventListener("abort", abort);
+      resolvePromise({ code, lastError });
+    });
+  });
+}
