@@ -234,6 +234,11 @@ function runTorchTrainer({
     "torch.distributed.run",
     ...rendezvous,
     `--nproc_per_node=${processesPerNode}`,
+    // torch 1.13 on Python 3.11 cannot parse the default "0" (no redirect): its Std lookup skips the
+    // zero flag. Redirecting stderr to a log and teeing it back leaves stdout (the metrics) untouched.
+    "--redirects=2",
+    "--tee=2",
+    `--log_dir=${join(out, "torch-logs")}`,
     join(torchTrainerDirectory(), "train.py"),
     "--job",
     jobFile,
