@@ -56,6 +56,8 @@ export interface TorchTrainRunOptions {
   resume?: boolean;
   onEvent?: (event: TrainingEvent) => void;
   signal?: AbortSignal;
+  /** Called with torchrun's process id once it starts (it leads its own process group: kill `-pid` to end the job). */
+  onLaunch?: (processId: number) => void;
 }
 
 /** The newest complete torch checkpoint's step in `out`, or undefined. */
@@ -78,6 +80,7 @@ export async function torchTrainRun({
   resume = false,
   onEvent,
   signal,
+  onLaunch,
 }: TorchTrainRunOptions): Promise<{ cursor: TrainingCursor; finished: boolean; modelDirectory: string | undefined }> {
   validateTrainingSettings(settings);
   const { device = "cpu", processesPerNode = 1, precision = "fp32", fsdp = "none" } = launch;
@@ -173,6 +176,7 @@ export async function torchTrainRun({
     launch,
     onEvent,
     signal,
+    onLaunch,
   });
   const step = latestTorchCheckpointStep({ out }) ?? 0;
   const cursor = { step, consumed: Math.min(step * settings.gradientAccumulation, header.microBatches.length) };
@@ -210,6 +214,7 @@ function runTorchTrainer({
   launch,
   onEvent,
   signal,
+  onLaunch,
 }: {
   python: string;
   jobFile: string;
@@ -218,6 +223,7 @@ function runTorchTrainer({
   launch: TorchLaunchSettings;
   onEvent: ((event: TrainingEvent) => void) | undefined;
   signal: AbortSignal | undefined;
+  onLaunch: ((processId: number) => void) | undefined;
 }): Promise<{ code: number | null; lastError: string }> {
   const nodes = launch.nodes;
   const rendezvous =
@@ -245,9 +251,14 @@ function runTorchTrainer({
   ];
   const child = spawn(python, args, {
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
     env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? "1" },
   });
-  const abort = () => child.kill("SIGTERM");
+  if (child.pid !== undefined) onLaunch?.(child.pid);
+  // The whole job (torchrun and its workers) ends together.
+  const abort = () => {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
+  };
   signal?.addEventListener("abort", abort, { once: true });
   let lastError = "";
   createInterface({ input: child.stderr }).on("line", (line) => {
