@@ -54,7 +54,7 @@ export function findTorchPython({ python }: { python?: string } = {}): TorchPyth
   const candidates = python === undefined ? [...DEFAULT_TORCH_PYTHONS] : [python];
   for (const candidate of candidates) {
     const found = probeTorchPython({ python: candidate });
-    if (found !== undefined && found.torchrun) return found;
+    if (found?.torchrun) return found;
     if (found !== undefined)
       return {
         missing: `${candidate} has torch ${found.torchVersion} without torch.distributed.run; install torch >= 1.13`,

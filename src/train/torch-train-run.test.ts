@@ -10,13 +10,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBlas } from "../engine/index.js";
 import { randomWeights, testTokenizer, tinyConfig } from "../model/__fixtures__/tiny-models.js";
-import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
+import { saveCheckpoint } from "../model/checkpoint.js";
 import { saveTokenizer } from "../model/tokenizer/tokenizer.js";
 import { findTorchPython } from "./torch-python.js";
 import { torchTrainRun } from "./torch-train-run.js";
 import type { TrainingEvent } from "./train-run.js";
 import { trainRun } from "./train-run.js";
-import { checkpointName } from "./training-run-files.js";
 import { defaultTrainingSettings, type TrainingLoss, type TrainingSettings } from "./training-settings.js";
 
 const torch = findTorchPython();
