@@ -144,3 +144,53 @@ def sequence_losses(model, tokens, targets):
     nll = nll.reshape(targets.shape)
     counts = (targets >= 0).sum(dim=1)
     return nll.sum(dim=1) / counts.clamp(min=1).to(nll.dtype), counts
+
+
+_LORA_MODULES = {
+    "q": "self_attn.q_proj",
+    "k": "self_attn.k_proj",
+    "v": "self_attn.v_proj",
+    "o": "self_attn.o_proj",
+    "gate": "mlp.gate_proj",
+    "up": "mlp.up_proj",
+    "down": "mlp.down_proj",
+}
+
+
+class LoraLinear(nn.Module):
+    """A frozen projection plus (alpha / r) B A x, as the TypeScript trainer adds its adapters."""
+
+    def __init__(self, base, rank, alpha):
+        super().__init__()
+        self.base = base
+        self.lora_A = nn.Parameter(torch.zeros(rank, base.in_features))
+        self.lora_B = nn.Parameter(torch.zeros(base.out_features, rank))
+        self.scaling = alpha / rank
+
+    def forward(self, x):
+        return self.base(x) + F.linear(F.linear(x, self.lora_A), self.lora_B) * self.scaling
+
+
+def apply_lora(model, lora, tensors, source):
+    """Freezes every weight and puts adapters on the targets, loaded from PEFT-named `tensors`.
+    Returns {PEFT name: parameter}."""
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    adapters = {}
+    for layer_index, layer in enumerate(model.model.layers):
+        for target in lora["targets"]:
+            path = _LORA_MODULES[target]
+            parent_name, child_name = path.split(".")
+            parent = getattr(layer, parent_name)
+            wrapped = LoraLinear(getattr(parent, child_name), lora["rank"], lora["alpha"])
+            setattr(parent, child_name, wrapped)
+            prefix = f"base_model.model.model.layers.{layer_index}.{path}"
+            for matrix in ("A", "B"):
+                name = f"{prefix}.lora_{matrix}.weight"
+                if name not in tensors:
+                    raise ValueError(f"{source}: missing adapter tensor {name}")
+                parameter = getattr(wrapped, f"lora_{matrix}")
+                with torch.no_grad():
+                    parameter.copy_(tensors[name].reshape(parameter.shape))
+                adapters[name] = parameter
+    return adapters

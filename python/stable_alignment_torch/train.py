@@ -15,7 +15,7 @@ import torch.distributed as dist
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from stable_alignment_torch.batch_file import micro_batch_tensors, read_batch_file  # noqa: E402
-from stable_alignment_torch.model import LlamaForCausalLm, sequence_losses  # noqa: E402
+from stable_alignment_torch.model import LlamaForCausalLm, apply_lora, sequence_losses  # noqa: E402
 from stable_alignment_torch.objectives import objective  # noqa: E402
 from stable_alignment_torch.safetensors_io import read_checkpoint, read_safetensors, write_safetensors  # noqa: E402
 
@@ -44,11 +44,20 @@ def latest_checkpoint(directory):
     return os.path.join(directory, complete[-1]) if complete else None
 
 
-def save_checkpoint(directory, model, optimizer, cursor, start):
-    """Hugging Face layout (weights, plus config and tokenizer files copied from the start model),
-    optimizer.pt and cursor.json, written into a temporary directory renamed into place."""
+def save_checkpoint(directory, model, optimizer, cursor, start, adapters):
+    """Hugging Face layout (weights, plus config and tokenizer files copied from the start model), or
+    with LoRA the adapter in PEFT's layout; optimizer.pt and cursor.json; written into a temporary
+    directory renamed into place."""
     temporary = f"{directory}.tmp-{os.getpid()}"
     os.makedirs(temporary, exist_ok=True)
+    if adapters is not None:
+        write_safetensors(os.path.join(temporary, "adapter_model.safetensors"), adapters)
+        shutil.copyfile(os.path.join(start, "adapter_config.json"), os.path.join(temporary, "adapter_config.json"))
+        torch.save(optimizer.state_dict(), os.path.join(temporary, "optimizer.pt"))
+        with open(os.path.join(temporary, "cursor.json"), "w", encoding="utf-8") as handle:
+            json.dump(cursor, handle)
+        os.replace(temporary, directory)
+        return
     for name in os.listdir(start):
         source = os.path.join(start, name)
         if os.path.isfile(source) and not name.endswith(".safetensors") and name != "model.safetensors.index.json":
@@ -78,9 +87,14 @@ def main():
     torch.manual_seed(settings["seed"])
     model = LlamaForCausalLm(job["config"])
     model.load_weights(read_checkpoint(job["model"]), job["model"])
+    lora = job.get("lora")
+    adapters = None
+    if lora is not None:
+        adapters = apply_lora(model, lora, read_safetensors(os.path.join(job["loraInit"], "adapter_model.safetensors")), job["loraInit"])
     model.to(device)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.dim() >= 2]
+    no_decay = [p for p in trainable if p.dim() < 2]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": settings["weightDecay"]}, {"params": no_decay, "weight_decay": 0.0}],
         lr=settings["learningRate"],
@@ -93,7 +107,12 @@ def main():
     step = 0
     if job.get("resume"):
         latest = latest_checkpoint(checkpoints)
-        if latest is not None:
+        if latest is not None and adapters is not None:
+            saved = read_safetensors(os.path.join(latest, "adapter_model.safetensors"))
+            with torch.no_grad():
+                for name, parameter in adapters.items():
+                    parameter.copy_(saved[name].reshape(parameter.shape))
+        elif latest is not None:
             model.load_weights(read_safetensors(os.path.join(latest, "model.safetensors")), latest)
             optimizer.load_state_dict(torch.load(os.path.join(latest, "optimizer.pt")))
             with open(os.path.join(latest, "cursor.json"), encoding="utf-8") as handle:
@@ -103,6 +122,8 @@ def main():
     for index, entry in enumerate(header["microBatches"]):
         by_step.setdefault(entry["step"], []).append((index, entry))
     parameters = [p for p in model.parameters() if p.requires_grad]
+    for parameter in parameters:
+        parameter.grad = torch.zeros_like(parameter)
     while step < total_steps:
         started = time.time()
         optimizer.zero_grad(set_to_none=False)
@@ -176,7 +197,7 @@ def main():
         last = step == total_steps
         save_every = settings["saveEvery"]
         if rank == 0 and ((save_every > 0 and step % save_every == 0) or last):
-            save_checkpoint(os.path.join(checkpoints, checkpoint_name(step)), model, optimizer, {"step": step}, job["model"])
+            save_checkpoint(os.path.join(checkpoints, checkpoint_name(step)), model, optimizer, {"step": step}, job["model"] if adapters is None else job["loraInit"], adapters)
             emit({"type": "checkpoint", "step": step, "directory": os.path.join(checkpoints, checkpoint_name(step))})
         if world > 1:
             dist.barrier()

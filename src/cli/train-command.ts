@@ -74,7 +74,9 @@ const fresh = defaultTrainingSettings({ start: "init" });
 export function registerTrainCommand(program: Command): void {
   const command = program
     .command("train")
-    .description("fine-tune a checkpoint on alignment data: Stable Alignment, SFT, DPO or RRHF (CPU engine, or PyTorch with --backend torch)")
+    .description(
+      "fine-tune a checkpoint on alignment data: Stable Alignment, SFT, DPO or RRHF (CPU engine, or PyTorch with --backend torch)",
+    )
     .requiredOption(
       "--model <dir>",
       "start checkpoint: a directory (Hugging Face layout: config.json, safetensors, tokenizer.json) or hf:<owner>/<repo>[@revision], downloaded once into the cache",
@@ -264,7 +266,7 @@ export function registerTrainCommand(program: Command): void {
                 blas: createBlas(options.threads === undefined ? {} : { threads: options.threads }),
                 merge: options.merge === true,
               })
-            : { ...(await torchTrainRun({ ...common, launch })), adapterDirectory: undefined };
+            : await torchTrainRun({ ...common, launch, merge: options.merge === true });
         reporter.stop();
         if (result.finished) {
           const where = [

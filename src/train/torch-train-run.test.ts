@@ -73,15 +73,28 @@ function stepLosses(events: TrainingEvent[]): number[] {
 }
 
 describe.skipIf(missing)("train --backend torch --device cpu against the TypeScript engine", () => {
-  it.each(["sft", "stable-alignment", "dpo", "rrhf"] as const)(
-    "%s: 10 steps give the same per-step losses (1e-4 relative)",
-    async (loss) => {
-      const settings = settingsFor(loss);
+  it.each([
+    { loss: "sft", lora: false },
+    { loss: "stable-alignment", lora: false },
+    { loss: "dpo", lora: false },
+    { loss: "rrhf", lora: false },
+    { loss: "stable-alignment", lora: true },
+    { loss: "dpo", lora: true },
+  ] as const)(
+    "$loss (LoRA: $lora): 10 steps give the same per-step losses (1e-4 relative)",
+    async ({ loss, lora }) => {
+      const settings: TrainingSettings = {
+        ...settingsFor(loss),
+        ...(lora
+          ? { lora: { rank: 4, alpha: 8, dropout: 0, targets: ["q", "k", "v", "o", "gate", "up", "down"] } }
+          : {}),
+      };
+      const name = `${loss}${lora ? "-lora" : ""}`;
       const engineEvents: TrainingEvent[] = [];
       await trainRun({
         model: join(directory, "start"),
         data: join(directory, "sa.json"),
-        out: join(directory, `ts-${loss}`),
+        out: join(directory, `ts-${name}`),
         blas: createBlas({ backend: "typescript" }),
         settings,
         onEvent: (event) => engineEvents.push(event),
@@ -90,11 +103,14 @@ describe.skipIf(missing)("train --backend torch --device cpu against the TypeScr
       const result = await torchTrainRun({
         model: join(directory, "start"),
         data: join(directory, "sa.json"),
-        out: join(directory, `torch-${loss}`),
+        out: join(directory, `torch-${name}`),
+        merge: lora,
         settings,
         onEvent: (event) => torchEvents.push(event),
       });
       expect(result.finished).toBe(true);
+      expect(result.modelDirectory).toBe(join(directory, `torch-${name}`, "model"));
+      expect(result.adapterDirectory).toBe(lora ? join(directory, `torch-${name}`, "adapter") : undefined);
       const expected = stepLosses(engineEvents);
       const actual = stepLosses(torchEvents);
       expect(expected).toHaveLength(10);
@@ -103,7 +119,7 @@ describe.skipIf(missing)("train --backend torch --device cpu against the TypeScr
         const relative = Math.abs((actual[index] as number) - value) / Math.abs(value);
         expect(relative, `step ${index + 1}: torch ${actual[index]} vs engine ${value}`).toBeLessThanOrEqual(1e-4);
       }
-      const metrics = (await readFile(join(directory, `torch-${loss}`, "metrics.jsonl"), "utf8")).trim().split("\n");
+      const metrics = (await readFile(join(directory, `torch-${name}`, "metrics.jsonl"), "utf8")).trim().split("\n");
       expect(metrics).toHaveLength(10);
     },
     120_000,

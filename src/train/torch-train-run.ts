@@ -6,13 +6,22 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { type LocatedExample, readAlignmentExamples } from "../data/alignment-example-reader.js";
 import { writeDirectoryAtomically, writeFileAtomically } from "../model/atomic-writer.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
-import { readCheckpointConfig } from "../model/checkpoint-config.js";
+import { type CheckpointConfig, readCheckpointConfig } from "../model/checkpoint-config.js";
+import { initializeLoraParameters, type LoraSettings, loraParameterLayout } from "../model/llama/index.js";
+import {
+  ADAPTER_CONFIG_FILE_NAME,
+  ADAPTER_WEIGHTS_FILE_NAME,
+  mergeLoraWeights,
+  peftAdapterConfig,
+  readLoraAdapter,
+} from "../model/lora-adapter.js";
+import { writeSafetensorsFile } from "../model/safetensors/safetensors-writer.js";
 import { removeStaleTemporaries } from "../model/temporary-path.js";
 import { loadTokenizer, saveTokenizer } from "../model/tokenizer/tokenizer.js";
 import { ConfigError, InputError, TorchTrainerError } from "../spec/errors.js";
@@ -54,6 +63,8 @@ export interface TorchTrainRunOptions {
   settings: TrainingSettings;
   launch?: TorchLaunchSettings;
   resume?: boolean;
+  /** LoRA runs: also write the base with the adapter merged into `<out>/model`. Default false. */
+  merge?: boolean;
   onEvent?: (event: TrainingEvent) => void;
   signal?: AbortSignal;
   /** Called with torchrun's process id once it starts (it leads its own process group: kill `-pid` to end the job). */
@@ -78,16 +89,26 @@ export async function torchTrainRun({
   settings,
   launch = {},
   resume = false,
+  merge = false,
   onEvent,
   signal,
   onLaunch,
-}: TorchTrainRunOptions): Promise<{ cursor: TrainingCursor; finished: boolean; modelDirectory: string | undefined }> {
+}: TorchTrainRunOptions): Promise<{
+  cursor: TrainingCursor;
+  finished: boolean;
+  /** The final model (full fine-tune, or LoRA with `merge`). */
+  modelDirectory: string | undefined;
+  /** LoRA runs: the final adapter (PEFT layout). */
+  adapterDirectory: string | undefined;
+}> {
   validateTrainingSettings(settings);
   const { device = "cpu", processesPerNode = 1, precision = "fp32", fsdp = "none" } = launch;
-  if (settings.lora !== undefined)
-    throw new ConfigError("LoRA is not implemented by --backend torch yet; train LoRA on the default backend", {
-      field: "lora-rank",
+  if (settings.lora !== undefined && settings.lora.dropout > 0)
+    throw new ConfigError("--lora-dropout is not implemented by --backend torch yet; pass 0 or use the engine", {
+      field: "lora-dropout",
     });
+  if (merge && settings.lora === undefined)
+    throw new ConfigError("--merge needs LoRA training (--lora-rank)", { field: "merge" });
   if (settings.evalSplit > 0)
     throw new ConfigError("--backend torch does not evaluate held-out prompts yet; pass --eval-split 0", {
       field: "eval-split",
@@ -143,6 +164,10 @@ export async function torchTrainRun({
   }
   const batchFile = join(out, "batches.bin");
   const header = writeTorchBatchFile({ path: batchFile, prompts: prepared.train, settings, maxLength });
+  // LoRA: the adapters start as the engine starts them (PEFT's init from the run seed), as a PEFT directory.
+  const loraInit = join(out, "lora-init");
+  if (settings.lora !== undefined)
+    await writeInitialAdapter({ directory: loraInit, config, settings, baseModel: resolve(modelDirectory) });
   const jobFile = join(out, "torch-job.json");
   writeFileAtomically({
     path: jobFile,
@@ -154,6 +179,7 @@ export async function torchTrainRun({
       batchFile: resolve(batchFile),
       device,
       resume,
+      ...(settings.lora === undefined ? {} : { lora: settings.lora, loraInit: resolve(loraInit) }),
     }),
   });
   const resumedStep = resume ? latestTorchCheckpointStep({ out }) : undefined;
@@ -181,28 +207,86 @@ export async function torchTrainRun({
   const step = latestTorchCheckpointStep({ out }) ?? 0;
   const cursor = { step, consumed: Math.min(step * settings.gradientAccumulation, header.microBatches.length) };
   if (exit.code !== 0) {
-    if (signal?.aborted) return { cursor, finished: false, modelDirectory: undefined };
+    if (signal?.aborted) return { cursor, finished: false, modelDirectory: undefined, adapterDirectory: undefined };
     throw new TorchTrainerError(`the torch trainer failed (exit ${exit.code}): ${exit.lastError}`, {
       exitCode: exit.code,
     });
   }
   const finished = step >= header.totalSteps;
   const finalDirectory = join(out, "model");
+  const adapterDirectory = settings.lora === undefined ? undefined : join(out, "adapter");
+  const writesModel = settings.lora === undefined || merge;
   if (finished) {
-    const trained = await loadCheckpoint({ directory: join(out, "torch-checkpoints", checkpointName(step)) });
-    await writeDirectoryAtomically(
-      { directory: finalDirectory, replace: true, replaceableIfHolds: "config.json" },
-      async (temporary) => {
-        await saveCheckpoint({ directory: temporary, config, weights: trained.weights });
-        await saveTokenizer({
-          directory: temporary,
-          tokenizerJson: tokenizer.tokenizerJson,
-          tokenizerConfig: tokenizer.tokenizerConfig,
-        });
-      },
-    );
+    const last = join(out, "torch-checkpoints", checkpointName(step));
+    let weights = settings.lora === undefined ? (await loadCheckpoint({ directory: last })).weights : undefined;
+    if (adapterDirectory !== undefined) {
+      const adapter = await readLoraAdapter({ directory: last });
+      await writeDirectoryAtomically(
+        { directory: adapterDirectory, replace: true, replaceableIfHolds: ADAPTER_CONFIG_FILE_NAME },
+        async (temporary) => {
+          for (const name of [ADAPTER_CONFIG_FILE_NAME, ADAPTER_WEIGHTS_FILE_NAME])
+            await copyFile(join(last, name), join(temporary, name));
+        },
+      );
+      if (merge)
+        weights = mergeLoraWeights({ weights: (await loadCheckpoint({ directory: modelDirectory })).weights, adapter });
+    }
+    if (writesModel && weights !== undefined) {
+      const merged = weights;
+      await writeDirectoryAtomically(
+        { directory: finalDirectory, replace: true, replaceableIfHolds: "config.json" },
+        async (temporary) => {
+          await saveCheckpoint({ directory: temporary, config, weights: merged });
+          await saveTokenizer({
+            directory: temporary,
+            tokenizerJson: tokenizer.tokenizerJson,
+            tokenizerConfig: tokenizer.tokenizerConfig,
+          });
+        },
+      );
+    }
   }
-  return { cursor, finished, modelDirectory: finished ? finalDirectory : undefined };
+  return {
+    cursor,
+    finished,
+    modelDirectory: finished && writesModel ? finalDirectory : undefined,
+    adapterDirectory: finished ? adapterDirectory : undefined,
+  };
+}
+
+/** Writes the adapters' starting values (the engine's initialisation from the run seed) as a PEFT directory. */
+async function writeInitialAdapter({
+  directory,
+  config,
+  settings,
+  baseModel,
+}: {
+  directory: string;
+  config: CheckpointConfig;
+  settings: TrainingSettings;
+  baseModel: string;
+}): Promise<void> {
+  const lora = settings.lora as LoraSettings;
+  const layout = loraParameterLayout(config, lora);
+  const parameters = new Float32Array(layout.totalSize);
+  initializeLoraParameters({ parameters, layout: layout.entries, seed: settings.seed });
+  await writeDirectoryAtomically(
+    { directory, replace: true, replaceableIfHolds: ADAPTER_CONFIG_FILE_NAME },
+    async (temporary) => {
+      await writeSafetensorsFile({
+        path: join(temporary, ADAPTER_WEIGHTS_FILE_NAME),
+        tensors: layout.entries.map((entry) => ({
+          name: entry.name,
+          shape: entry.shape,
+          data: parameters.subarray(entry.offset, entry.offset + entry.size),
+        })),
+      });
+      await writeFile(
+        join(temporary, ADAPTER_CONFIG_FILE_NAME),
+        `${JSON.stringify(peftAdapterConfig({ settings: lora, baseModel }), null, 2)}\n`,
+      );
+    },
+  );
 }
 
 /** Launches torchrun; relays JSON lines from stdout; resolves with the exit code and the last stderr line. */
