@@ -2,6 +2,7 @@
 with the TypeScript trainer's step (summed gradients over the step's prompts, mean, global-norm clip,
 AdamW on the warmup + cosine rate), prints one JSON metrics line per step on stdout (rank 0), saves
 checkpoints (weights, optimizer, cursor) in the run directory; the last one is the final model."""
+import contextlib
 import json
 import math
 import os
@@ -26,6 +27,13 @@ def learning_rate_at(step, total_steps, peak, warmup):
         return peak * step / max(1, warmup_steps)
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return max(0.0, peak * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def autocast(device, precision):
+    """bf16 mixed precision (weights, optimizer and loss stay fp32), or nothing for fp32."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def emit(record):
@@ -102,7 +110,7 @@ def main():
         eps=1e-8,
     )
     # DPO's reference is the start model, computed before any update (also on a resume).
-    references = compute_references(model, header, region, device) if settings["loss"] == "dpo" else None
+    references = compute_references(model, header, region, device, job.get("precision", "fp32")) if settings["loss"] == "dpo" else None
     checkpoints = os.path.join(job["out"], "torch-checkpoints")
     step = 0
     if job.get("resume"):
@@ -137,7 +145,8 @@ def main():
             if order % world != rank:
                 continue
             tokens, targets, ratings = micro_batch_tensors(entry, region)
-            mean_nll, counts = sequence_losses(model, tokens.to(device), targets.to(device))
+            with autocast(device, job.get("precision", "fp32")):
+                mean_nll, counts = sequence_losses(model, tokens.to(device), targets.to(device))
             value = objective(settings, mean_nll, counts, ratings, None if references is None else references[index])
             if value is None:
                 continue
@@ -205,7 +214,7 @@ def main():
         dist.destroy_process_group()
 
 
-def compute_references(model, header, region, device):
+def compute_references(model, header, region, device, precision):
     """DPO's reference: the start model's summed log-likelihood of each micro-batch's responses."""
     references = {}
     with torch.no_grad():
@@ -213,7 +222,8 @@ def compute_references(model, header, region, device):
             if "skip" in entry:
                 continue
             tokens, targets, _ = micro_batch_tensors(entry, region)
-            mean_nll, counts = sequence_losses(model, tokens.to(device), targets.to(device))
+            with autocast(device, precision):
+                mean_nll, counts = sequence_losses(model, tokens.to(device), targets.to(device))
             references[index] = (-mean_nll * counts.to(mean_nll.dtype)).detach()
     return references
 

@@ -51,7 +51,12 @@ export function addTorchBackendOptions(command: Command): Command {
       "torch: the rendezvous port",
       integerOption("--master-port", { min: 1, max: 65535 }),
     )
-    .addOption(new Option("--precision <p>", "torch: fp32 (default; bf16 is planned)").choices(["fp32", "bf16"]))
+    .addOption(
+      new Option("--precision <p>", "torch: fp32 (default) or bf16 mixed precision (autocast)").choices([
+        "fp32",
+        "bf16",
+      ]),
+    )
     .addOption(
       new Option("--fsdp <mode>", "torch: sharding (default none; FSDP is planned)").choices([
         "full",

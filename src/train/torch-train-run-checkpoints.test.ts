@@ -130,6 +130,20 @@ describe.skipIf(missing)("torch backend checkpoints and processes", () => {
     }
   }, 120_000);
 
+  it("--precision bf16 (autocast) follows the fp32 trajectory within bf16 tolerance, and differs from it", async () => {
+    await train(join(directory, "fp32"));
+    await train(join(directory, "bf16"), { launch: { precision: "bf16" } });
+    const fp32 = await metricsLosses(join(directory, "fp32"));
+    const bf16 = await metricsLosses(join(directory, "bf16"));
+    expect(bf16).toHaveLength(10);
+    expect(bf16).not.toEqual(fp32);
+    for (const [index, value] of fp32.entries()) {
+      expect(Math.abs((bf16[index] as number) - value) / Math.abs(value), `step ${index + 1}`).toBeLessThanOrEqual(
+        5e-2,
+      );
+    }
+  }, 120_000);
+
   it("SIGKILL of the torchrun job, then --resume, gives bit-identical per-step losses", async () => {
     const full = join(directory, "uninterrupted");
     await train(full);

@@ -49,7 +49,7 @@ export interface TorchLaunchSettings {
   processesPerNode?: number;
   /** Several machines: all four set, the run directory on storage every node sees. */
   nodes?: { count: number; rank: number; masterAddress: string; masterPort: number };
-  /** Default fp32. (bf16 autocast on CUDA is planned.) */
+  /** fp32 (default) or bf16 autocast (mixed precision: weights, AdamW and the loss stay fp32). */
   precision?: "fp32" | "bf16";
   /** Default none. (FSDP wrapping is planned.) */
   fsdp?: "full" | "grad-op" | "none";
@@ -113,10 +113,8 @@ export async function torchTrainRun({
     throw new ConfigError("--backend torch does not evaluate held-out prompts yet; pass --eval-split 0", {
       field: "eval-split",
     });
-  if (precision !== "fp32" || fsdp !== "none")
-    throw new ConfigError("--precision bf16 and --fsdp are not implemented by --backend torch yet", {
-      field: precision !== "fp32" ? "precision" : "fsdp",
-    });
+  if (fsdp !== "none")
+    throw new ConfigError("--fsdp is not implemented by --backend torch yet; pass --fsdp none", { field: "fsdp" });
   // Before any work: the interpreter, torch and torchrun.
   const python = findTorchPython(launch.python === undefined ? {} : { python: launch.python });
   if ("missing" in python) throw new ConfigError(python.missing, { field: "python" });
@@ -178,6 +176,7 @@ export async function torchTrainRun({
       out: resolve(out),
       batchFile: resolve(batchFile),
       device,
+      precision,
       resume,
       ...(settings.lora === undefined ? {} : { lora: settings.lora, loraInit: resolve(loraInit) }),
     }),
