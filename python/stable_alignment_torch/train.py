@@ -201,6 +201,7 @@ def main():
                     "prompts": contributing,
                     "skipped": skipped,
                     "tokensPerSecond": float(statistics[2]) / seconds if seconds > 0 else 0,
+                    **({"peakMemoryBytes": torch.cuda.max_memory_allocated(device)} if device.type == "cuda" else {}),
                 }
             )
         last = step == total_steps
