@@ -70,6 +70,13 @@ async function train(out: string, extra: Partial<Parameters<typeof torchTrainRun
   return torchTrainRun({ model: join(directory, "start"), data: join(directory, "sa.json"), out, settings, ...extra });
 }
 
+/** One uninterrupted single-process fp32 run, shared by the tests that compare against it. */
+let reference: ReturnType<typeof torchTrainRun> | undefined;
+function referenceRun(): ReturnType<typeof torchTrainRun> {
+  reference ??= train(join(directory, "reference"));
+  return reference;
+}
+
 describe.skipIf(missing)("torch backend checkpoints and processes", () => {
   it("writes the tensors the TypeScript engine writes for the same weights (names, shapes, dtypes, values)", async () => {
     const written = join(directory, "python-written");
@@ -105,8 +112,7 @@ describe.skipIf(missing)("torch backend checkpoints and processes", () => {
   });
 
   it("saves a final model that loads in local: and generates", async () => {
-    const out = join(directory, "final");
-    const result = await train(out);
+    const result = await referenceRun();
     expect(result.finished).toBe(true);
     const checkpoint = await loadCheckpoint({ directory: result.modelDirectory as string });
     expect(checkpoint.config).toMatchObject({ hiddenSize: config.hiddenSize, layers: config.layers });
@@ -121,7 +127,8 @@ describe.skipIf(missing)("torch backend checkpoints and processes", () => {
   }, 120_000);
 
   it("two gloo processes give the per-step losses of one process (1e-5)", async () => {
-    const one = await metricsLosses((await train(join(directory, "one"))) && join(directory, "one"));
+    await referenceRun();
+    const one = await metricsLosses(join(directory, "reference"));
     await train(join(directory, "two"), { launch: { processesPerNode: 2 } });
     const two = await metricsLosses(join(directory, "two"));
     expect(two).toHaveLength(10);
@@ -131,9 +138,9 @@ describe.skipIf(missing)("torch backend checkpoints and processes", () => {
   }, 120_000);
 
   it("--precision bf16 (autocast) follows the fp32 trajectory within bf16 tolerance, and differs from it", async () => {
-    await train(join(directory, "fp32"));
+    await referenceRun();
     await train(join(directory, "bf16"), { launch: { precision: "bf16" } });
-    const fp32 = await metricsLosses(join(directory, "fp32"));
+    const fp32 = await metricsLosses(join(directory, "reference"));
     const bf16 = await metricsLosses(join(directory, "bf16"));
     expect(bf16).toHaveLength(10);
     expect(bf16).not.toEqual(fp32);
@@ -145,9 +152,8 @@ describe.skipIf(missing)("torch backend checkpoints and processes", () => {
   }, 120_000);
 
   it("SIGKILL of the torchrun job, then --resume, gives bit-identical per-step losses", async () => {
-    const full = join(directory, "uninterrupted");
-    await train(full);
-    const expected = await metricsLosses(full);
+    await referenceRun();
+    const expected = await metricsLosses(join(directory, "reference"));
     const killed = join(directory, "killed");
     let pid = 0;
     let sawCheckpoint = false;
