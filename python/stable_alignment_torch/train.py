@@ -110,7 +110,9 @@ def main():
         eps=1e-8,
     )
     # DPO's reference is the start model, computed before any update (also on a resume).
-    references = compute_references(model, header, region, device, job.get("precision", "fp32")) if settings["loss"] == "dpo" else None
+    precision = job.get("precision", "fp32")
+    references = compute_references(model, header["microBatches"], region, device, precision) if settings["loss"] == "dpo" else None
+    held_out_references = compute_references(model, header.get("heldOut", []), region, device, precision) if settings["loss"] == "dpo" else None
     checkpoints = os.path.join(job["out"], "torch-checkpoints")
     step = 0
     if job.get("resume"):
@@ -205,6 +207,9 @@ def main():
                 }
             )
         last = step == total_steps
+        eval_every = settings["evalEvery"]
+        if rank == 0 and header.get("heldOut") and ((eval_every > 0 and step % eval_every == 0) or last):
+            emit(evaluate(model, settings, header["heldOut"], region, device, precision, held_out_references, step))
         save_every = settings["saveEvery"]
         if rank == 0 and ((save_every > 0 and step % save_every == 0) or last):
             save_checkpoint(os.path.join(checkpoints, checkpoint_name(step)), model, optimizer, {"step": step}, job["model"] if adapters is None else job["loraInit"], adapters)
@@ -215,11 +220,46 @@ def main():
         dist.destroy_process_group()
 
 
-def compute_references(model, header, region, device, precision):
+def evaluate(model, settings, entries, region, device, precision, references, step):
+    """Held-out loss and preference accuracy, as the engine computes them (forward passes only)."""
+    loss_sum, counted, outcomes = 0.0, 0, []
+    with torch.no_grad():
+        for index, entry in enumerate(entries):
+            tokens, targets, ratings = micro_batch_tensors(entry, region)
+            with autocast(device, precision):
+                mean_nll, counts = sequence_losses(model, tokens.to(device), targets.to(device))
+            best, worst = ratings.index(max(ratings)), ratings.index(min(ratings))
+            if ratings[best] > ratings[worst]:
+                best_nll, worst_nll = float(mean_nll[best]), float(mean_nll[worst])
+                outcomes.append(1.0 if best_nll < worst_nll else 0.0 if best_nll > worst_nll else 0.5)
+            chosen = entry["objectiveResponses"]
+            if not chosen:
+                continue
+            value = objective(
+                settings,
+                mean_nll[chosen],
+                counts[chosen],
+                [ratings[i] for i in chosen],
+                None if references is None else references[index][chosen],
+            )
+            if value is None:
+                continue
+            loss_sum += float(value[0])
+            counted += 1
+    return {
+        "type": "eval",
+        "step": step,
+        "loss": loss_sum / counted if counted else None,
+        "preferenceAccuracy": sum(outcomes) / len(outcomes) if outcomes else None,
+        "prompts": counted,
+    }
+
+
+def compute_references(model, entries, region, device, precision):
     """DPO's reference: the start model's summed log-likelihood of each micro-batch's responses."""
     references = {}
     with torch.no_grad():
-        for index, entry in enumerate(header["microBatches"]):
+        for index, entry in enumerate(entries):
             if "skip" in entry:
                 continue
             tokens, targets, _ = micro_batch_tensors(entry, region)

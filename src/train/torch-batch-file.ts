@@ -13,6 +13,8 @@
  * the batch; tokens: real sequence tokens, for tokens/s). At `offset` in the data region: token ids
  * int32[batchSize * sequenceLength], targets int32[same] (-1 masked), ratings float64[batchSize].
  * A micro-batch the trainer skips before any forward pass has `skip` (the reason) and no data.
+ * `heldOut[i]`: one held-out prompt with all its responses (step -1), and `objectiveResponses`, the
+ * rows the objective reads (as the engine's evaluation picks them).
  */
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import { promptBatch } from "./prompt-batch.js";
@@ -34,6 +36,8 @@ export interface TorchMicroBatch {
   offset: number;
   tokens: number;
   skip?: string;
+  /** Held-out entries: rows of the batch the objective reads. */
+  objectiveResponses?: number[];
 }
 
 /** The header of a batch file. */
@@ -42,15 +46,19 @@ export interface TorchBatchHeader {
   totalSteps: number;
   gradientAccumulation: number;
   microBatches: TorchMicroBatch[];
+  heldOut: TorchMicroBatch[];
 }
 
 /** Encodes the whole run's micro-batches (in training order) as the batch file's bytes. */
 export function encodeTorchBatches({
   prompts,
+  heldOut = [],
   settings,
   maxLength,
 }: {
   prompts: readonly TrainingPrompt[];
+  /** Held-out prompts, evaluated as the engine does. Default none. */
+  heldOut?: readonly TrainingPrompt[];
   settings: TrainingSettings;
   /** Tokens per sequence (the settings' maxLength capped at the model's context). */
   maxLength: number;
@@ -60,16 +68,8 @@ export function encodeTorchBatches({
   const microBatches: TorchMicroBatch[] = [];
   const chunks: Buffer[] = [];
   let offset = 0;
-  for (const [position, promptIndex] of order.entries()) {
-    const prompt = prompts[promptIndex] as TrainingPrompt;
-    const step = Math.floor(position / settings.gradientAccumulation);
-    const responses = batchResponses({ prompt, settings, position });
-    const base = { step, position, prompt: promptIndex, responses, offset, tokens: 0 };
-    if (settings.loss !== "stable-alignment" && settings.loss !== "sft" && responses.length < 2) {
-      const skip = prompt.responses.length < 2 ? "single response" : "ratings all tie";
-      microBatches.push({ ...base, batchSize: 0, sequenceLength: 0, skip });
-      continue;
-    }
+  // Appends one batch's tensors to the data region; returns its sizes.
+  const encode = (prompt: TrainingPrompt, responses: number[]) => {
     const batch = promptBatch({ prompt, responses, maxLength });
     const ratings = new Float64Array(responses.map((index) => prompt.responses[index]?.rating as number));
     const tokens = responses.reduce(
@@ -82,13 +82,39 @@ export function encodeTorchBatches({
       chunks.push(chunk);
       offset += chunk.byteLength;
     }
-    microBatches.push({ ...base, batchSize: batch.batchSize, sequenceLength: batch.sequenceLength, tokens });
+    return { batchSize: batch.batchSize, sequenceLength: batch.sequenceLength, tokens };
+  };
+  for (const [position, promptIndex] of order.entries()) {
+    const prompt = prompts[promptIndex] as TrainingPrompt;
+    const step = Math.floor(position / settings.gradientAccumulation);
+    const responses = batchResponses({ prompt, settings, position });
+    const base = { step, position, prompt: promptIndex, responses, offset, tokens: 0 };
+    if (settings.loss !== "stable-alignment" && settings.loss !== "sft" && responses.length < 2) {
+      const skip = prompt.responses.length < 2 ? "single response" : "ratings all tie";
+      microBatches.push({ ...base, batchSize: 0, sequenceLength: 0, skip });
+      continue;
+    }
+    microBatches.push({ ...base, ...encode(prompt, responses) });
   }
+  const heldOutEntries = heldOut.map((prompt, promptIndex): TorchMicroBatch => {
+    const all = prompt.responses.map((_, index) => index);
+    const objectiveResponses = batchResponses({ prompt, settings, position: -1 - promptIndex });
+    return {
+      step: -1,
+      position: -1 - promptIndex,
+      prompt: promptIndex,
+      responses: all,
+      objectiveResponses,
+      offset,
+      ...encode(prompt, all),
+    };
+  });
   const header: TorchBatchHeader = {
     version: 1,
     totalSteps,
     gradientAccumulation: settings.gradientAccumulation,
     microBatches,
+    heldOut: heldOutEntries,
   };
   const json = Buffer.from(JSON.stringify(header), "utf8");
   const prefix = Buffer.alloc(12);
@@ -102,6 +128,7 @@ export function encodeTorchBatches({
 export function writeTorchBatchFile(options: {
   path: string;
   prompts: readonly TrainingPrompt[];
+  heldOut?: readonly TrainingPrompt[];
   settings: TrainingSettings;
   maxLength: number;
 }): TorchBatchHeader {

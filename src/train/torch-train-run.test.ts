@@ -61,6 +61,7 @@ function settingsFor(loss: TrainingLoss): TrainingSettings {
     gradientAccumulation: 2,
     maxLength: 48,
     evalSplit: 0,
+    evalEvery: 4,
     saveEvery: 5,
     learningRate: 3e-3,
     warmup: 0.1,
@@ -121,6 +122,53 @@ describe.skipIf(missing)("train --backend torch --device cpu against the TypeScr
       }
       const metrics = (await readFile(join(directory, `torch-${name}`, "metrics.jsonl"), "utf8")).trim().split("\n");
       expect(metrics).toHaveLength(10);
+    },
+    120_000,
+  );
+
+  it.each(["stable-alignment", "dpo"] as const)(
+    "%s with a held-out split: the same per-step losses, held-out losses (1e-4 relative) and preference accuracies",
+    async (loss) => {
+      const settings: TrainingSettings = { ...settingsFor(loss), evalSplit: 0.3, epochs: 3 };
+      const engineEvents: TrainingEvent[] = [];
+      await trainRun({
+        model: join(directory, "start"),
+        data: join(directory, "sa.json"),
+        out: join(directory, `ts-${loss}-eval`),
+        blas: createBlas({ backend: "typescript" }),
+        settings,
+        onEvent: (event) => engineEvents.push(event),
+      });
+      const torchEvents: TrainingEvent[] = [];
+      await torchTrainRun({
+        model: join(directory, "start"),
+        data: join(directory, "sa.json"),
+        out: join(directory, `torch-${loss}-eval`),
+        settings,
+        onEvent: (event) => torchEvents.push(event),
+      });
+      const expected = stepLosses(engineEvents);
+      expect(expected.length).toBeGreaterThan(4);
+      const actual = stepLosses(torchEvents);
+      expect(actual).toHaveLength(expected.length);
+      for (const [index, value] of expected.entries()) {
+        expect(Math.abs((actual[index] as number) - value) / Math.abs(value), `step ${index + 1}`).toBeLessThanOrEqual(
+          1e-4,
+        );
+      }
+      const evaluations = (events: TrainingEvent[]) =>
+        events.flatMap((event) => (event.type === "eval" ? [event] : []));
+      const engineEvaluations = evaluations(engineEvents);
+      const torchEvaluations = evaluations(torchEvents);
+      expect(engineEvaluations.length).toBeGreaterThanOrEqual(2);
+      expect(torchEvaluations.map((event) => [event.step, event.prompts])).toEqual(
+        engineEvaluations.map((event) => [event.step, event.prompts]),
+      );
+      for (const [index, evaluation] of engineEvaluations.entries()) {
+        const other = torchEvaluations[index] as (typeof torchEvaluations)[number];
+        expect(Math.abs(other.loss - evaluation.loss) / Math.abs(evaluation.loss)).toBeLessThanOrEqual(1e-4);
+        expect(other.preferenceAccuracy).toBe(evaluation.preferenceAccuracy);
+      }
     },
     120_000,
   );

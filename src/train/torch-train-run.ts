@@ -109,10 +109,6 @@ export async function torchTrainRun({
     });
   if (merge && settings.lora === undefined)
     throw new ConfigError("--merge needs LoRA training (--lora-rank)", { field: "merge" });
-  if (settings.evalSplit > 0)
-    throw new ConfigError("--backend torch does not evaluate held-out prompts yet; pass --eval-split 0", {
-      field: "eval-split",
-    });
   if (fsdp !== "none")
     throw new ConfigError("--fsdp is not implemented by --backend torch yet; pass --fsdp none", { field: "fsdp" });
   // Before any work: the interpreter, torch and torchrun.
@@ -161,7 +157,13 @@ export async function torchTrainRun({
     });
   }
   const batchFile = join(out, "batches.bin");
-  const header = writeTorchBatchFile({ path: batchFile, prompts: prepared.train, settings, maxLength });
+  const header = writeTorchBatchFile({
+    path: batchFile,
+    prompts: prepared.train,
+    heldOut: prepared.heldOut,
+    settings,
+    maxLength,
+  });
   // LoRA: the adapters start as the engine starts them (PEFT's init from the run seed), as a PEFT directory.
   const loraInit = join(out, "lora-init");
   if (settings.lora !== undefined)
@@ -359,6 +361,14 @@ function runTorchTrainer({
       const fixed = { ...record, loss: record.loss ?? Number.NaN };
       appendMetrics({ directory: out, record: fixed });
       onEvent?.(fixed as Extract<TrainingEvent, { type: "step" }>);
+    } else if (record.type === "eval") {
+      const fixed = {
+        ...record,
+        loss: record.loss ?? Number.NaN,
+        preferenceAccuracy: record.preferenceAccuracy ?? Number.NaN,
+      };
+      appendMetrics({ directory: out, record: fixed });
+      onEvent?.(fixed as Extract<TrainingEvent, { type: "eval" }>);
     } else if (record.type === "checkpoint") {
       onEvent?.(record as Extract<TrainingEvent, { type: "checkpoint" }>);
     }
