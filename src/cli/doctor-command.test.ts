@@ -6,9 +6,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { describeEngine } from "../engine/engine-description.js";
 import { blasUnderTest, referenceBlasPaths } from "../engine/testing/blas-under-test.js";
 import { startFakeLlmServer } from "../test-kit/fake-llm-server.js";
+import { findTorchPython } from "../train/torch-python.js";
 import type { CliContext } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL } from "./default-models.js";
-import { checkBlas, runDoctorChecks } from "./doctor-command.js";
+import { checkBlas, checkTorch, runDoctorChecks } from "./doctor-command.js";
 import { runCli } from "./main.js";
 
 afterEach(() => {
@@ -165,4 +166,23 @@ describe("doctor: models", () => {
     expect(stdout).toMatch(new RegExp(`^fail  model ${missing}`, "m"));
     expect(stderr).toBe(`error: 1 check(s) failed: model ${missing}\n`);
   });
+});
+
+describe("checkTorch", () => {
+  it("warns, with how to install, when the named Python does not exist", () => {
+    const check = checkTorch({ python: "/nonexistent/python3" });
+    expect(check).toMatchObject({ name: "torch", status: "warn" });
+    expect(check.detail).toMatch(/tried \/nonexistent\/python3\): install it \(apt-get install python3-torch/);
+  });
+
+  it.skipIf("missing" in findTorchPython())(
+    "reports the Python with torch, its version, torchrun and CUDA devices",
+    () => {
+      const check = checkTorch();
+      expect(check.status).toBe("ok");
+      expect(check.detail).toMatch(
+        /\(Python 3\.\d+\.\d+\): torch \d+\.\d+\S*, torchrun found, (no CUDA devices|.+ GiB)/,
+      );
+    },
+  );
 });

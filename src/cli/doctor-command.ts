@@ -6,6 +6,7 @@ import { findCachedHuggingFaceModelFile } from "../llm/hugging-face-model-file.j
 import { describeLlamaCppBackend } from "../llm/llama-cpp-backend.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import { DoctorCheckFailedError } from "../spec/errors.js";
+import { findTorchPython } from "../train/torch-python.js";
 import { type CliContext, createCliContext } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL } from "./default-models.js";
 import { checkModelsUsable } from "./model-preflight.js";
@@ -22,7 +23,9 @@ export interface DoctorCheck {
 export function registerDoctorCommand(program: Command): void {
   program
     .command("doctor")
-    .description("check this machine: Node.js, BLAS, llama.cpp backend, configured endpoints, cache location")
+    .description(
+      "check this machine: Node.js, BLAS, llama.cpp backend, PyTorch for --backend torch, configured endpoints, cache location",
+    )
     .option("--json", "print the checks as one JSON object")
     .option("--timeout-ms <ms>", "how long to wait for each endpoint", integerOption("--timeout-ms", { min: 1 }), 3000)
     .action(async (options: { json?: boolean; timeoutMs: number }, command: Command) => {
@@ -51,8 +54,11 @@ export async function runDoctorChecks({
   timeoutMs = 3000,
   fetch = globalThis.fetch,
   blasLibraryPaths,
+  torchPython,
 }: {
   context: CliContext;
+  /** The interpreter to probe for `train --backend torch` (default: python3, then /usr/bin/python3). */
+  torchPython?: string;
   timeoutMs?: number;
   fetch?: typeof globalThis.fetch;
   blasLibraryPaths?: readonly string[] | undefined;
@@ -95,6 +101,8 @@ export async function runDoctorChecks({
         }
       : { name: "llama.cpp", status: "fail", detail: `backend did not load: ${llama.problem}` },
   );
+
+  checks.push(checkTorch(torchPython === undefined ? {} : { python: torchPython }));
 
   const environment = context.environment;
   checks.push({
@@ -213,4 +221,23 @@ async function checkModelSpec({
       }
     }),
   );
+}
+
+/**
+ * The PyTorch backend (`train --backend torch`): which Python has torch, its version, torchrun and the
+ * CUDA devices with their memory. A warning, not a failure, when missing: the backend is optional.
+ */
+export function checkTorch({ python }: { python?: string } = {}): DoctorCheck {
+  const found = findTorchPython(python === undefined ? {} : { python });
+  if ("missing" in found)
+    return { name: "torch", status: "warn", detail: `${found.missing} (needed only for train --backend torch)` };
+  const devices =
+    found.cudaDevices.length === 0
+      ? "no CUDA devices"
+      : found.cudaDevices.map((device) => `${device.name} ${(device.memoryBytes / 2 ** 30).toFixed(1)} GiB`).join(", ");
+  return {
+    name: "torch",
+    status: "ok",
+    detail: `${found.python} (Python ${found.pythonVersion}): torch ${found.torchVersion}, torchrun found, ${devices}`,
+  };
 }

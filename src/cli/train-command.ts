@@ -12,6 +12,8 @@ import { LORA_TARGETS, type LoraTarget } from "../model/llama/index.js";
 import { MODEL_ORIGIN_FILE } from "../model/model-directory.js";
 import { UsageError } from "../spec/errors.js";
 import { acquireRunLock } from "../store/run-lock.js";
+import { findTorchPython } from "../train/torch-python.js";
+import { torchTrainRun } from "../train/torch-train-run.js";
 import { type TrainingEvent, trainRun } from "../train/train-run.js";
 import {
   defaultTrainingSettings,
@@ -27,8 +29,9 @@ import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { choiceListOption, integerOption, numberOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
+import { addTorchBackendOptions, type TorchBackendOptions, torchLaunchSettings } from "./train-torch-options.js";
 
-interface TrainOptions {
+interface TrainOptions extends TorchBackendOptions {
   model: string;
   data: string;
   out: string;
@@ -69,9 +72,11 @@ const fresh = defaultTrainingSettings({ start: "init" });
 
 /** Registers `train` on the program. */
 export function registerTrainCommand(program: Command): void {
-  program
+  const command = program
     .command("train")
-    .description("fine-tune a checkpoint on alignment data: Stable Alignment, SFT, DPO or RRHF (CPU)")
+    .description(
+      "fine-tune a checkpoint on alignment data: Stable Alignment, SFT, DPO or RRHF (CPU engine, or PyTorch with --backend torch)",
+    )
     .requiredOption(
       "--model <dir>",
       "start checkpoint: a directory (Hugging Face layout: config.json, safetensors, tokenizer.json) or hf:<owner>/<repo>[@revision], downloaded once into the cache",
@@ -196,7 +201,8 @@ export function registerTrainCommand(program: Command): void {
     )
     .option("--merge", "LoRA: also write the base with the adapter merged in, a full model in <out>/model")
     .option("--resume", "continue the run in --out from its newest checkpoint")
-    .option("--json", "print events as JSON lines instead of a progress bar")
+    .option("--json", "print events as JSON lines instead of a progress bar");
+  addTorchBackendOptions(command)
     .addHelpText(
       "after",
       `\nDefaults follow the reference model card for a pretrained start: lr ${pretrained.learningRate}, warmup ${pretrained.warmup}, cosine decay, weight decay 0, epochs ${pretrained.epochs}, one prompt per micro-batch, gradient accumulation ${pretrained.gradientAccumulation}, max length ${pretrained.maxLength}, margin ${pretrained.margin}, ratio ${pretrained.ratio}, rating scale ${pretrained.ratingScale}, num_comp ${pretrained.numComp}, mean flow, beta ${pretrained.beta}. For a start made by \`model init\`: lr ${fresh.learningRate}, the rest alike.`,
@@ -214,6 +220,13 @@ export function registerTrainCommand(program: Command): void {
           const flag = `--${stray.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
           throw new UsageError(`${flag} needs --lora-rank (LoRA training)`, { field: stray });
         }
+      }
+      let launch = torchLaunchSettings(options);
+      if (launch !== undefined) {
+        // Before any work: an interpreter with torch and torchrun.
+        const python = findTorchPython(launch.python === undefined ? {} : { python: launch.python });
+        if ("missing" in python) throw new UsageError(python.missing, { field: "python" });
+        launch = { ...launch, python: python.python };
       }
       const engine = describeEngine(options.threads === undefined ? {} : { threads: options.threads });
       context.stderr.write(`${formatEngineLine(engine)}\n`);
@@ -237,17 +250,23 @@ export function registerTrainCommand(program: Command): void {
         json: options.json === true,
       });
       try {
-        const result = await trainRun({
+        const common = {
           model: modelDirectory,
           data: options.data,
           out: options.out,
           settings,
-          blas: createBlas(options.threads === undefined ? {} : { threads: options.threads }),
           resume: options.resume === true,
-          merge: options.merge === true,
           onEvent: reporter.onEvent,
           signal: controller.signal,
-        });
+        };
+        const result =
+          launch === undefined
+            ? await trainRun({
+                ...common,
+                blas: createBlas(options.threads === undefined ? {} : { threads: options.threads }),
+                merge: options.merge === true,
+              })
+            : await torchTrainRun({ ...common, launch, merge: options.merge === true });
         reporter.stop();
         if (result.finished) {
           const where = [

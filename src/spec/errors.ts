@@ -122,6 +122,15 @@ export class TrainingDivergedError extends StableAlignmentError {
   }
 }
 
+/** The PyTorch trainer (`train --backend torch`) exited with a failure; `exitCode` is torchrun's. */
+export class TorchTrainerError extends StableAlignmentError {
+  readonly exitCode: number | null;
+  constructor(message: string, details: { exitCode: number | null }) {
+    super("TORCH_TRAINER_FAILED", message);
+    this.exitCode = details.exitCode;
+  }
+}
+
 /**
  * A run directory is in use: another live process holds its lock. `holderPid` is that process;
  * `lockPath` the lock file (removable by hand only when that pid is not a stable-alignment process).

@@ -261,7 +261,8 @@ export async function trainRun({
   return { cursor: ended, finished, modelDirectory: writesModel ? finalDirectory : undefined, adapterDirectory };
 }
 
-async function sha256File(path: string): Promise<string> {
+/** The SHA-256 of a data file (hex); InputError naming the file when it cannot be read. */
+export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);

@@ -1,0 +1,273 @@
+"""Entry point torchrun launches: `train.py --job <run>/torch-job.json`. Trains the prepared micro-batches
+with the TypeScript trainer's step (summed gradients over the step's prompts, mean, global-norm clip,
+AdamW on the warmup + cosine rate), prints one JSON metrics line per step on stdout (rank 0), saves
+checkpoints (weights, optimizer, cursor) in the run directory; the last one is the final model."""
+import contextlib
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from stable_alignment_torch.batch_file import micro_batch_tensors, read_batch_file  # noqa: E402
+from stable_alignment_torch.model import LlamaForCausalLm, apply_lora, sequence_losses  # noqa: E402
+from stable_alignment_torch.objectives import objective  # noqa: E402
+from stable_alignment_torch.safetensors_io import read_checkpoint, read_safetensors, write_safetensors  # noqa: E402
+
+
+def learning_rate_at(step, total_steps, peak, warmup):
+    warmup_steps = math.ceil(warmup * total_steps)
+    if step < warmup_steps:
+        return peak * step / max(1, warmup_steps)
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return max(0.0, peak * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def autocast(device, precision):
+    """bf16 mixed precision (weights, optimizer and loss stay fp32), or nothing for fp32."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def emit(record):
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
+
+
+def checkpoint_name(step):
+    return f"step-{step:06d}"
+
+
+def latest_checkpoint(directory):
+    if not os.path.isdir(directory):
+        return None
+    complete = [name for name in sorted(os.listdir(directory)) if os.path.exists(os.path.join(directory, name, "cursor.json"))]
+    return os.path.join(directory, complete[-1]) if complete else None
+
+
+def save_checkpoint(directory, model, optimizer, cursor, start, adapters):
+    """Hugging Face layout (weights, plus config and tokenizer files copied from the start model), or
+    with LoRA the adapter in PEFT's layout; optimizer.pt and cursor.json; written into a temporary
+    directory renamed into place."""
+    temporary = f"{directory}.tmp-{os.getpid()}"
+    os.makedirs(temporary, exist_ok=True)
+    if adapters is not None:
+        write_safetensors(os.path.join(temporary, "adapter_model.safetensors"), adapters)
+        shutil.copyfile(os.path.join(start, "adapter_config.json"), os.path.join(temporary, "adapter_config.json"))
+        torch.save(optimizer.state_dict(), os.path.join(temporary, "optimizer.pt"))
+        with open(os.path.join(temporary, "cursor.json"), "w", encoding="utf-8") as handle:
+            json.dump(cursor, handle)
+        os.replace(temporary, directory)
+        return
+    for name in os.listdir(start):
+        source = os.path.join(start, name)
+        if os.path.isfile(source) and not name.endswith(".safetensors") and name != "model.safetensors.index.json":
+            shutil.copyfile(source, os.path.join(temporary, name))
+    write_safetensors(os.path.join(temporary, "model.safetensors"), model.checkpoint_tensors())
+    torch.save(optimizer.state_dict(), os.path.join(temporary, "optimizer.pt"))
+    with open(os.path.join(temporary, "cursor.json"), "w", encoding="utf-8") as handle:
+        json.dump(cursor, handle)
+    os.replace(temporary, directory)
+
+
+def main():
+    job_path = sys.argv[sys.argv.index("--job") + 1]
+    with open(job_path, encoding="utf-8") as handle:
+        job = json.load(handle)
+    settings = job["settings"]
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = torch.device(job.get("device", "cpu"))
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if not os.access(job["batchFile"], os.R_OK):
+        raise SystemExit(f"rank {rank} cannot read {job['batchFile']}: the run directory must be on storage every node sees")
+    header, region = read_batch_file(job["batchFile"])
+    torch.manual_seed(settings["seed"])
+    model = LlamaForCausalLm(job["config"])
+    model.load_weights(read_checkpoint(job["model"]), job["model"])
+    lora = job.get("lora")
+    adapters = None
+    if lora is not None:
+        adapters = apply_lora(model, lora, read_safetensors(os.path.join(job["loraInit"], "adapter_model.safetensors")), job["loraInit"])
+    model.to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.dim() >= 2]
+    no_decay = [p for p in trainable if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": settings["weightDecay"]}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=settings["learningRate"],
+        betas=(0.9, 0.999),
+        eps=1e-8,
+    )
+    # DPO's reference is the start model, computed before any update (also on a resume).
+    precision = job.get("precision", "fp32")
+    references = compute_references(model, header["microBatches"], region, device, precision) if settings["loss"] == "dpo" else None
+    held_out_references = compute_references(model, header.get("heldOut", []), region, device, precision) if settings["loss"] == "dpo" else None
+    checkpoints = os.path.join(job["out"], "torch-checkpoints")
+    step = 0
+    if job.get("resume"):
+        latest = latest_checkpoint(checkpoints)
+        if latest is not None and adapters is not None:
+            saved = read_safetensors(os.path.join(latest, "adapter_model.safetensors"))
+            with torch.no_grad():
+                for name, parameter in adapters.items():
+                    parameter.copy_(saved[name].reshape(parameter.shape))
+        elif latest is not None:
+            model.load_weights(read_safetensors(os.path.join(latest, "model.safetensors")), latest)
+            optimizer.load_state_dict(torch.load(os.path.join(latest, "optimizer.pt")))
+            with open(os.path.join(latest, "cursor.json"), encoding="utf-8") as handle:
+                step = json.load(handle)["step"]
+    total_steps = header["totalSteps"]
+    by_step = {}
+    for index, entry in enumerate(header["microBatches"]):
+        by_step.setdefault(entry["step"], []).append((index, entry))
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    for parameter in parameters:
+        parameter.grad = torch.zeros_like(parameter)
+    while step < total_steps:
+        started = time.time()
+        optimizer.zero_grad(set_to_none=False)
+        statistics = torch.zeros(3, dtype=torch.float64)  # contributing, loss sum, tokens
+        terms = {}
+        skipped = {}
+        for order, (index, entry) in enumerate(by_step.get(step, [])):
+            if "skip" in entry:
+                skipped[entry["skip"]] = skipped.get(entry["skip"], 0) + 1
+                continue
+            if order % world != rank:
+                continue
+            tokens, targets, ratings = micro_batch_tensors(entry, region)
+            with autocast(device, job.get("precision", "fp32")):
+                mean_nll, counts = sequence_losses(model, tokens.to(device), targets.to(device))
+            value = objective(settings, mean_nll, counts, ratings, None if references is None else references[index])
+            if value is None:
+                continue
+            loss, named = value
+            if not math.isfinite(float(loss)):
+                raise SystemExit(f"training diverged at step {step + 1}: loss is not finite")
+            loss.backward()
+            statistics += torch.tensor([1.0, float(loss), float(entry["tokens"])], dtype=torch.float64)
+            for name, term in named.items():
+                terms[name] = terms.get(name, 0.0) + term
+        term_names = sorted(terms)
+        if world > 1:
+            for parameter in parameters:
+                dist.all_reduce(parameter.grad)
+            dist.all_reduce(statistics)
+            names = [None] * world
+            dist.all_gather_object(names, terms)
+            terms = {}
+            for part in names:
+                for name, term in part.items():
+                    terms[name] = terms.get(name, 0.0) + term
+            term_names = sorted(terms)
+        contributing = int(statistics[0])
+        learning_rate = learning_rate_at(step, total_steps, settings["learningRate"], settings["warmup"])
+        norm = 0.0
+        if contributing > 0:
+            squares = torch.zeros((), dtype=torch.float64)
+            for parameter in parameters:
+                squares += parameter.grad.double().pow(2).sum().cpu()
+            norm = math.sqrt(float(squares)) / contributing
+            if not math.isfinite(norm):
+                raise SystemExit(f"training diverged at step {step + 1}: gradient norm is not finite")
+            clip = min(1.0, settings["maxGradientNorm"] / (norm + 1e-6))
+            with torch.no_grad():
+                for parameter in parameters:
+                    parameter.grad.mul_(clip / contributing)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate
+            optimizer.step()
+        step += 1
+        seconds = time.time() - started
+        if rank == 0:
+            emit(
+                {
+                    "type": "step",
+                    "step": step,
+                    "totalSteps": total_steps,
+                    "loss": float(statistics[1]) / contributing if contributing > 0 else None,
+                    "terms": {name: terms[name] / contributing for name in term_names},
+                    "learningRate": learning_rate,
+                    "gradientNorm": norm,
+                    "prompts": contributing,
+                    "skipped": skipped,
+                    "tokensPerSecond": float(statistics[2]) / seconds if seconds > 0 else 0,
+                    **({"peakMemoryBytes": torch.cuda.max_memory_allocated(device)} if device.type == "cuda" else {}),
+                }
+            )
+        last = step == total_steps
+        eval_every = settings["evalEvery"]
+        if rank == 0 and header.get("heldOut") and ((eval_every > 0 and step % eval_every == 0) or last):
+            emit(evaluate(model, settings, header["heldOut"], region, device, precision, held_out_references, step))
+        save_every = settings["saveEvery"]
+        if rank == 0 and ((save_every > 0 and step % save_every == 0) or last):
+            save_checkpoint(os.path.join(checkpoints, checkpoint_name(step)), model, optimizer, {"step": step}, job["model"] if adapters is None else job["loraInit"], adapters)
+            emit({"type": "checkpoint", "step": step, "directory": os.path.join(checkpoints, checkpoint_name(step))})
+        if world > 1:
+            dist.barrier()
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def evaluate(model, settings, entries, region, device, precision, references, step):
+    """Held-out loss and preference accuracy, as the engine computes them (forward passes only)."""
+    loss_sum, counted, outcomes = 0.0, 0, []
+    with torch.no_grad():
+        for index, entry in enumerate(entries):
+            tokens, targets, ratings = micro_batch_tensors(entry, region)
+            with autocast(device, precision):
+                mean_nll, counts = sequence_losses(model, tokens.to(device), targets.to(device))
+            best, worst = ratings.index(max(ratings)), ratings.index(min(ratings))
+            if ratings[best] > ratings[worst]:
+                best_nll, worst_nll = float(mean_nll[best]), float(mean_nll[worst])
+                outcomes.append(1.0 if best_nll < worst_nll else 0.0 if best_nll > worst_nll else 0.5)
+            chosen = entry["objectiveResponses"]
+            if not chosen:
+                continue
+            value = objective(
+                settings,
+                mean_nll[chosen],
+                counts[chosen],
+                [ratings[i] for i in chosen],
+                None if references is None else references[index][chosen],
+            )
+            if value is None:
+                continue
+            loss_sum += float(value[0])
+            counted += 1
+    return {
+        "type": "eval",
+        "step": step,
+        "loss": loss_sum / counted if counted else None,
+        "preferenceAccuracy": sum(outcomes) / len(outcomes) if outcomes else None,
+        "prompts": counted,
+    }
+
+
+def compute_references(model, entries, region, device, precision):
+    """DPO's reference: the start model's summed log-likelihood of each micro-batch's responses."""
+    references = {}
+    with torch.no_grad():
+        for index, entry in enumerate(entries):
+            if "skip" in entry:
+                continue
+            tokens, targets, _ = micro_batch_tensors(entry, region)
+            with autocast(device, precision):
+                mean_nll, counts = sequence_losses(model, tokens.to(device), targets.to(device))
+            references[index] = (-mean_nll * counts.to(mean_nll.dtype)).detach()
+    return references
+
+
+if __name__ == "__main__":
+    main()
