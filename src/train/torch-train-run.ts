@@ -9,7 +9,6 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { type LocatedExample, readAlignmentExamples } from "../data/alignment-example-reader.js";
 import { writeDirectoryAtomically, writeFileAtomically } from "../model/atomic-writer.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { type CheckpointConfig, readCheckpointConfig } from "../model/checkpoint-config.js";
@@ -24,20 +23,14 @@ import {
 import { writeSafetensorsFile } from "../model/safetensors/safetensors-writer.js";
 import { removeStaleTemporaries } from "../model/temporary-path.js";
 import { loadTokenizer, saveTokenizer } from "../model/tokenizer/tokenizer.js";
-import { ConfigError, InputError, TorchTrainerError } from "../spec/errors.js";
+import { ConfigError, TorchTrainerError } from "../spec/errors.js";
 import { writeTorchBatchFile } from "./torch-batch-file.js";
 import { findTorchPython, torchTrainerDirectory } from "./torch-python.js";
-import { sha256File, type TrainingEvent } from "./train-run.js";
-import { prepareTrainingData } from "./training-examples.js";
+import type { TrainingEvent } from "./train-run.js";
 import type { TrainingCursor } from "./training-loop.js";
-import {
-  appendMetrics,
-  checkpointName,
-  readRunDescription,
-  truncateMetrics,
-  writeRunDescription,
-} from "./training-run-files.js";
-import { firstDifferentSetting, type TrainingSettings, validateTrainingSettings } from "./training-settings.js";
+import { appendMetrics, checkpointName, truncateMetrics, writeRunDescription } from "./training-run-files.js";
+import { startTrainingRun } from "./training-run-start.js";
+import { type TrainingSettings, validateTrainingSettings } from "./training-settings.js";
 
 /** Where the torch trainer runs and how it is launched. */
 export interface TorchLaunchSettings {
@@ -114,35 +107,17 @@ export async function torchTrainRun({
   // Before any work: the interpreter, torch and torchrun.
   const python = findTorchPython(launch.python === undefined ? {} : { python: launch.python });
   if ("missing" in python) throw new ConfigError(python.missing, { field: "python" });
-  const stored = readRunDescription({ directory: out });
-  if (stored !== undefined && !resume)
-    throw new ConfigError(`${out} already holds a training run; pass --resume to continue it or choose another --out`, {
-      field: "out",
-    });
-  if (stored !== undefined) {
-    const different = firstDifferentSetting(stored.settings, settings);
-    if (different !== undefined)
-      throw new ConfigError(`--resume with a different ${different}; rerun with the run's settings`, {
-        field: "resume",
-      });
-  }
   const config = await readCheckpointConfig({ path: modelDirectory });
   const tokenizer = await loadTokenizer({ directory: modelDirectory });
-  const maxLength = Math.min(settings.maxLength, config.maxPositions);
-  const rows: LocatedExample[] = [];
-  for await (const row of readAlignmentExamples({ path: data, defaults: { model: "unknown", kind: "imitation" } }))
-    rows.push(row);
-  const prepared = prepareTrainingData({
-    rows,
-    file: data,
+  const { stored, prepared, maxLength, dataHash } = await startTrainingRun({
+    modelDirectory,
+    data,
+    out,
+    settings,
+    resume,
     tokenizer,
-    format: settings.promptFormat,
-    maxLength,
-    ratingScale: settings.ratingScale,
-    evalSplit: settings.evalSplit,
-    seed: settings.seed,
+    maxPositions: config.maxPositions,
   });
-  if (prepared.train.length === 0) throw new InputError("no trainable rows (all held out or skipped)", { file: data });
   await mkdir(out, { recursive: true });
   removeStaleTemporaries({ directory: out });
   if (stored === undefined) {
@@ -151,7 +126,7 @@ export async function torchTrainRun({
       description: {
         settings,
         model: resolve(modelDirectory),
-        data: { path: resolve(data), sha256: await sha256File(data) },
+        data: { path: resolve(data), sha256: dataHash },
         maxLength,
       },
     });

@@ -1,15 +1,6 @@
-/**
- * A whole training run as one library call: load the start checkpoint and tokenizer, read and tokenize
- * the data, split by source id, compute DPO references once, resume from the newest checkpoint when
- * asked, train, and write checkpoints, metrics and the final model into the run directory. With LoRA
- * settings the base is frozen and the run writes the adapter in PEFT's layout (and, with `merge`, the
- * merged model).
- */
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { type LocatedExample, readAlignmentExamples } from "../data/alignment-example-reader.js";
 import { type Blas, createAdamW, createTensorMemory } from "../engine/index.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
@@ -18,8 +9,7 @@ import { copyWeightsIntoModel, trainingModelWeights } from "../model/llama-weigh
 import { loraAdapterOfModel, mergeLoraWeights } from "../model/lora-adapter.js";
 import { removeStaleTemporaries } from "../model/temporary-path.js";
 import { loadTokenizer } from "../model/tokenizer/tokenizer.js";
-import { ConfigError, InputError } from "../spec/errors.js";
-import { prepareTrainingData } from "./training-examples.js";
+import { ConfigError } from "../spec/errors.js";
 import {
   computeReferenceLogProbabilities,
   type EvaluationMetrics,
@@ -31,7 +21,6 @@ import {
 } from "./training-loop.js";
 import {
   appendMetrics,
-  readRunDescription,
   restoreLatestCheckpoint,
   saveTrainingCheckpoint,
   truncateMetrics,
@@ -39,7 +28,8 @@ import {
   writeModelDirectory,
   writeRunDescription,
 } from "./training-run-files.js";
-import { firstDifferentSetting, type TrainingSettings, validateTrainingSettings } from "./training-settings.js";
+import { startTrainingRun } from "./training-run-start.js";
+import { type TrainingSettings, validateTrainingSettings } from "./training-settings.js";
 
 /** What the run reports as it goes (the CLI draws the progress bar from these). */
 export type TrainingEvent =
@@ -100,46 +90,17 @@ export async function trainRun({
   if (merge && settings.lora === undefined) {
     throw new ConfigError("--merge needs LoRA training (--lora-rank)", { field: "merge" });
   }
-  const stored = readRunDescription({ directory: out });
-  if (stored !== undefined && !resume) {
-    throw new ConfigError(`${out} already holds a training run; pass --resume to continue it or choose another --out`, {
-      field: "out",
-    });
-  }
   const checkpoint = await loadCheckpoint({ directory: modelDirectory });
   const tokenizer = await loadTokenizer({ directory: modelDirectory });
-  const dataHash = await sha256File(data);
-  if (stored !== undefined) {
-    const different = firstDifferentSetting(stored.settings, settings);
-    if (different !== undefined)
-      throw new ConfigError(`--resume with a different ${different}; rerun with the run's settings`, {
-        field: "resume",
-      });
-    if (stored.data.sha256 !== dataHash)
-      throw new ConfigError(
-        `--resume with different --data: ${data} is not the file the run trained on (${stored.data.path})`,
-        { field: "data" },
-      );
-    if (stored.model !== resolve(modelDirectory))
-      throw new ConfigError(`--resume with a different --model: the run started from ${stored.model}`, {
-        field: "model",
-      });
-  }
-  const maxLength = Math.min(settings.maxLength, checkpoint.config.maxPositions);
-  const rows: LocatedExample[] = [];
-  for await (const row of readAlignmentExamples({ path: data, defaults: { model: "unknown", kind: "imitation" } }))
-    rows.push(row);
-  const prepared = prepareTrainingData({
-    rows,
-    file: data,
+  const { stored, prepared, maxLength, dataHash } = await startTrainingRun({
+    modelDirectory,
+    data,
+    out,
+    settings,
+    resume,
     tokenizer,
-    format: settings.promptFormat,
-    maxLength,
-    ratingScale: settings.ratingScale,
-    evalSplit: settings.evalSplit,
-    seed: settings.seed,
+    maxPositions: checkpoint.config.maxPositions,
   });
-  if (prepared.train.length === 0) throw new InputError("no trainable rows (all held out or skipped)", { file: data });
   const model = createLlamaModel({
     config: checkpoint.config,
     blas,
@@ -259,15 +220,4 @@ export async function trainRun({
     }
   }
   return { cursor: ended, finished, modelDirectory: writesModel ? finalDirectory : undefined, adapterDirectory };
-}
-
-/** The SHA-256 of a data file (hex); InputError naming the file when it cannot be read. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  } catch (error) {
-    throw new InputError(`cannot read the data file: ${(error as Error).message}`, { file: path, cause: error });
-  }
-  return hash.digest("hex");
 }
