@@ -4,7 +4,7 @@
  * or a download into the cache), takes the run lock, draws a progress bar per benchmark and model,
  * and prints the report; the work is in src/eval.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { type Command, InvalidArgumentError, Option } from "commander";
@@ -20,13 +20,13 @@ import { InputError, UsageError } from "../spec/errors.js";
 import type { Scorer } from "../spec/scoring.js";
 import { createEvaluationRepository } from "../store/evaluation-repository.js";
 import { openStore } from "../store/open-store.js";
-import { acquireRunLock } from "../store/run-lock.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { generationReportText, isGenerationBenchmark, runGenerationCommand } from "./eval-generation.js";
 import { createModelFactory } from "./model-factory.js";
 import { integerOption, modelSpecOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
+import { openRunDirectory } from "./run-directory.js";
 import { scorerOf } from "./score-command.js";
 
 interface EvalRunOptions {
@@ -156,14 +156,8 @@ export function registerEvalCommand(program: Command): void {
         await factory.close();
         throw error;
       }
-      const created = !existsSync(options.out);
-      mkdirSync(options.out, { recursive: true });
-      const lock = acquireRunLock({ directory: options.out, command: "eval run" });
+      const run = openRunDirectory({ directory: options.out, command: "eval run" });
       const store = openStore({ path: join(options.out, STORE_FILE) });
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
       const progress = createEvalProgress({
         stdout: context.stdout,
         stderr: context.stderr,
@@ -190,7 +184,7 @@ export function registerEvalCommand(program: Command): void {
               ...(context.environment.HF_ENDPOINT ? { endpoint: context.environment.HF_ENDPOINT } : {}),
             }),
           onEvent: progress.onEvent,
-          signal: controller.signal,
+          signal: run.signal,
         });
         progress.stop();
         const report = await buildEvaluationReport({ main: { repository, suffix: "" } });
@@ -201,12 +195,9 @@ export function registerEvalCommand(program: Command): void {
         context.stdout.write(options.json === true ? json : markdown);
       } finally {
         progress.stop();
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
         await factory.close();
         store.close();
-        lock.release();
-        if (created && readdirSync(options.out).length === 0) rmSync(options.out, { recursive: true, force: true });
+        run.close();
       }
     });
 

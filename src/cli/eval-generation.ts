@@ -4,7 +4,7 @@
  * call goes through the model factory with the run's store, so answers and verdicts share the
  * response cache, concurrency limits and budget of every other command. The work is in src/eval.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadQuestionPool } from "../data/question-pool.js";
 import { type BenchmarkName, benchmarkDefinition } from "../eval/benchmarks.js";
@@ -33,9 +33,9 @@ import type { LanguageModel } from "../spec/language-model.js";
 import { createEvaluationRepository } from "../store/evaluation-repository.js";
 import { createJudgeRepository } from "../store/judge-repository.js";
 import { openStore, type Store } from "../store/open-store.js";
-import { acquireRunLock } from "../store/run-lock.js";
 import type { CliContext } from "./cli-context.js";
 import { createModelFactory } from "./model-factory.js";
+import { openRunDirectory } from "./run-directory.js";
 
 /** Whether a text names a benchmark with a generation mode. */
 export function isGenerationBenchmark(name: string): name is GenerationBenchmark {
@@ -88,15 +88,9 @@ export async function runGenerationCommand({
     if (path !== undefined && !existsSync(path))
       throw new InputError(`${flag}: no such file or folder`, { file: path });
   }
-  const created = !existsSync(options.out);
-  mkdirSync(options.out, { recursive: true });
-  const lock = acquireRunLock({ directory: options.out, command: "eval run" });
+  const run = openRunDirectory({ directory: options.out, command: "eval run" });
   let store: Store | undefined;
   let factory: ReturnType<typeof createModelFactory> | undefined;
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
   try {
     store = openStore({ path: join(options.out, storeFile) });
     factory = createModelFactory({ context, store, allowTestModels: options.allowTestModels === true });
@@ -124,7 +118,7 @@ export async function runGenerationCommand({
         if (options.json === true) context.stdout.write(`${JSON.stringify(event)}\n`);
         else if (event.kind === "items") context.stderr.write(`${event.benchmark}: ${event.items} items\n`);
       },
-      signal: controller.signal,
+      signal: run.signal,
     });
     const report = buildGenerationReport({ evaluationRepository, judgeRepository });
     const markdown = formatGenerationMarkdown(report);
@@ -136,12 +130,9 @@ export async function runGenerationCommand({
     );
     context.stdout.write(options.json === true ? json : markdown);
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
     await factory?.close();
     store?.close();
-    lock.release();
-    if (created && readdirSync(options.out).length === 0) rmSync(options.out, { recursive: true, force: true });
+    run.close();
   }
 }
 

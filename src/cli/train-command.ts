@@ -3,7 +3,7 @@
  * objective or a baseline (SFT, DPO, RRHF) on this machine's CPU. The work is in src/train; this file
  * parses flags, takes the run lock, draws the progress bar and prints the summary.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
@@ -11,7 +11,6 @@ import { createBlas, describeEngine, formatEngineLine } from "../engine/index.js
 import { LORA_TARGETS, type LoraTarget } from "../model/llama/index.js";
 import { MODEL_ORIGIN_FILE } from "../model/model-directory.js";
 import { UsageError } from "../spec/errors.js";
-import { acquireRunLock } from "../store/run-lock.js";
 import { findTorchPython } from "../train/torch-python.js";
 import { torchTrainRun } from "../train/torch-train-run.js";
 import { type TrainingEvent, trainRun } from "../train/train-run.js";
@@ -29,6 +28,7 @@ import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { choiceListOption, integerOption, numberOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
+import { openRunDirectory } from "./run-directory.js";
 import { addTorchBackendOptions, type TorchBackendOptions, torchLaunchSettings } from "./train-torch-options.js";
 
 interface TrainOptions extends TorchBackendOptions {
@@ -237,13 +237,7 @@ export function registerTrainCommand(program: Command): void {
         context,
         onProgress: createDownloadProgressReporter(context.stderr),
       });
-      const created = !existsSync(options.out);
-      mkdirSync(options.out, { recursive: true });
-      const lock = acquireRunLock({ directory: options.out, command: "train" });
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      const run = openRunDirectory({ directory: options.out, command: "train" });
       const reporter = createTrainReporter({
         stdout: context.stdout,
         stderr: context.stderr,
@@ -257,7 +251,7 @@ export function registerTrainCommand(program: Command): void {
           settings,
           resume: options.resume === true,
           onEvent: reporter.onEvent,
-          signal: controller.signal,
+          signal: run.signal,
         };
         const result =
           launch === undefined
@@ -294,11 +288,7 @@ export function registerTrainCommand(program: Command): void {
         }
       } finally {
         reporter.stop();
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        lock.release();
-        // Refused before anything was written: leave no empty run directory behind.
-        if (created && readdirSync(options.out).length === 0) rmSync(options.out, { recursive: true, force: true });
+        run.close();
       }
     });
 }
