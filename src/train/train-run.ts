@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type Blas, createAdamW, createTensorMemory } from "../engine/index.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
@@ -7,7 +7,6 @@ import { loadCheckpoint } from "../model/checkpoint.js";
 import { createLlamaModel, noDecaySpans } from "../model/llama/index.js";
 import { copyWeightsIntoModel, trainingModelWeights } from "../model/llama-weights.js";
 import { loraAdapterOfModel, mergeLoraWeights } from "../model/lora-adapter.js";
-import { removeStaleTemporaries } from "../model/temporary-path.js";
 import { loadTokenizer } from "../model/tokenizer/tokenizer.js";
 import { ConfigError } from "../spec/errors.js";
 import {
@@ -26,9 +25,8 @@ import {
   truncateMetrics,
   writeAdapterDirectory,
   writeModelDirectory,
-  writeRunDescription,
 } from "./training-run-files.js";
-import { startTrainingRun } from "./training-run-start.js";
+import { recordTrainingRun, startTrainingRun } from "./training-run-start.js";
 import { type TrainingSettings, validateTrainingSettings } from "./training-settings.js";
 
 /** What the run reports as it goes (the CLI draws the progress bar from these). */
@@ -92,7 +90,7 @@ export async function trainRun({
   }
   const checkpoint = await loadCheckpoint({ directory: modelDirectory });
   const tokenizer = await loadTokenizer({ directory: modelDirectory });
-  const { stored, prepared, maxLength, dataHash } = await startTrainingRun({
+  const start = await startTrainingRun({
     modelDirectory,
     data,
     out,
@@ -101,6 +99,7 @@ export async function trainRun({
     tokenizer,
     maxPositions: checkpoint.config.maxPositions,
   });
+  const { prepared, maxLength } = start;
   const model = createLlamaModel({
     config: checkpoint.config,
     blas,
@@ -117,19 +116,7 @@ export async function trainRun({
     noDecay: noDecaySpans(model.trainable.layout),
   });
   const baseModel = resolve(modelDirectory);
-  await mkdir(out, { recursive: true });
-  removeStaleTemporaries({ directory: out });
-  if (stored === undefined) {
-    writeRunDescription({
-      directory: out,
-      description: {
-        settings,
-        model: resolve(modelDirectory),
-        data: { path: resolve(data), sha256: dataHash },
-        maxLength,
-      },
-    });
-  }
+  await recordTrainingRun({ out, start, settings, modelDirectory, data });
   // DPO's reference is the start model: computed before any update, kept for resumes.
   let references: number[][] | undefined;
   let heldOutReferences: number[][] | undefined;

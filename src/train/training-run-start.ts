@@ -1,17 +1,19 @@
 /**
  * What every training backend does before any work: refuse an existing run without `--resume`, refuse a
  * resume with other settings, data or start model (naming the flag), read and tokenize the data, draw
- * the held-out split. Nothing is written here; the caller writes the run description once its own
- * setup has succeeded.
+ * the held-out split (`startTrainingRun`, which writes nothing); then, once the backend's own setup has
+ * succeeded, record the run (`recordTrainingRun`).
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type LocatedExample, readAlignmentExamples } from "../data/alignment-example-reader.js";
+import { removeStaleTemporaries } from "../model/temporary-path.js";
 import type { Tokenizer } from "../model/tokenizer/tokenizer.js";
 import { ConfigError, InputError } from "../spec/errors.js";
 import { type PreparedTrainingData, prepareTrainingData } from "./training-examples.js";
-import { readRunDescription, type TrainingRunDescription } from "./training-run-files.js";
+import { readRunDescription, type TrainingRunDescription, writeRunDescription } from "./training-run-files.js";
 import { firstDifferentSetting, type TrainingSettings } from "./training-settings.js";
 
 /** A run ready to start or resume. */
@@ -87,6 +89,37 @@ export async function startTrainingRun({
   });
   if (prepared.train.length === 0) throw new InputError("no trainable rows (all held out or skipped)", { file: data });
   return { stored, prepared, maxLength, dataHash };
+}
+
+/**
+ * Creates `out` (removing leftovers of killed writers) and, for a new run, writes its description
+ * (training.json): called once the backend's own setup has succeeded.
+ */
+export async function recordTrainingRun({
+  out,
+  start,
+  settings,
+  modelDirectory,
+  data,
+}: {
+  out: string;
+  start: TrainingRunStart;
+  settings: TrainingSettings;
+  modelDirectory: string;
+  data: string;
+}): Promise<void> {
+  await mkdir(out, { recursive: true });
+  removeStaleTemporaries({ directory: out });
+  if (start.stored !== undefined) return;
+  writeRunDescription({
+    directory: out,
+    description: {
+      settings,
+      model: resolve(modelDirectory),
+      data: { path: resolve(data), sha256: start.dataHash },
+      maxLength: start.maxLength,
+    },
+  });
 }
 
 /** SHA-256 (hex) of a file's bytes; InputError naming the file when it cannot be read. */
