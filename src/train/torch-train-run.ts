@@ -5,8 +5,10 @@
  * JSON metrics lines as the same events and metrics.jsonl lines, and writes the final model directory.
  */
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { copyFile, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { writeDirectoryAtomically, writeFileAtomically } from "../model/atomic-writer.js";
@@ -21,15 +23,14 @@ import {
   readLoraAdapter,
 } from "../model/lora-adapter.js";
 import { writeSafetensorsFile } from "../model/safetensors/safetensors-writer.js";
-import { removeStaleTemporaries } from "../model/temporary-path.js";
 import { loadTokenizer, saveTokenizer } from "../model/tokenizer/tokenizer.js";
 import { ConfigError, TorchTrainerError } from "../spec/errors.js";
 import { writeTorchBatchFile } from "./torch-batch-file.js";
 import { findTorchPython, torchTrainerDirectory } from "./torch-python.js";
 import type { TrainingEvent } from "./train-run.js";
 import type { TrainingCursor } from "./training-loop.js";
-import { appendMetrics, checkpointName, truncateMetrics, writeRunDescription } from "./training-run-files.js";
-import { startTrainingRun } from "./training-run-start.js";
+import { appendMetrics, checkpointName, truncateMetrics } from "./training-run-files.js";
+import { recordTrainingRun, startTrainingRun } from "./training-run-start.js";
 import { type TrainingSettings, validateTrainingSettings } from "./training-settings.js";
 
 /** Where the torch trainer runs and how it is launched. */
@@ -109,7 +110,7 @@ export async function torchTrainRun({
   if ("missing" in python) throw new ConfigError(python.missing, { field: "python" });
   const config = await readCheckpointConfig({ path: modelDirectory });
   const tokenizer = await loadTokenizer({ directory: modelDirectory });
-  const { stored, prepared, maxLength, dataHash } = await startTrainingRun({
+  const start = await startTrainingRun({
     modelDirectory,
     data,
     out,
@@ -118,19 +119,8 @@ export async function torchTrainRun({
     tokenizer,
     maxPositions: config.maxPositions,
   });
-  await mkdir(out, { recursive: true });
-  removeStaleTemporaries({ directory: out });
-  if (stored === undefined) {
-    writeRunDescription({
-      directory: out,
-      description: {
-        settings,
-        model: resolve(modelDirectory),
-        data: { path: resolve(data), sha256: dataHash },
-        maxLength,
-      },
-    });
-  }
+  const { prepared, maxLength } = start;
+  await recordTrainingRun({ out, start, settings, modelDirectory, data });
   const batchFile = join(out, "batches.bin");
   const header = writeTorchBatchFile({
     path: batchFile,
@@ -265,8 +255,23 @@ async function writeInitialAdapter({
   );
 }
 
+/**
+ * A free TCP port on 127.0.0.1 for a single-node rendezvous. torchrun's `--standalone` always uses port
+ * 29400, so two runs on one machine (or two test files) would collide.
+ */
+function freeLocalPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
 /** Launches torchrun; relays JSON lines from stdout; resolves with the exit code and the last stderr line. */
-function runTorchTrainer({
+async function runTorchTrainer({
   python,
   jobFile,
   out,
@@ -288,7 +293,12 @@ function runTorchTrainer({
   const nodes = launch.nodes;
   const rendezvous =
     nodes === undefined
-      ? ["--standalone", "--nnodes=1"]
+      ? [
+          "--nnodes=1",
+          "--rdzv_backend=c10d",
+          `--rdzv_endpoint=127.0.0.1:${await freeLocalPort()}`,
+          `--rdzv_id=${randomUUID()}`,
+        ]
       : [
           `--nnodes=${nodes.count}`,
           `--node_rank=${nodes.rank}`,
