@@ -204,7 +204,7 @@ describe("simulate --estimate", () => {
     const flags = [...commonFlags(server, root), "--size", "3", "--rounds", "2", "--run-dir", join(root, "run")];
     const output = await simulate([...flags, "--estimate"]);
     expect(output).toContain("estimate (no model called, nothing written): 2 round(s)");
-    expect(output).toContain("stated defaults (no earlier run");
+    expect(output).toContain("assumed, stated defaults, no earlier run measured");
     expect(output).toMatch(/chat calls\s+\d/);
     expect(output).toMatch(/cost\s+\$\d/);
     expect(server.requests).toHaveLength(0);

@@ -110,8 +110,8 @@ export function formatEstimate(estimate: SimulationEstimate, estimateFrom: reado
   const rangeNote = low.rounds === high.rounds ? "" : " (plateau: fewest rounds the rule allows - the cap)";
   const source =
     profile.source === "measured"
-      ? `measured from ${profile.interactions} interaction(s) of earlier runs${estimateFrom.length === 0 ? " (the run being resumed)" : ""}`
-      : "stated defaults (no earlier run: pass --estimate-from <run dir>)";
+      ? `measured from ${profile.interactions} interaction(s) of ${estimateFrom.length === 0 ? "the run being resumed" : "earlier runs"}`
+      : "stated defaults, no earlier run measured (pass --estimate-from <run dir>)";
   const concurrency = Object.entries(estimate.concurrency)
     .map(([spec, slots]) => `${spec} ${slots}`)
     .join(", ");
@@ -126,7 +126,7 @@ export function formatEstimate(estimate: SimulationEstimate, estimateFrom: reado
     row("embedding tokens", (totals) => totals.embedding.tokens, whole),
     row("cost", (totals) => totals.costUsd, dollars),
     row("wall time", (totals) => totals.wallSeconds, duration),
-    `assumed (${source}):\n`,
+    `assumed, ${source}:\n`,
     `  completion tokens per call: draft ${whole(profile.completionTokens.draft)}, revision ${whole(profile.completionTokens.revision)}, peer rating ${whole(profile.completionTokens["peer-rating"])}, observer rating ${whole(profile.completionTokens["observer-alignment"])}\n`,
     `  unreadable rating replies by attempt: peers ${percents(profile.unreadableRate.peer)}, observers ${percents(profile.unreadableRate.observer)}; retried requests ${(profile.retryRate * 100).toFixed(1)}% of calls\n`,
     `  latency ${whole(profile.latencyMs)} ms a call; calls in flight: ${concurrency}\n`,

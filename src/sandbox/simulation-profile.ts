@@ -209,6 +209,10 @@ function measureRun({
 }
 
 function measureLedger(database: Database.Database, sums: Sums): void {
+  const tables = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+  const names = new Set(tables.map((table) => table.name));
+  // A store from before the retry ledger (or not a run's store) has nothing to say here.
+  if (!names.has("lm_usage") || !names.has("lm_retries")) return;
   const answered = database.prepare("SELECT COUNT(*) AS calls FROM lm_usage WHERE cached = 0").get() as {
     calls: number;
   };
@@ -252,6 +256,10 @@ export function measureSimulationProfile({
   };
   const memory = representativeMemory(priorPairs);
   for (const database of databases) {
+    const simulation = database
+      .prepare("SELECT COUNT(*) AS tables FROM sqlite_master WHERE type = 'table' AND name = 'simulation_steps'")
+      .get() as { tables: number };
+    if (simulation.tables === 0) continue;
     const repository = createSimulationRepository(database);
     for (const runId of repository.listRunIds()) {
       const config = repository.findRun(runId)?.config as SimulationConfig | undefined;
