@@ -30,6 +30,19 @@ describe("estimateSimulation", () => {
     expect(estimate.high.chat.calls).toBe(made);
     expect(estimate.high.chat.reAsks).toBe(0);
     expect(estimate.high.rounds).toBe(2);
+    // Four waves a round (draft; ratings of the draft; revision; ratings of the revision), each one
+    // latency when every call of a wave fits in the 64 slots; one slot makes a wave as long as its calls.
+    expect(estimate.high.wallSeconds).toBeCloseTo(2 * 4 * (exact.latencyMs / 1000), 6);
+    const oneSlot = estimateSimulation({ ...options, profile: exact, concurrency: 1 });
+    expect(oneSlot.high.wallSeconds).toBeGreaterThanOrEqual((made / 2) * (exact.latencyMs / 1000));
+
+    expect(estimate.high.embedding).toMatchObject({ calls: 0, inProcess: true });
+    // A remote embedder: one batch for the prior's questions, one for round 0's; round 1 asks the same nine.
+    const remote = { ...run.config, models: { ...run.config.models, embedder: "openai:text-embedding-3-small" } };
+    const embedded = estimateSimulation({ ...options, config: remote, profile: exact });
+    expect(embedded.high.embedding.calls).toBe(2);
+    expect(embedded.high.embedding.texts).toBeGreaterThan(9);
+    expect(embedded.high.chat.calls).toBe(made);
 
     // Half the replies unreadable, three attempts: a rating costs 1 + 0.5 + 0.25 calls.
     const interactions = run.records.length;
