@@ -360,17 +360,7 @@ async function runCommand({
   const concurrency = options.concurrency ?? context.config.endpoints?.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY;
   if (options.estimate === true) {
     await embedderFactory.close();
-    printSimulationEstimate({
-      context,
-      config,
-      questions: orderQuestions(pool, { shuffled, seed: options.seed }),
-      prior,
-      prompts,
-      runDirectory,
-      estimateFrom: options.estimateFrom ?? [],
-      concurrency,
-      json: options.json === true,
-    });
+    printSimulationEstimate({ options, context, config, pool, prior, prompts, runDirectory, concurrency });
     return;
   }
   await fetchHuggingFaceModels({

@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { orderQuestions } from "../data/question-pool.js";
 import { priceOfSpec } from "../llm/price-of-spec.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
 import type { Prior } from "../sandbox/prior-loader.js";
@@ -15,6 +16,7 @@ import { type EstimateTotals, estimateSimulation, type SimulationEstimate } from
 import { measureSimulationProfile } from "../sandbox/simulation-profile.js";
 import { UsageError } from "../spec/errors.js";
 import type { CliContext } from "./cli-context.js";
+import type { SimulateOptions } from "./simulate-inputs.js";
 
 /** Opens `<directory>/run.sqlite` read only; a directory without one is a usage error naming `flag`. */
 function openRunDatabase(directory: string, flag: string): Database.Database {
@@ -28,31 +30,30 @@ function openRunDatabase(directory: string, flag: string): Database.Database {
 
 /** Estimates the run and prints the estimate (text, or one JSON line with `json`). */
 export function printSimulationEstimate({
+  options,
   context,
   config,
-  questions,
+  pool,
   prior,
   prompts,
   runDirectory,
-  estimateFrom = [],
   concurrency,
-  json = false,
 }: {
+  /** The flags: `estimateFrom` (earlier run directories), `json`, `shuffleQuestions` and `seed` are read. */
+  options: Pick<SimulateOptions, "estimateFrom" | "json" | "shuffleQuestions" | "seed">;
   context: CliContext;
   config: SimulationConfig;
-  /** The question pool in hand-out order. */
-  questions: readonly string[];
+  /** The question pool in file order. */
+  pool: readonly string[];
   prior: Prior;
   prompts: PromptTemplates;
   /** The run directory; a run already there is the run being resumed. */
   runDirectory: string;
-  /** Earlier run directories to measure. Default none. */
-  estimateFrom?: readonly string[];
   /** Calls in flight per HTTP endpoint. */
   concurrency: number;
-  /** Print one JSON line instead of text. Default false. */
-  json?: boolean;
 }): SimulationEstimate {
+  const estimateFrom = options.estimateFrom ?? [];
+  const questions = orderQuestions(pool, { shuffled: options.shuffleQuestions === true, seed: options.seed });
   const history: Database.Database[] = [];
   try {
     for (const directory of estimateFrom) history.push(openRunDatabase(directory, "--estimate-from"));
@@ -77,7 +78,9 @@ export function printSimulationEstimate({
       ...(resumeFrom === undefined ? {} : { resumeFrom }),
     });
     context.stdout.write(
-      json ? `${JSON.stringify({ type: "estimate", ...estimate })}\n` : formatEstimate(estimate, estimateFrom),
+      options.json === true
+        ? `${JSON.stringify({ type: "estimate", ...estimate })}\n`
+        : formatEstimate(estimate, estimateFrom),
     );
     return estimate;
   } finally {
