@@ -256,7 +256,8 @@ export function readSocietyGrid(
     >(
       `SELECT a.agent_id, a.grid_row, a.grid_col, a.label, ${score} AS score
        FROM simulation_agents a
-       LEFT JOIN simulation_interactions i ON i.run_id = a.run_id AND i.round = ? AND i.agent_id = a.agent_id
+       LEFT JOIN simulation_interactions i ${provenance ? "INDEXED BY simulation_interaction_scores" : ""}
+         ON i.run_id = a.run_id AND i.round = ? AND i.agent_id = a.agent_id
        WHERE a.run_id = ? ORDER BY a.agent_id`,
     )
     .all(round, runId)
@@ -304,7 +305,7 @@ export function readRoundScoreMoments(database: Database.Database, { runId }: { 
   return database
     .prepare<[string], Record<string, number | string>>(
       `SELECT i.round, a.label, COUNT(*) AS interactions, ${columns}
-       FROM simulation_interactions i
+       FROM simulation_interactions i ${provenance ? "INDEXED BY simulation_interaction_scores" : ""}
        JOIN simulation_agents a ON a.run_id = i.run_id AND a.agent_id = i.agent_id
        WHERE i.run_id = ? AND i.status = 'complete'
        GROUP BY i.round, a.label ORDER BY i.round, a.label`,

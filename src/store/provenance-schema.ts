@@ -7,7 +7,7 @@
  * - `simulation_interactions` gains the four observer scores as columns (filled from the stored
  *   records for older runs), so grid and round queries never parse record JSON, and
  *   `provenance_recorded` (1 once an interaction completed under this schema): NULL means its
- *   retrievals were not recorded, as opposed to none retrieved.
+ *   retrievals were not recorded, as opposed to none retrieved; an index covers the score columns.
  */
 export const PROVENANCE_SCHEMA_SQL = `
 ALTER TABLE lm_usage ADD COLUMN call_identity TEXT;
@@ -45,4 +45,8 @@ UPDATE simulation_interactions SET
   engagement_before = json_extract(record_json, '$.gen_engagement_score_before'),
   engagement_after = json_extract(record_json, '$.gen_engagement_score_after')
 WHERE record_json IS NOT NULL;
+-- Covers the grid and per-round queries: the score columns sit after the record JSON in the table
+-- row, so reading them there walks its overflow pages.
+CREATE INDEX simulation_interaction_scores ON simulation_interactions
+  (run_id, round, agent_id, status, alignment_before, alignment_after, engagement_before, engagement_after);
 `;
