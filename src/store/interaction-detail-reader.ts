@@ -236,7 +236,8 @@ export interface SocietyCell {
   alignment: number | null;
 }
 
-const scoreColumn = (provenance: boolean, column: string, field: string): string =>
+/** The SQL of a score: its column from schema 7 on, else the record field (`provenance` false). */
+const scoreColumn = ({ provenance, column, field }: { provenance: boolean; column: string; field: string }): string =>
   provenance ? column : `json_extract(record_json, '$.${field}')`;
 
 /** Every agent of the run with its observer alignment score in `round`, in agent order. */
@@ -247,8 +248,8 @@ export function readSocietyGrid(
   const provenance = hasProvenance(database);
   const score =
     phase === "before"
-      ? scoreColumn(provenance, "i.alignment_before", "gen_moral_score_before")
-      : scoreColumn(provenance, "i.alignment_after", "gen_moral_score_after");
+      ? scoreColumn({ provenance, column: "i.alignment_before", field: "gen_moral_score_before" })
+      : scoreColumn({ provenance, column: "i.alignment_after", field: "gen_moral_score_after" });
   return database
     .prepare<
       [number, string],
@@ -299,7 +300,7 @@ const SCORES = [
 export function readRoundScoreMoments(database: Database.Database, { runId }: { runId: string }): RoundLabelMoments[] {
   const provenance = hasProvenance(database);
   const columns = SCORES.map(([name, column, field]) => {
-    const value = scoreColumn(provenance, `i.${column}`, field);
+    const value = scoreColumn({ provenance, column: `i.${column}`, field });
     return `COUNT(${value}) AS ${name}_n, TOTAL(${value}) AS ${name}_s, TOTAL(${value} * ${value}) AS ${name}_q`;
   }).join(", ");
   return database

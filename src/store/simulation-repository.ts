@@ -327,7 +327,7 @@ export function createSimulationRepository(database: Database.Database): Simulat
     },
     completeInteraction: database.transaction(
       ({ runId, round, agentId, record, completedAt, memory, retrievals = [] }) => {
-        const scores = record as Partial<Record<string, unknown>>;
+        const scores = (typeof record === "object" && record !== null ? record : {}) as Record<string, unknown>;
         const score = (field: string): number | null => {
           const value = scores[field];
           return typeof value === "number" ? value : null;
