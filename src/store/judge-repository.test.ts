@@ -68,7 +68,7 @@ describe("judge repository", () => {
       raw: "Rating: 6 ### Reason: fine",
     });
     expect(verdicts[2]).toMatchObject({ valid: false, attempts: 3, raw: "no idea" });
-    expect(store.database.pragma("user_version", { simple: true })).toBe(6);
+    expect(store.database.pragma("user_version", { simple: true })).toBeGreaterThanOrEqual(6);
     store.close();
   });
 });
