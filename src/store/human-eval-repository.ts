@@ -185,9 +185,11 @@ export function createHumanEvalRepository({ database }: { database: Database.Dat
           );
         });
         const insertRater = database.prepare(
-          "INSERT INTO human_raters (study_id, rater_id, token_sha256, created_at) VALUES (?, ?, ?, ?)",
+          "INSERT INTO human_raters (study_id, rater_id, position, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
         );
-        for (const rater of raters) insertRater.run(study.studyId, rater.raterId, rater.tokenSha256, now);
+        raters.forEach((rater, position) => {
+          insertRater.run(study.studyId, rater.raterId, position, rater.tokenSha256, now);
+        });
         const insertAssignment = database.prepare(
           "INSERT INTO human_assignments (study_id, rater_id, position, item_id, swapped) VALUES (?, ?, ?, ?, ?)",
         );
@@ -237,7 +239,7 @@ export function createHumanEvalRepository({ database }: { database: Database.Dat
     loadRaters() {
       return database
         .prepare<[string], { rater_id: string; token_sha256: string }>(
-          "SELECT rater_id, token_sha256 FROM human_raters WHERE study_id = ? ORDER BY created_at, rowid",
+          "SELECT rater_id, token_sha256 FROM human_raters WHERE study_id = ? ORDER BY position",
         )
         .all(studyId())
         .map((row) => ({ raterId: row.rater_id, tokenSha256: row.token_sha256 }));

@@ -37,6 +37,7 @@ CREATE TABLE human_items (
 CREATE TABLE human_raters (
   study_id TEXT NOT NULL REFERENCES human_studies(study_id),
   rater_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
   token_sha256 TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL,
   PRIMARY KEY (study_id, rater_id)
