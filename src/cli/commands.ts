@@ -4,6 +4,7 @@ import { registerDevCommand } from "./dev-command.js";
 import { registerDoctorCommand } from "./doctor-command.js";
 import { registerEvalCommand } from "./eval-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
+import { registerHumanEvalCommand } from "./human-eval-command.js";
 import { registerModelCommand } from "./model-command.js";
 import { registerScoreCommand } from "./score-command.js";
 import { registerSimulateCommand } from "./simulate-command.js";
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerDataCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
+  registerHumanEvalCommand(program);
   registerModelCommand(program);
   registerGenerateCommand(program);
   registerScoreCommand(program);
