@@ -6,6 +6,7 @@ import { registerEvalCommand } from "./eval-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerModelCommand } from "./model-command.js";
 import { registerScoreCommand } from "./score-command.js";
+import { registerServeCommand } from "./serve-command.js";
 import { registerSimulateCommand } from "./simulate-command.js";
 import { registerTrainCommand } from "./train-command.js";
 
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerModelCommand(program);
   registerGenerateCommand(program);
   registerScoreCommand(program);
+  registerServeCommand(program);
   registerDoctorCommand(program);
   registerDevCommand(program);
 }
