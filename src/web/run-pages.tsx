@@ -3,14 +3,21 @@
  * interaction, training and evaluation pages and the server-sent events of a live run.
  */
 import type { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
 import { streamSSE } from "hono/streaming";
+import { registerInteractionPage } from "./interaction-page.js";
 import { Layout, renderPage } from "./layout.js";
+import { registerRoundsPage } from "./rounds-page.js";
 import type { RunCatalog, RunEntry, RunSummary } from "./run-catalog.js";
+import { requireRun } from "./run-lookup.js";
+import { registerSocietyPages } from "./society-page.js";
 
 /** Registers the run pages on `app`. */
 export function registerRunPages(app: Hono, catalog: RunCatalog): void {
   app.get("/", (context) => context.html(renderPage(<RunsPage runs={catalog.list()} />)));
+
+  registerSocietyPages(app, catalog);
+  registerInteractionPage(app, catalog);
+  registerRoundsPage(app, catalog);
 
   app.get("/runs/:id/events", (context) => {
     const entry = requireRun(catalog, context.req.param("id"));
@@ -41,13 +48,6 @@ export function registerRunPages(app: Hono, catalog: RunCatalog): void {
       unsubscribe();
     });
   });
-}
-
-/** The run with `id`, or a 404. */
-export function requireRun(catalog: RunCatalog, id: string): RunEntry {
-  const entry = catalog.find(id);
-  if (!entry) throw new HTTPException(404, { message: `no run ${id} under the served directories` });
-  return entry;
 }
 
 /** Bytes as a short human size (KiB, MiB, GiB). */
