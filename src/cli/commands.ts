@@ -7,6 +7,7 @@ import { registerGenerateCommand } from "./generate-command.js";
 import { registerHumanEvalCommand } from "./human-eval-command.js";
 import { registerModelCommand } from "./model-command.js";
 import { registerScoreCommand } from "./score-command.js";
+import { registerServeCommand } from "./serve-command.js";
 import { registerSimulateCommand } from "./simulate-command.js";
 import { registerTrainCommand } from "./train-command.js";
 
@@ -20,6 +21,7 @@ export function registerCommands(program: Command): void {
   registerModelCommand(program);
   registerGenerateCommand(program);
   registerScoreCommand(program);
+  registerServeCommand(program);
   registerDoctorCommand(program);
   registerDevCommand(program);
 }
