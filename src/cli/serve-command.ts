@@ -3,6 +3,8 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../spec/errors.js";
+import { createHumanEvalRoutes } from "../web/human-eval/human-eval-routes.js";
+import { findStudyDirectories } from "../web/human-eval/study-directories.js";
 import type { AccessPolicy } from "../web/security-middleware.js";
 import { isLoopbackHost } from "../web/security-middleware.js";
 import { startWebServer } from "../web/start-web-server.js";
@@ -59,7 +61,9 @@ export function registerServeCommand(program: Command): void {
       const missing = options.runs.find((directory) => !existsSync(directory));
       if (missing !== undefined) throw new UsageError(`--runs ${missing}: no such directory`, { field: "--runs" });
       const policy = accessPolicyFor({ host: options.host });
-      const webApp = createWebApp({ runDirectories: options.runs.map((directory) => resolve(directory)), policy });
+      const roots = options.runs.map((directory) => resolve(directory));
+      const studies = createHumanEvalRoutes({ studyDirectories: () => findStudyDirectories({ roots }) });
+      const webApp = createWebApp({ runDirectories: roots, policy, mounts: [{ path: "/studies", app: studies }] });
       const server = await startWebServer({ webApp, host: options.host, port: options.port });
       process.stdout.write(
         `serving ${options.runs.join(", ")} on ${server.url}${policy.kind === "token" ? ` (admin token from ${ADMIN_TOKEN_VARIABLE} required)` : ""}\npress Ctrl-C to stop\n`,
