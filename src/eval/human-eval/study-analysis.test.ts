@@ -105,7 +105,9 @@ describe("analyseStudy", () => {
     expect(Number.isNaN(analysis.agreement.fleissKappa.value)).toBe(true);
     // Ratings: first answers 6, 6 and second answers 2, 2 on three items: perfect ordinal agreement.
     expect(analysis.agreement.ratingAlpha.value).toBeCloseTo(1, 12);
-    expect(analysis.bradleyTerry?.map((score) => score.model)).toEqual(["x", "y", "z"]);
+    expect(analysis.bradleyTerry?.scores.map((score) => score.model)).toEqual(["x", "y", "z"]);
+    // x never lost and z never won: no finite Bradley-Terry fit, and the analysis says so.
+    expect(analysis.bradleyTerry?.converged).toBe(false);
     // The judge agrees on p1 (7 > 3) and disagrees on p3 (2 < 5).
     expect(analysis.judgeAgreement).toMatchObject({ judge: "lm", items: 2, agreementRate: 0.5 });
     expect(analysis.flaggedItems).toEqual([{ itemId: "p1", flags: ["gpt"] }]);

@@ -84,8 +84,8 @@ export interface StudyAnalysis {
   goldAccuracy: number;
   agreement: { fleissKappa: AgreementEstimate; choiceAlpha: AgreementEstimate; ratingAlpha: AgreementEstimate };
   winRates: PairWinRate[];
-  /** Only with more than two models. */
-  bradleyTerry: BradleyTerryScore[] | undefined;
+  /** Only with more than two models; `converged` false when no finite fit exists (a model never won or never lost). */
+  bradleyTerry: { scores: BradleyTerryScore[]; converged: boolean } | undefined;
   judgeAgreement: JudgeAgreement | undefined;
   /** Pair items whose answers hold identity words. */
   flaggedItems: { itemId: string; flags: string[] }[];
@@ -201,7 +201,7 @@ export function analyseStudy({
     winRates,
     bradleyTerry:
       settings.models.length > 2
-        ? bradleyTerryEstimate({ models: settings.models, comparisons, ...options }).scores
+        ? bradleyTerryEstimate({ models: settings.models, comparisons, ...options })
         : undefined,
     judgeAgreement: judgeRatings === undefined ? undefined : agreeWithJudge({ outcomes, judgeRatings, ...options }),
     flaggedItems: items

@@ -94,12 +94,18 @@ export function AdminPage({ study, analysis }: { study: OpenStudy; analysis: Stu
       {analysis.bradleyTerry === undefined ? null : (
         <>
           <h2>Bradley-Terry strengths</h2>
+          {analysis.bradleyTerry.converged ? null : (
+            <p class="flag" id="bradley-terry-note">
+              No finite fit: a model never won or never lost, so its strength runs to 0 or 1; read the win rates
+              instead.
+            </p>
+          )}
           <table id="bradley-terry">
             <tr>
               <th>model</th>
               <th>strength (sums to 1) [95% interval]</th>
             </tr>
-            {analysis.bradleyTerry.map((score) => (
+            {analysis.bradleyTerry.scores.map((score) => (
               <tr>
                 <td>{score.model}</td>
                 <td>{interval({ value: score.strength, lower: score.lower, upper: score.upper })}</td>
