@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../spec/errors.js";
-import { createHumanEvalRoutes } from "../web/human-eval/human-eval-routes.js";
+import { createHumanEvalRoutes, isHumanEvalPublicPath } from "../web/human-eval/human-eval-routes.js";
 import { findStudyDirectories } from "../web/human-eval/study-directories.js";
 import type { AccessPolicy } from "../web/security-middleware.js";
 import { isLoopbackHost } from "../web/security-middleware.js";
@@ -63,7 +63,11 @@ export function registerServeCommand(program: Command): void {
       const policy = accessPolicyFor({ host: options.host });
       const roots = options.runs.map((directory) => resolve(directory));
       const studies = createHumanEvalRoutes({ studyDirectories: () => findStudyDirectories({ roots }) });
-      const webApp = createWebApp({ runDirectories: roots, policy, mounts: [{ path: "/studies", app: studies }] });
+      const webApp = createWebApp({
+        runDirectories: roots,
+        policy,
+        mounts: [{ path: "/studies", app: studies, isPublicPath: isHumanEvalPublicPath }],
+      });
       const server = await startWebServer({ webApp, host: options.host, port: options.port });
       process.stdout.write(
         `serving ${options.runs.join(", ")} on ${server.url}${policy.kind === "token" ? ` (admin token from ${ADMIN_TOKEN_VARIABLE} required)` : ""}\npress Ctrl-C to stop\n`,

@@ -20,8 +20,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 /** Name of the HttpOnly, SameSite=Strict cookie that carries a logged-in session. */
 export const SESSION_COOKIE_NAME = "stable_alignment_session";
 
-/** Paths reachable without the token (the login form and the stylesheet it uses). */
-const PUBLIC_PATHS = new Set(["/login", "/static/app.css"]);
+/** Paths reachable without the token (the login form, the stylesheet it uses and the app's script). */
+const PUBLIC_PATHS = new Set(["/login", "/static/app.css", "/static/app.js"]);
 
 /** Who may use the app. */
 export type AccessPolicy =
@@ -96,7 +96,17 @@ export function isLoopbackHost(host: string): boolean {
  * Enforces `policy`: off loopback, a request without the token gets 401 (pages redirect to the login
  * form, other requests get one line); on loopback, a request whose Host is not a loopback name gets 403.
  */
-export function accessControl({ policy }: { policy: AccessPolicy }): MiddlewareHandler {
+export function accessControl({
+  policy,
+  isPublicPath = () => false,
+}: {
+  policy: AccessPolicy;
+  /**
+   * Paths that carry their own credential and need no admin token off loopback (the human-evaluation
+   * rater pages, authenticated by the rater's private token). Default: none.
+   */
+  isPublicPath?: (path: string) => boolean;
+}): MiddlewareHandler {
   return async (context, next) => {
     if (policy.kind === "loopback") {
       const host = hostName(context.req.header("host") ?? "");
@@ -105,7 +115,8 @@ export function accessControl({ policy }: { policy: AccessPolicy }): MiddlewareH
       }
       return next();
     }
-    if (PUBLIC_PATHS.has(context.req.path) || hasAdminAccess(context, policy.adminToken)) return next();
+    const path = context.req.path;
+    if (PUBLIC_PATHS.has(path) || isPublicPath(path) || hasAdminAccess(context, policy.adminToken)) return next();
     const wantsPage = context.req.method === "GET" && (context.req.header("accept") ?? "").includes("text/html");
     if (wantsPage) return context.redirect("/login", 303);
     return context.text("admin token required (Authorization: Bearer <token>, or log in at /login)", 401);

@@ -25,6 +25,11 @@ export interface MountedApp {
   /** Path prefix, such as `/studies`. */
   path: string;
   app: Hono;
+  /**
+   * Paths below the prefix (given without it) that authenticate by their own credential and so need
+   * no admin token off loopback, such as a rater's private link. Default: none.
+   */
+  isPublicPath?: (path: string) => boolean;
 }
 
 /** Options of {@link createWebApp}. */
@@ -59,7 +64,11 @@ export function createWebApp({
   const app = new Hono();
   app.use("*", securityHeaders());
   app.use("*", requestBodyLimit({ maxBytes: bodyLimitBytes }));
-  app.use("*", accessControl({ policy }));
+  const isPublicPath = (path: string): boolean =>
+    mounts.some(
+      (mount) => path.startsWith(`${mount.path}/`) && (mount.isPublicPath?.(path.slice(mount.path.length)) ?? false),
+    );
+  app.use("*", accessControl({ policy, isPublicPath }));
 
   app.get("/static/app.css", (context) =>
     context.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-cache" }),

@@ -107,3 +107,34 @@ describe("admin page", () => {
     expect(page.html).toContain("careful");
   });
 });
+
+describe("off loopback (admin token policy)", () => {
+  it("rater links work with only the rater's token; the admin page and the rest of the app need the admin token", async () => {
+    const adminToken = "t".repeat(32);
+    const remote = await startStudyServer({ policy: { kind: "token", adminToken } });
+    try {
+      const base = remote.server.url;
+      const rater = remote.pathOf(remote.created.raterLinks[0]?.link as string);
+      const overview = await fetch(`${base}${rater}`, { redirect: "manual" });
+      expect(overview.status).toBe(200);
+      const item = await fetch(`${base}${rater}/items/1`, { redirect: "manual" });
+      expect(item.status).toBe(200);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await item.text())?.[1] as string;
+      const vote = await fetch(`${base}${rater}/items/1`, {
+        method: "POST",
+        body: new URLSearchParams({ choice: "tie", csrf }),
+        redirect: "manual",
+      });
+      expect(vote.status).toBe(303);
+      expect((await fetch(`${base}/studies/static/human-eval.js`)).status).toBe(200);
+      const admin = remote.pathOf(remote.created.adminLink);
+      expect((await fetch(`${base}${admin}`, { redirect: "manual" })).status).toBe(401);
+      const withToken = await fetch(`${base}${admin}`, { headers: { authorization: `Bearer ${adminToken}` } });
+      expect(withToken.status).toBe(200);
+      expect((await fetch(`${base}/`, { redirect: "manual" })).status).toBe(401);
+      expect((await fetch(`${base}${rater}/../../admin`, { redirect: "manual" })).status).toBe(401);
+    } finally {
+      await remote.server.close();
+    }
+  });
+});

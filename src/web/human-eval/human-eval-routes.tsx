@@ -34,6 +34,14 @@ export interface HumanEvalRoutesOptions {
   now?: () => number;
 }
 
+/**
+ * The paths (below the mount) a rater reaches with only their private link: their pages and the
+ * script and styles they load. Off loopback these need no admin token; the admin page still does.
+ */
+export function isHumanEvalPublicPath(path: string): boolean {
+  return /^\/[^/]+\/rate\/[^/]+(\/items\/\d+)?$/.test(path) || /^\/static\/human-eval\.(js|css)$/.test(path);
+}
+
 function notFound() {
   return renderPage(
     <Layout title="Not found" navigation={[]}>

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CreatedStudy, createStudy } from "../../../eval/human-eval/create-study.js";
 import { writeGenerationFixture } from "../../../eval/human-eval/test-support/generation-fixture.js";
+import type { AccessPolicy } from "../../security-middleware.js";
 import { startWebServer, type WebServer } from "../../start-web-server.js";
 import { createWebApp } from "../../web-app.js";
-import { createHumanEvalRoutes } from "../human-eval-routes.js";
+import { createHumanEvalRoutes, isHumanEvalPublicPath } from "../human-eval-routes.js";
 import { findStudyDirectories } from "../study-directories.js";
 
 /** A served study. */
@@ -26,10 +27,13 @@ export async function startStudyServer({
   models = ["careful", "reckless"],
   items = 2,
   now,
+  policy,
 }: {
   models?: string[];
   items?: number;
   now?: () => number;
+  /** Default: loopback (no admin token). */
+  policy?: AccessPolicy;
 } = {}): Promise<StudyServer> {
   const root = mkdtempSync(join(tmpdir(), "human-eval-web-"));
   await writeGenerationFixture({ directory: join(root, "eval"), models });
@@ -51,7 +55,11 @@ export async function startStudyServer({
     ...(now === undefined ? {} : { now }),
   });
   const server = await startWebServer({
-    webApp: createWebApp({ runDirectories: [root], mounts: [{ path: "/studies", app: studies }] }),
+    webApp: createWebApp({
+      runDirectories: [root],
+      mounts: [{ path: "/studies", app: studies, isPublicPath: isHumanEvalPublicPath }],
+      ...(policy === undefined ? {} : { policy }),
+    }),
     port: 0,
   });
   return { root, server, created, pathOf: (link) => link.replace(/^https?:\/\/[^/]+/, "") };
