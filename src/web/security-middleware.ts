@@ -20,8 +20,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 /** Name of the HttpOnly, SameSite=Strict cookie that carries a logged-in session. */
 export const SESSION_COOKIE_NAME = "stable_alignment_session";
 
-/** Paths reachable without the token (the login form, the stylesheet it uses and the app's script). */
-const PUBLIC_PATHS = new Set(["/login", "/static/app.css", "/static/app.js"]);
+/** Paths reachable without the token (the login form and the stylesheet it uses). */
+const PUBLIC_PATHS = new Set(["/login", "/static/app.css"]);
 
 /** Who may use the app. */
 export type AccessPolicy =
