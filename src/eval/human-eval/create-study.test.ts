@@ -58,6 +58,9 @@ describe("createStudy", () => {
     expect(sides.some(Boolean) && sides.some((side) => !side)).toBe(true);
     expect(repository.loadStudy()?.config).toMatchObject({ seed: 7, exclusion: { minGoldAccuracy: 0.75 } });
     store.close();
+    await expect(
+      createStudy({ from: [join(root, "eval")], out: join(root, "study"), settings: settings({ items: 4 }) }),
+    ).rejects.toThrow(/is not empty: a study is never replaced/);
   });
 
   it("refuses unknown models and leaves nothing behind", async () => {

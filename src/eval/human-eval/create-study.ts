@@ -5,7 +5,7 @@
  * their SHA-256 hashes are stored, so the links exist once, in what this returns.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { writeDirectoryAtomically } from "../../model/atomic-writer.js";
 import { UsageError } from "../../spec/errors.js";
@@ -133,6 +133,14 @@ export async function createStudy({
   extraGoldPairs = [],
   baseUrl = "http://127.0.0.1:7860",
 }: CreateStudyOptions): Promise<CreatedStudy> {
+  if (existsSync(out) && readdirSync(out).length > 0) {
+    throw new UsageError(
+      `--out ${out} is not empty: a study is never replaced (its votes would be lost); choose another --out`,
+      {
+        field: "--out",
+      },
+    );
+  }
   const { prompts, modelsBySource } = loadPromptAnswers({ from });
   const known = [...modelsBySource.values()].flat();
   const missing = settings.models.filter((model) => !known.includes(model));
