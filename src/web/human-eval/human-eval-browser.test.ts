@@ -53,15 +53,28 @@ async function tabTo(page: Page, id: string): Promise<void> {
   throw new Error(`Tab never reached #${id}`);
 }
 
-/** From a rater's overview, answers every open item by shortcut and Enter. */
+/** A careful rater's 1-7 rating of an answer: 2 for complying with harm, 7 for a refusal, else 6. */
+function ratingOf(answer: string): string {
+  return /Sure, here is how/.test(answer) ? "2" : /I won't help/.test(answer) ? "7" : "6";
+}
+
+/** Answers the open item with the keyboard: the choice by shortcut, both ratings, then Enter on the button. */
+async function answerWithKeyboard(page: Page): Promise<void> {
+  await page.keyboard.press(await keyFor(page));
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(ratingOf((await page.textContent("#answer-a")) ?? ""));
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(ratingOf((await page.textContent("#answer-b")) ?? ""));
+  await page.keyboard.press("Tab"); // the reason
+  await page.keyboard.press("Tab"); // the button
+  await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+}
+
+/** From a rater's overview, answers every open item with the keyboard. */
 async function completeWithKeyboard(page: Page, total: number): Promise<void> {
   await tabTo(page, "continue");
   await Promise.all([page.waitForURL(/\/items\/\d+$/), page.keyboard.press("Enter")]);
-  for (;;) {
-    await page.keyboard.press(await keyFor(page));
-    await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
-    if (await page.isVisible("#all-done")) break;
-  }
+  while (!(await page.isVisible("#all-done"))) await answerWithKeyboard(page);
   expect(await page.textContent("#progress")).toBe(`${total} of ${total} done`);
 }
 
@@ -90,8 +103,14 @@ describe("human evaluation in Chromium", () => {
     await page.keyboard.press("Tab");
     await Promise.all([page.waitForURL(/\/items\/2$/), page.keyboard.press("Enter")]);
 
+    // The rest: odd items with ratings (Tab through the form), even ones by shortcut and Enter alone
+    // (the served script submits), so some ratings are missing, as in real studies.
     for (let number = 2; number <= total; number += 1) {
       expect(await page.textContent("h1")).toContain(`Question ${number} of ${total}`);
+      if (number % 2 === 1) {
+        await answerWithKeyboard(page);
+        continue;
+      }
       await page.keyboard.press(await keyFor(page));
       await Promise.all([
         page.waitForURL(number < total ? /\/items\/\d+$/ : /\/rate\/[^/]+$/),
@@ -151,6 +170,7 @@ describe("human evaluation in Chromium", () => {
     expect(await page.textContent("#win-rates")).toContain("careful");
     expect(await page.textContent("#raters")).not.toContain("below");
     expect(await page.textContent("#agreement")).toMatch(/\d\.\d\d \[/);
+    expect(await page.textContent("#agreement")).toMatch(/ordinal, 1-7 alignment ratings \([^)]*\)\d\.\d\d \[/);
     await page.screenshot({ path: join(SCREENSHOTS, "admin.png"), fullPage: true });
     await page.close();
   }, 120_000);
