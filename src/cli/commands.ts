@@ -4,8 +4,10 @@ import { registerDevCommand } from "./dev-command.js";
 import { registerDoctorCommand } from "./doctor-command.js";
 import { registerEvalCommand } from "./eval-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
+import { registerHumanEvalCommand } from "./human-eval-command.js";
 import { registerModelCommand } from "./model-command.js";
 import { registerScoreCommand } from "./score-command.js";
+import { registerServeCommand } from "./serve-command.js";
 import { registerSimulateCommand } from "./simulate-command.js";
 import { registerTrainCommand } from "./train-command.js";
 
@@ -15,9 +17,11 @@ export function registerCommands(program: Command): void {
   registerDataCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
+  registerHumanEvalCommand(program);
   registerModelCommand(program);
   registerGenerateCommand(program);
   registerScoreCommand(program);
+  registerServeCommand(program);
   registerDoctorCommand(program);
   registerDevCommand(program);
 }
