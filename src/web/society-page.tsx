@@ -71,7 +71,7 @@ export function registerSocietyPages(app: Hono, catalog: RunCatalog): void {
         <Layout title={`Society: ${entry.name}`} breadcrumbs={simulationLinks(entry)}>
           <p>
             Status: <span id="live-status">{status}</span> · {overview.size}×{overview.size} agents · rounds completed:{" "}
-            {overview.latestRound + 1}
+            <span id="rounds-completed">{overview.latestRound + 1}</span>
             {overview.rounds === undefined ? "" : ` of ${overview.rounds}`}
           </p>
           <form id="society-form" class="controls" method="get" action={`/runs/${entry.id}/society`}>

@@ -71,6 +71,8 @@ export const APP_JS = `"use strict";
         if (following) slider.value = slider.max;
         showSliderValue(slider);
       }
+      var completed = document.getElementById("rounds-completed");
+      if (completed && typeof update.latestRound === "number") completed.textContent = String(update.latestRound + 1);
       var status = document.getElementById("live-status");
       if (status && update.status) status.textContent = update.status;
       refresh(region);
