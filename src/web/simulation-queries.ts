@@ -38,18 +38,19 @@ export function readSimulationOverview(database: Database.Database): SimulationO
       count: number;
     }
   ).count;
+  // Walks the primary key backwards and stops at the first completed row (no scan of the records).
   const active = database
     .prepare(
-      "SELECT COALESCE(MAX(round), -1) AS latest FROM simulation_interactions WHERE run_id = ? AND status = 'complete'",
+      "SELECT round FROM simulation_interactions WHERE run_id = ? AND status = 'complete' ORDER BY round DESC LIMIT 1",
     )
-    .get(run.run_id) as { latest: number };
+    .get(run.run_id) as { round: number } | undefined;
   const size = typeof config.size === "number" ? config.size : Math.round(Math.sqrt(agents));
   return {
     runId: run.run_id,
     size,
     rounds: typeof config.rounds === "number" ? config.rounds : undefined,
     latestRound: latestCompletedRound(database),
-    latestActiveRound: active.latest,
+    latestActiveRound: active?.round ?? -1,
     agents,
     status: run.status,
   };
