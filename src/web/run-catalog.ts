@@ -42,6 +42,8 @@ export interface RunCatalog {
   database(entry: RunEntry): Database.Database | undefined;
   /** Calls `listener` on every change of the run; returns the unsubscribe function. One poller per run. */
   watch(entry: RunEntry, listener: (update: RunUpdate) => void): () => void;
+  /** Pollers running now (one per watched run, whatever the number of clients). */
+  activeWatchers(): number;
   /** Stops every poller and closes every database. */
   close(): void;
 }
@@ -121,6 +123,9 @@ export function createRunCatalog({
         watchers.set(entry.id, watcher);
       }
       return watcher.subscribe(listener);
+    },
+    activeWatchers() {
+      return [...watchers.values()].filter((watcher) => watcher.listeners > 0).length;
     },
     close() {
       for (const watcher of watchers.values()) watcher.stop();
