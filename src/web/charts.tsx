@@ -147,8 +147,14 @@ export function LineChart({
     .filter((value): value is number => value !== null && Number.isFinite(value));
   const xLow = xs.length === 0 ? 0 : Math.min(...xs);
   const xHigh = xs.length === 0 ? 1 : Math.max(...xs);
-  const yLow = yMinimum ?? (ys.length === 0 ? 0 : Math.min(...ys));
-  const yHigh = yMaximum ?? (ys.length === 0 ? 1 : Math.max(...ys));
+  let yLow = yMinimum ?? (ys.length === 0 ? 0 : Math.min(...ys));
+  let yHigh = yMaximum ?? (ys.length === 0 ? 1 : Math.max(...ys));
+  if (yHigh === yLow) {
+    // A constant series (a fixed learning rate) sits in the middle of a small range around it.
+    const pad = Math.abs(yLow) * 0.1 || 1;
+    yLow -= pad;
+    yHigh += pad;
+  }
   const left = 56;
   const right = 150;
   const top = 28;
@@ -190,6 +196,11 @@ export function LineChart({
       <text x={left + plotWidth / 2} y={height - 4} font-size="11" text-anchor="middle">
         {xLabel}
       </text>
+      {ys.length === 0 ? (
+        <text x={left + plotWidth / 2} y={top + plotHeight / 2} font-size="12" text-anchor="middle" fill="#666">
+          no data yet
+        </text>
+      ) : null}
       {series.map((line, index) => {
         const color = PALETTE[index % PALETTE.length] ?? "#333";
         const banded = line.points.filter(

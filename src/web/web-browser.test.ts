@@ -17,6 +17,7 @@ import { runId } from "./run-catalog.js";
 import { CONTENT_SECURITY_POLICY } from "./security-middleware.js";
 import { startWebServer, type WebServer } from "./start-web-server.js";
 import { hostileSocietyAnswer } from "./test-support/hostile-society.js";
+import { writeReportFixtures } from "./test-support/report-fixtures.js";
 import { createWebApp } from "./web-app.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -37,12 +38,15 @@ const answersHeld = new Promise<void>((resolve) => {
   releaseAnswers = resolve;
 });
 let runDirectory: string;
+let reports: ReturnType<typeof writeReportFixtures>;
 
 beforeAll(async () => {
   if (!hasChromium) return;
   mkdirSync(screenshots, { recursive: true });
   const root = mkdtempSync(join(tmpdir(), "web-browser-"));
+  mkdirSync(join(root, "reports"));
   runDirectory = join(root, "runs", "live-society");
+  reports = writeReportFixtures({ root: join(root, "reports") });
   fake = await startFakeLlmServer({
     latencyMs: 250,
     recordRequests: false,
@@ -144,6 +148,7 @@ describe.skipIf(!hasChromium)("web app in Chromium", () => {
 
     await page.locator('#grid a[data-agent="4"]').click();
     await page.waitForURL(/\/agents\/4/);
+    await page.screenshot({ path: join(screenshots, "agent.png"), fullPage: true });
     await page.locator(`#interactions a[href="/runs/${id}/interactions/${ROUNDS - 1}/4"]`).click();
     await page.waitForURL(/\/interactions\//);
     const draft = (await page.locator("#draft").textContent()) ?? "";
@@ -160,6 +165,25 @@ describe.skipIf(!hasChromium)("web app in Chromium", () => {
     expect(dialogs).toBe(0);
     expect(consoleErrors.filter((text) => /Content Security Policy/i.test(text))).toEqual([]);
     expect(requests.length).toBeGreaterThan(5);
+    expect(requests.filter((url) => !url.startsWith(`${web.url}/`))).toEqual([]);
+    await page.close();
+  });
+
+  it("training and evaluation pages render in Chromium with only same-origin requests", async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const requests: string[] = [];
+    page.on("request", (request) => requests.push(request.url()));
+    const training = await page.goto(`${web.url}/runs/${runId(reports.training)}/training`);
+    expect(training?.headers()["content-security-policy"]).toBe(CONTENT_SECURITY_POLICY);
+    expect(await page.locator("#training-charts svg").count()).toBe(4);
+    await page.screenshot({ path: join(screenshots, "training.png"), fullPage: true });
+    await page.goto(`${web.url}/runs/${runId(reports.evaluation)}/evaluation`);
+    expect(await page.locator("table.answers tbody tr").count()).toBe(1);
+    expect(await page.locator("main script, main img").count()).toBe(0);
+    await page.screenshot({ path: join(screenshots, "evaluation.png"), fullPage: true });
+    await page.goto(`${web.url}/runs/${runId(reports.likelihood)}/evaluation`);
+    await page.screenshot({ path: join(screenshots, "evaluation-likelihood.png"), fullPage: true });
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
     expect(requests.filter((url) => !url.startsWith(`${web.url}/`))).toEqual([]);
     await page.close();
   });
