@@ -72,6 +72,24 @@ describe("security headers and body limit", () => {
   });
 });
 
+describe("cross-site requests", () => {
+  it("refuses a POST a browser marks cross-site or from another origin, and accepts a same-origin one", async () => {
+    const server = await start({ kind: "token", adminToken: TOKEN });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${server.url}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: new URLSearchParams({ token: TOKEN }).toString(),
+        redirect: "manual",
+      });
+    expect((await post({ "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect((await post({ origin: "http://attacker.example" })).status).toBe(403);
+    expect((await post({ origin: "null" })).status).toBe(403);
+    expect((await post({ origin: server.url, "sec-fetch-site": "same-origin" })).status).toBe(303);
+    expect((await post({})).status).toBe(303);
+  });
+});
+
 describe("admin token off loopback", () => {
   it("requires the token on every request, by bearer header or login cookie", async () => {
     const server = await start({ kind: "token", adminToken: TOKEN });

@@ -1,6 +1,7 @@
 /**
  * The web app (`stable-alignment serve`): one Hono app that reads what the commands write. Security
- * middleware runs first, app-wide, so every route (and every sub-app mounted later, such as the
+ * middleware runs first, app-wide (headers, body limit, access policy, refusal of cross-site
+ * state-changing requests), so every route (and every sub-app mounted later, such as the
  * human-evaluation pages at /studies) gets the headers, the body limit and the access policy.
  */
 import { Hono } from "hono";
@@ -12,6 +13,7 @@ import {
   type AccessPolicy,
   accessControl,
   constantTimeEqual,
+  crossSiteRequestRefusal,
   DEFAULT_BODY_LIMIT_BYTES,
   requestBodyLimit,
   SESSION_COOKIE_NAME,
@@ -60,6 +62,7 @@ export function createWebApp({
   app.use("*", securityHeaders());
   app.use("*", requestBodyLimit({ maxBytes: bodyLimitBytes }));
   app.use("*", accessControl({ policy }));
+  app.use("*", crossSiteRequestRefusal());
 
   app.get("/static/app.css", (context) =>
     context.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-cache" }),
