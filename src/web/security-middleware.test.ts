@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import { CONTENT_SECURITY_POLICY, constantTimeEqual, SESSION_COOKIE_NAME } from "./security-middleware.js";
 import { startWebServer, type WebServer } from "./start-web-server.js";
@@ -122,6 +123,31 @@ describe("admin token off loopback", () => {
     const cookie = setCookie.split(";")[0] ?? "";
     expect((await fetch(`${server.url}/`, { headers: { cookie } })).status).toBe(200);
     expect((await fetch(`${server.url}/`, { headers: { cookie: `${SESSION_COOKIE_NAME}=forged` } })).status).toBe(401);
+  });
+
+  it("lets a mounted sub-app's public prefix through without the token, with the same headers and limits", async () => {
+    const studies = new Hono();
+    studies.get("/rate/:token", (context) => context.text(`rater page ${context.req.param("token").length}`));
+    studies.get("/admin", (context) => context.text("study admin"));
+    const directory = mkdtempSync(join(tmpdir(), "web-security-"));
+    const server = await startWebServer({
+      webApp: createWebApp({
+        runDirectories: [directory],
+        policy: { kind: "token", adminToken: TOKEN },
+        mounts: [{ path: "/studies", app: studies }],
+        publicPathPrefixes: ["/studies/rate"],
+      }),
+      port: 0,
+    });
+    servers.push(server);
+    const rater = await fetch(`${server.url}/studies/rate/abc`);
+    expect(rater.status).toBe(200);
+    expect(await rater.text()).toBe("rater page 3");
+    expect(rater.headers.get("content-security-policy")).toBe(CONTENT_SECURITY_POLICY);
+    expect((await fetch(`${server.url}/studies/admin`)).status).toBe(401);
+    expect((await fetch(`${server.url}/studies/ratex`)).status).toBe(401);
+    const admin = await fetch(`${server.url}/studies/admin`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(await admin.text()).toBe("study admin");
   });
 
   it("compares tokens whatever their lengths", () => {

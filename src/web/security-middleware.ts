@@ -122,9 +122,19 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Enforces `policy`: off loopback, a request without the token gets 401 (pages redirect to the login
- * form, other requests get one line); on loopback, a request whose Host is not a loopback name gets 403.
+ * form, other requests get one line), except under `publicPathPrefixes` (default none), whose
+ * sub-app checks its own credentials; on loopback, a request whose Host is not a loopback name gets 403.
  */
-export function accessControl({ policy }: { policy: AccessPolicy }): MiddlewareHandler {
+export function accessControl({
+  policy,
+  publicPathPrefixes = [],
+}: {
+  policy: AccessPolicy;
+  /** Path prefixes that skip the admin token (a sub-app with its own credentials, such as rater links). */
+  publicPathPrefixes?: readonly string[];
+}): MiddlewareHandler {
+  const isPublic = (path: string) =>
+    PUBLIC_PATHS.has(path) || publicPathPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
   return async (context, next) => {
     if (policy.kind === "loopback") {
       const host = hostName(context.req.header("host") ?? "");
@@ -133,7 +143,7 @@ export function accessControl({ policy }: { policy: AccessPolicy }): MiddlewareH
       }
       return next();
     }
-    if (PUBLIC_PATHS.has(context.req.path) || hasAdminAccess(context, policy.adminToken)) return next();
+    if (isPublic(context.req.path) || hasAdminAccess(context, policy.adminToken)) return next();
     const wantsPage = context.req.method === "GET" && (context.req.header("accept") ?? "").includes("text/html");
     if (wantsPage) return context.redirect("/login", 303);
     return context.text("admin token required (Authorization: Bearer <token>, or log in at /login)", 401);

@@ -39,6 +39,11 @@ export interface WebAppOptions {
   bodyLimitBytes?: number;
   /** Sub-apps mounted under their path (default none). */
   mounts?: readonly MountedApp[];
+  /**
+   * Path prefixes reachable off loopback without the admin token (default none), for a sub-app that
+   * checks its own credentials (such as rater links); every other middleware still applies.
+   */
+  publicPathPrefixes?: readonly string[];
   /** Milliseconds between checks of a watched run for new rounds or metrics (default 500). */
   pollIntervalMs?: number;
 }
@@ -56,12 +61,13 @@ export function createWebApp({
   policy = { kind: "loopback" },
   bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES,
   mounts = [],
+  publicPathPrefixes = [],
   pollIntervalMs = 500,
 }: WebAppOptions): WebApp {
   const app = new Hono();
   app.use("*", securityHeaders());
   app.use("*", requestBodyLimit({ maxBytes: bodyLimitBytes }));
-  app.use("*", accessControl({ policy }));
+  app.use("*", accessControl({ policy, publicPathPrefixes }));
   app.use("*", crossSiteRequestRefusal());
 
   app.get("/static/app.css", (context) =>
