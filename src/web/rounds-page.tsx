@@ -48,9 +48,17 @@ function cell(moments: ScoreMoments): string {
 
 /** Registers the rounds route. */
 export function registerRoundsPage(app: Hono, catalog: RunCatalog): void {
+  const cache = new Map<string, { version: number; runId: string; statistics: RoundStatistics[] }>();
   app.get("/runs/:id/rounds", (context) => {
     const { entry, database, overview } = requireSimulation(catalog, context.req.param("id"));
-    const statistics = readRoundStatistics({ database, runId: overview.runId });
+    // Reading every record takes seconds on a large run: reuse the last result until a writer commits.
+    const version = database.pragma("data_version", { simple: true }) as number;
+    const cachedResult = cache.get(entry.id);
+    const statistics =
+      cachedResult?.version === version && cachedResult.runId === overview.runId
+        ? cachedResult.statistics
+        : readRoundStatistics({ database, runId: overview.runId });
+    cache.set(entry.id, { version, runId: overview.runId, statistics });
     const chart = (title: string, before: Metric, after: Metric) => (
       <LineChart
         title={title}
