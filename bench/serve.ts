@@ -11,8 +11,9 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { readSocietyGrid } from "../src/store/interaction-detail-reader.js";
 import { runId } from "../src/web/run-catalog.js";
-import { readSimulationOverview, readSocietyCells } from "../src/web/simulation-queries.js";
+import { readSimulationOverview } from "../src/web/simulation-queries.js";
 import { startWebServer } from "../src/web/start-web-server.js";
 import { writeSyntheticSociety } from "../src/web/test-support/synthetic-society.js";
 import { createWebApp } from "../src/web/web-app.js";
@@ -77,12 +78,12 @@ export default async function serveBench(args: string[]): Promise<void> {
       return overview;
     };
     for (let warm = 0; warm < 3; warm += 1)
-      readSocietyCells({ database, runId: bare().runId, round: 0, phase: "after" });
+      readSocietyGrid(database, { runId: bare().runId, round: 0, phase: "after" });
     const bareSamples: number[] = [];
     for (const { round, phase } of plan) {
       const started = performance.now();
       const overview = bare();
-      const cells = readSocietyCells({ database, runId: overview.runId, round, phase: phase as "before" | "after" });
+      const cells = readSocietyGrid(database, { runId: overview.runId, round, phase: phase as "before" | "after" });
       bareSamples.push(performance.now() - started);
       if (cells.length !== size * size)
         throw new Error(`bare query read ${cells.length} cells, expected ${size * size}`);

@@ -155,6 +155,9 @@ describe.skipIf(!hasChromium)("web app in Chromium", () => {
     expect(draft).toContain("<script>window.__pwned");
     expect(draft).toContain("<img src=x onerror=");
     expect(await page.locator("main script, main img, main svg[onload]").count()).toBe(0);
+    // Schema 7 records the calls behind the interaction and the memories retrieved.
+    expect(await page.locator("table#calls tbody tr").count()).toBeGreaterThanOrEqual(5);
+    expect(await page.locator("table#memories").count()).toBe(1);
     await page.screenshot({ path: join(screenshots, "interaction.png"), fullPage: true });
 
     await page.goto(`${web.url}/runs/${id}/rounds`);
