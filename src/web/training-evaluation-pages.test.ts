@@ -7,10 +7,11 @@ import { startWebServer, type WebServer } from "./start-web-server.js";
 import { HOSTILE_MARKUP } from "./test-support/hostile-society.js";
 import { metricsStep as step, writeReportFixtures } from "./test-support/report-fixtures.js";
 import { createTrainingMetricsTail } from "./training-metrics-tail.js";
-import { createWebApp } from "./web-app.js";
+import { createWebApp, type WebApp } from "./web-app.js";
 
 let root: string;
 let server: WebServer;
+let webApp: WebApp;
 const training = () => join(root, "train-a");
 const evaluation = () => join(root, "eval-a");
 const likelihood = () => join(root, "eval-b");
@@ -18,8 +19,9 @@ const likelihood = () => join(root, "eval-b");
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "web-train-eval-"));
   writeReportFixtures({ root });
+  webApp = createWebApp({ runDirectories: [root], pollIntervalMs: 50 });
   server = await startWebServer({
-    webApp: createWebApp({ runDirectories: [root], pollIntervalMs: 50 }),
+    webApp,
     port: 0,
   });
 });
@@ -77,7 +79,14 @@ describe("training page", () => {
     appendFileSync(join(training(), "metrics.jsonl"), step(4));
     while (!text.includes("event: update")) text += decoder.decode((await reader.read()).value);
     expect(text).toMatch(/"metricsBytes":\d+/);
+    expect(webApp.catalog.activeWatchers()).toBe(1);
     controller.abort();
+    // The stream's end unsubscribes; the run's poller stops with its last client.
+    const deadline = Date.now() + 10_000;
+    while (webApp.catalog.activeWatchers() > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(webApp.catalog.activeWatchers()).toBe(0);
   });
 });
 
