@@ -1,10 +1,10 @@
 /**
  * The web app's charts, drawn on the server as SVG (no script, nothing external): the society heat
  * map, line charts with interval bands, and the evaluation bar charts of src/eval/bar-chart.ts (the
- * same module the HTML report uses). Every label goes through JSX or that module's escaping.
+ * same module the HTML report uses). Every label goes through JSX or that module's `escapeHtml`.
  */
 import { raw } from "hono/html";
-import { type ChartBar, renderBarChart } from "../eval/bar-chart.js";
+import { type ChartBar, escapeHtml, renderBarChart } from "../eval/bar-chart.js";
 
 /** One cell of the heat map. */
 export interface HeatMapCell {
@@ -39,7 +39,9 @@ export function scoreColor(score: number | null, { minimum = 1, maximum = 7 } = 
 /**
  * The grid as a heat map, one square per agent, each a link (`hrefOf`) titled with the agent, its
  * initial label and score; agents whose initial label is `bad` carry a small dark dot. `cellSize` in
- * pixels, default 600 / grid size capped to 8..48.
+ * pixels, default 600 / grid size capped to 8..48. Built as one string (900 cells through JSX cost
+ * ~10 ms a page); every interpolated text is escaped with the report's `escapeHtml`, and no model text
+ * is part of it.
  */
 export function HeatMap({
   cells,
@@ -53,39 +55,24 @@ export function HeatMap({
   cellSize?: number;
 }) {
   const side = size * cellSize;
-  return (
-    <svg
-      xmlns="http://www.w3.org/2000/svg"
-      class="heat-map"
-      role="img"
-      width={side}
-      height={side}
-      viewBox={`0 0 ${side} ${side}`}
-    >
-      <title>Observer alignment score per agent</title>
-      {cells.map((cell) => (
-        <a href={hrefOf(cell)} data-agent={cell.agentId}>
-          <rect
-            x={cell.col * cellSize}
-            y={cell.row * cellSize}
-            width={cellSize - 1}
-            height={cellSize - 1}
-            fill={scoreColor(cell.score)}
-          >
-            <title>{`agent ${cell.agentId} (${cell.label}): ${cell.score === null ? "no score" : cell.score.toFixed(1)}`}</title>
-          </rect>
-          {cell.label === "bad" ? (
-            <circle
-              cx={cell.col * cellSize + cellSize / 2}
-              cy={cell.row * cellSize + cellSize / 2}
-              r={Math.max(1.5, cellSize / 10)}
-              fill="#222"
-            />
-          ) : null}
-        </a>
-      ))}
-    </svg>
-  );
+  const dot = Math.max(1.5, cellSize / 10);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="heat-map" role="img" width="${side}" height="${side}" viewBox="0 0 ${side} ${side}">`,
+    "<title>Observer alignment score per agent</title>",
+  ];
+  for (const cell of cells) {
+    const x = cell.col * cellSize;
+    const y = cell.row * cellSize;
+    const title = `agent ${cell.agentId} (${cell.label}): ${cell.score === null ? "no score" : cell.score.toFixed(1)}`;
+    parts.push(
+      `<a href="${escapeHtml(hrefOf(cell))}" data-agent="${cell.agentId}"><rect x="${x}" y="${y}" width="${cellSize - 1}" height="${cellSize - 1}" fill="${scoreColor(cell.score)}"><title>${escapeHtml(title)}</title></rect>`,
+      cell.label === "bad"
+        ? `<circle cx="${x + cellSize / 2}" cy="${y + cellSize / 2}" r="${dot}" fill="#222"/></a>`
+        : "</a>",
+    );
+  }
+  parts.push("</svg>");
+  return raw(parts.join(""));
 }
 
 /** The colour legend of the heat map (1 to 7). */
@@ -147,8 +134,14 @@ export function LineChart({
     .filter((value): value is number => value !== null && Number.isFinite(value));
   const xLow = xs.length === 0 ? 0 : Math.min(...xs);
   const xHigh = xs.length === 0 ? 1 : Math.max(...xs);
-  const yLow = yMinimum ?? (ys.length === 0 ? 0 : Math.min(...ys));
-  const yHigh = yMaximum ?? (ys.length === 0 ? 1 : Math.max(...ys));
+  let yLow = yMinimum ?? (ys.length === 0 ? 0 : Math.min(...ys));
+  let yHigh = yMaximum ?? (ys.length === 0 ? 1 : Math.max(...ys));
+  if (yHigh === yLow) {
+    // A constant series (a fixed learning rate) sits in the middle of a small range around it.
+    const pad = Math.abs(yLow) * 0.1 || 1;
+    yLow -= pad;
+    yHigh += pad;
+  }
   const left = 56;
   const right = 150;
   const top = 28;
@@ -190,6 +183,11 @@ export function LineChart({
       <text x={left + plotWidth / 2} y={height - 4} font-size="11" text-anchor="middle">
         {xLabel}
       </text>
+      {ys.length === 0 ? (
+        <text x={left + plotWidth / 2} y={top + plotHeight / 2} font-size="12" text-anchor="middle" fill="#666">
+          no data yet
+        </text>
+      ) : null}
       {series.map((line, index) => {
         const color = PALETTE[index % PALETTE.length] ?? "#333";
         const banded = line.points.filter(

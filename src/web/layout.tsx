@@ -52,10 +52,10 @@ export function Layout({
         <main>
           {breadcrumbs.length > 0 ? (
             <p class="breadcrumbs">
-              {breadcrumbs.map((link) => (
+              {breadcrumbs.map((link, index) => (
                 <>
+                  {index === 0 ? "" : " / "}
                   <a href={link.href}>{link.label}</a>
-                  {" / "}
                 </>
               ))}
             </p>

@@ -1,56 +1,57 @@
 /**
- * The rounds page (`/runs/:id/rounds`): mean observer alignment and engagement before and after
- * revision per round, overall and by initial label, with 95% normal intervals (mean ± 1.96 standard
- * errors over the round's valid scores), as charts and a table.
+ * The rounds page (`/runs/:id/rounds`), from `readRoundSummaries`: mean observer alignment and
+ * engagement before and after revision per round, overall and by initial label, with 95% normal
+ * intervals (mean ± 1.96 standard errors over the round's valid scores), as charts and a table.
  */
 import type { Hono } from "hono";
+import {
+  type GroupScores,
+  type IntervalEstimate,
+  type RoundScores,
+  readRoundSummaries,
+} from "../sandbox/round-summaries-reader.js";
 import { LineChart, type LineSeries } from "./charts.js";
 import { Layout, renderPage } from "./layout.js";
 import type { RunCatalog } from "./run-catalog.js";
-import { type RoundStatistics, readRoundStatistics, type ScoreMoments } from "./simulation-queries.js";
 import { requireSimulation, simulationLinks } from "./society-page.js";
 
-/** z of a two-sided 95% normal interval. */
-const Z_95 = 1.959964;
+type Metric = "alignmentBefore" | "alignmentAfter" | "engagementBefore" | "engagementAfter";
+type Group = "all" | "good" | "bad";
 
-/** The 95% normal interval of a mean, or nulls with fewer than two scores. */
-export function meanInterval(moments: ScoreMoments): { lower: number | null; upper: number | null } {
-  if (moments.mean === null || moments.standardDeviation === null || moments.count < 2) {
-    return { lower: null, upper: null };
-  }
-  const half = (Z_95 * moments.standardDeviation) / Math.sqrt(moments.count);
-  return { lower: moments.mean - half, upper: moments.mean + half };
+function groupOf(round: RoundScores, group: Group): GroupScores {
+  return group === "all" ? round : round.byLabel[group];
 }
 
-type Metric = "alignmentBefore" | "alignmentAfter" | "engagementBefore" | "engagementAfter";
-
-function series(
-  statistics: readonly RoundStatistics[],
-  group: RoundStatistics["group"],
-  metric: Metric,
-  name: string,
-): LineSeries {
+function series(rounds: readonly RoundScores[], group: Group, metric: Metric, name: string): LineSeries {
   return {
     name,
-    points: statistics
-      .filter((row) => row.group === group)
-      .map((row) => ({ x: row.round, y: row[metric].mean, ...meanInterval(row[metric]) })),
+    points: rounds.map((round) => {
+      const estimate = groupOf(round, group)[metric];
+      return { x: round.round, y: estimate.mean, lower: estimate.low, upper: estimate.high };
+    }),
   };
 }
 
-function cell(moments: ScoreMoments): string {
-  if (moments.mean === null) return "n/a";
-  const { lower, upper } = meanInterval(moments);
-  return lower === null || upper === null
-    ? moments.mean.toFixed(2)
-    : `${moments.mean.toFixed(2)} [${lower.toFixed(2)}, ${upper.toFixed(2)}]`;
+function cell(estimate: IntervalEstimate): string {
+  if (estimate.mean === null) return "n/a";
+  return estimate.low === null || estimate.high === null
+    ? estimate.mean.toFixed(2)
+    : `${estimate.mean.toFixed(2)} [${estimate.low.toFixed(2)}, ${estimate.high.toFixed(2)}]`;
 }
 
 /** Registers the rounds route. */
 export function registerRoundsPage(app: Hono, catalog: RunCatalog): void {
+  const cache = new Map<string, { version: number; runId: string; statistics: RoundScores[] }>();
   app.get("/runs/:id/rounds", (context) => {
     const { entry, database, overview } = requireSimulation(catalog, context.req.param("id"));
-    const statistics = readRoundStatistics({ database, runId: overview.runId });
+    // Reading every record takes seconds on a large run: reuse the last result until a writer commits.
+    const version = database.pragma("data_version", { simple: true }) as number;
+    const cachedResult = cache.get(entry.id);
+    const statistics =
+      cachedResult?.version === version && cachedResult.runId === overview.runId
+        ? cachedResult.statistics
+        : readRoundSummaries(database, { runId: overview.runId });
+    cache.set(entry.id, { version, runId: overview.runId, statistics });
     const chart = (title: string, before: Metric, after: Metric) => (
       <LineChart
         title={title}
@@ -86,17 +87,22 @@ export function registerRoundsPage(app: Hono, catalog: RunCatalog): void {
               </tr>
             </thead>
             <tbody>
-              {statistics.map((row) => (
-                <tr>
-                  <td>{row.round}</td>
-                  <td>{row.group}</td>
-                  <td>{row.alignmentBefore.count}</td>
-                  <td>{cell(row.alignmentBefore)}</td>
-                  <td>{cell(row.alignmentAfter)}</td>
-                  <td>{cell(row.engagementBefore)}</td>
-                  <td>{cell(row.engagementAfter)}</td>
-                </tr>
-              ))}
+              {statistics.flatMap((round) =>
+                (["all", "good", "bad"] as const).map((group) => {
+                  const row = groupOf(round, group);
+                  return (
+                    <tr>
+                      <td>{round.round}</td>
+                      <td>{group}</td>
+                      <td>{row.interactions}</td>
+                      <td>{cell(row.alignmentBefore)}</td>
+                      <td>{cell(row.alignmentAfter)}</td>
+                      <td>{cell(row.engagementBefore)}</td>
+                      <td>{cell(row.engagementAfter)}</td>
+                    </tr>
+                  );
+                }),
+              )}
             </tbody>
           </table>
         </Layout>,

@@ -26,6 +26,8 @@ export interface RunSummary extends RunEntry {
   costUsd: number | undefined;
   /** Last modification of the directory's files, epoch milliseconds. */
   modifiedAt: number;
+  /** Why models or cost could not be read (an unreadable or foreign run.sqlite), if so. */
+  problem?: string;
 }
 
 /** The runs of the app. */
@@ -40,6 +42,8 @@ export interface RunCatalog {
   database(entry: RunEntry): Database.Database | undefined;
   /** Calls `listener` on every change of the run; returns the unsubscribe function. One poller per run. */
   watch(entry: RunEntry, listener: (update: RunUpdate) => void): () => void;
+  /** Pollers running now (one per watched run, whatever the number of clients). */
+  activeWatchers(): number;
   /** Stops every poller and closes every database. */
   close(): void;
 }
@@ -78,8 +82,13 @@ export function createRunCatalog({
     if (existing) return existing;
     const path = join(entry.directory, "run.sqlite");
     if (!existsSync(path)) return undefined;
-    const opened = new Database(path, { readonly: true, fileMustExist: true });
-    opened.pragma("busy_timeout = 2000");
+    let opened: Database.Database;
+    try {
+      opened = new Database(path, { readonly: true, fileMustExist: true });
+      opened.pragma("busy_timeout = 2000");
+    } catch {
+      return undefined;
+    }
     databases.set(entry.id, opened);
     return opened;
   };
@@ -114,6 +123,9 @@ export function createRunCatalog({
         watchers.set(entry.id, watcher);
       }
       return watcher.subscribe(listener);
+    },
+    activeWatchers() {
+      return [...watchers.values()].filter((watcher) => watcher.listeners > 0).length;
     },
     close() {
       for (const watcher of watchers.values()) watcher.stop();
@@ -183,32 +195,41 @@ function isFinished(entry: RunEntry, database: Database.Database | undefined): b
   }
   if (entry.kind === "evaluation") return existsSync(join(entry.directory, "report.json"));
   if (!database) return false;
-  const row = database.prepare("SELECT COUNT(*) AS total, SUM(status = 'finished') AS done FROM runs").get() as {
-    total: number;
-    done: number | null;
-  };
-  return row.total > 0 && row.done === row.total;
+  try {
+    const row = database.prepare("SELECT COUNT(*) AS total, SUM(status = 'finished') AS done FROM runs").get() as {
+      total: number;
+      done: number | null;
+    };
+    return row.total > 0 && row.done === row.total;
+  } catch {
+    return false;
+  }
 }
 
 function summarise(entry: RunEntry, status: RunStatus, database: Database.Database | undefined): RunSummary {
   const { sizeBytes, modifiedAt } = directorySize(entry.directory);
   let models: string[] = [];
   let costUsd: number | undefined;
+  let problem: string | undefined;
   if (database) {
-    const rows = database
-      .prepare("SELECT model_id, SUM(cost_usd) AS cost FROM lm_usage GROUP BY model_id ORDER BY model_id")
-      .all() as { model_id: string; cost: number }[];
-    models = rows.map((row) => row.model_id);
-    costUsd = rows.reduce((sum, row) => sum + row.cost, 0);
-    if (entry.kind === "simulation" && models.length === 0) {
-      const agents = database.prepare("SELECT DISTINCT model_id FROM simulation_agents ORDER BY model_id").all() as {
-        model_id: string;
-      }[];
-      models = agents.map((row) => row.model_id);
+    try {
+      const rows = database
+        .prepare("SELECT model_id, SUM(cost_usd) AS cost FROM lm_usage GROUP BY model_id ORDER BY model_id")
+        .all() as { model_id: string; cost: number }[];
+      models = rows.map((row) => row.model_id);
+      costUsd = rows.reduce((sum, row) => sum + row.cost, 0);
+      if (entry.kind === "simulation" && models.length === 0) {
+        const agents = database.prepare("SELECT DISTINCT model_id FROM simulation_agents ORDER BY model_id").all() as {
+          model_id: string;
+        }[];
+        models = agents.map((row) => row.model_id);
+      }
+    } catch (error) {
+      problem = `run.sqlite: ${(error as Error).message}`;
     }
   }
   if (entry.kind === "training") models = trainingModels(entry.directory);
-  return { ...entry, status, sizeBytes, models, costUsd, modifiedAt };
+  return { ...entry, status, sizeBytes, models, costUsd, modifiedAt, ...(problem === undefined ? {} : { problem }) };
 }
 
 function trainingModels(directory: string): string[] {

@@ -4,12 +4,14 @@
  */
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { registerEvaluationPage } from "./evaluation-page.js";
 import { registerInteractionPage } from "./interaction-page.js";
 import { Layout, renderPage } from "./layout.js";
 import { registerRoundsPage } from "./rounds-page.js";
 import type { RunCatalog, RunEntry, RunSummary } from "./run-catalog.js";
 import { requireRun } from "./run-lookup.js";
 import { registerSocietyPages } from "./society-page.js";
+import { registerTrainingPage } from "./training-page.js";
 
 /** Registers the run pages on `app`. */
 export function registerRunPages(app: Hono, catalog: RunCatalog): void {
@@ -18,6 +20,8 @@ export function registerRunPages(app: Hono, catalog: RunCatalog): void {
   registerSocietyPages(app, catalog);
   registerInteractionPage(app, catalog);
   registerRoundsPage(app, catalog);
+  registerTrainingPage(app, catalog);
+  registerEvaluationPage(app, catalog);
 
   app.get("/runs/:id/events", (context) => {
     const entry = requireRun(catalog, context.req.param("id"));
@@ -94,7 +98,10 @@ function RunsPage({ runs }: { runs: readonly RunSummary[] }) {
                 <td>{run.kind}</td>
                 <td class={`status-${run.status}`}>{run.status}</td>
                 <td>{formatBytes(run.sizeBytes)}</td>
-                <td>{run.models.join(", ")}</td>
+                <td>
+                  {run.models.join(", ")}
+                  {run.problem === undefined ? null : <span class="error">{run.problem}</span>}
+                </td>
                 <td>{run.costUsd === undefined ? "" : run.costUsd.toFixed(4)}</td>
                 <td>{run.modifiedAt === 0 ? "" : new Date(run.modifiedAt).toISOString().replace(/\.\d+Z$/, "Z")}</td>
               </tr>

@@ -20,6 +20,8 @@ export interface RunUpdate {
 
 /** A run's poller. */
 export interface RunWatcher {
+  /** Listeners now subscribed. */
+  readonly listeners: number;
   /** Adds a listener (it hears the next change, not the current state); returns its unsubscribe. */
   subscribe(listener: (update: RunUpdate) => void): () => void;
   /** Polls now (the timer calls this); exported for tests. */
@@ -42,6 +44,8 @@ export function createRunWatcher({
   const listeners = new Set<(update: RunUpdate) => void>();
   let timer: NodeJS.Timeout | undefined;
   let lastSignature: string | undefined;
+  // The latest round is re-read only when another connection committed since the last poll.
+  let cached: { version: number; latestRound: number } | undefined;
 
   const read = (): { signature: string; update: RunUpdate } => {
     const runStatus = status();
@@ -53,7 +57,8 @@ export function createRunWatcher({
     if (!opened) return { signature: runStatus, update: { status: runStatus } };
     const version = opened.pragma("data_version", { simple: true }) as number;
     if (entry.kind !== "simulation") return { signature: `${runStatus}:${version}`, update: { status: runStatus } };
-    const latestRound = latestCompletedRound(opened);
+    if (cached?.version !== version) cached = { version, latestRound: latestCompletedRound(opened) };
+    const latestRound = cached.latestRound;
     return { signature: `${runStatus}:${latestRound}`, update: { status: runStatus, latestRound } };
   };
 
@@ -78,6 +83,9 @@ export function createRunWatcher({
   };
 
   return {
+    get listeners() {
+      return listeners.size;
+    },
     subscribe(listener) {
       listeners.add(listener);
       if (!timer) {

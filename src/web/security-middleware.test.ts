@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import { CONTENT_SECURITY_POLICY, constantTimeEqual, SESSION_COOKIE_NAME } from "./security-middleware.js";
 import { startWebServer, type WebServer } from "./start-web-server.js";
@@ -72,6 +73,24 @@ describe("security headers and body limit", () => {
   });
 });
 
+describe("cross-site requests", () => {
+  it("refuses a POST a browser marks cross-site or from another origin, and accepts a same-origin one", async () => {
+    const server = await start({ kind: "token", adminToken: TOKEN });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${server.url}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: new URLSearchParams({ token: TOKEN }).toString(),
+        redirect: "manual",
+      });
+    expect((await post({ "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect((await post({ origin: "http://attacker.example" })).status).toBe(403);
+    expect((await post({ origin: "null" })).status).toBe(403);
+    expect((await post({ origin: server.url, "sec-fetch-site": "same-origin" })).status).toBe(303);
+    expect((await post({})).status).toBe(303);
+  });
+});
+
 describe("admin token off loopback", () => {
   it("requires the token on every request, by bearer header or login cookie", async () => {
     const server = await start({ kind: "token", adminToken: TOKEN });
@@ -104,6 +123,30 @@ describe("admin token off loopback", () => {
     const cookie = setCookie.split(";")[0] ?? "";
     expect((await fetch(`${server.url}/`, { headers: { cookie } })).status).toBe(200);
     expect((await fetch(`${server.url}/`, { headers: { cookie: `${SESSION_COOKIE_NAME}=forged` } })).status).toBe(401);
+  });
+
+  it("lets a mounted sub-app's public prefix through without the token, with the same headers and limits", async () => {
+    const studies = new Hono();
+    studies.get("/rate/:token", (context) => context.text(`rater page ${context.req.param("token").length}`));
+    studies.get("/admin", (context) => context.text("study admin"));
+    const directory = mkdtempSync(join(tmpdir(), "web-security-"));
+    const server = await startWebServer({
+      webApp: createWebApp({
+        runDirectories: [directory],
+        policy: { kind: "token", adminToken: TOKEN },
+        mounts: [{ path: "/studies", app: studies, isPublicPath: (path) => path.startsWith("/rate/") }],
+      }),
+      port: 0,
+    });
+    servers.push(server);
+    const rater = await fetch(`${server.url}/studies/rate/abc`);
+    expect(rater.status).toBe(200);
+    expect(await rater.text()).toBe("rater page 3");
+    expect(rater.headers.get("content-security-policy")).toBe(CONTENT_SECURITY_POLICY);
+    expect((await fetch(`${server.url}/studies/admin`)).status).toBe(401);
+    expect((await fetch(`${server.url}/studies/ratex`)).status).toBe(401);
+    const admin = await fetch(`${server.url}/studies/admin`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(await admin.text()).toBe("study admin");
   });
 
   it("compares tokens whatever their lengths", () => {

@@ -44,6 +44,34 @@ export function securityHeaders(): MiddlewareHandler {
   };
 }
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Refuses (403) a state-changing request a browser marks as coming from another site: `Sec-Fetch-Site`
+ * `cross-site` or `same-site`, or an `Origin` whose host is not the request's Host. Clients that send
+ * neither header (curl, scripts) pass; forms still need their own CSRF tokens where they change state.
+ */
+export function crossSiteRequestRefusal(): MiddlewareHandler {
+  return async (context, next) => {
+    if (SAFE_METHODS.has(context.req.method)) return next();
+    const site = context.req.header("sec-fetch-site");
+    if (site === "cross-site" || site === "same-site") return context.text("cross-site request refused", 403);
+    const origin = context.req.header("origin");
+    if (origin !== undefined) {
+      let originHost: string | undefined;
+      try {
+        originHost = origin === "null" ? undefined : new URL(origin).host;
+      } catch {
+        originHost = undefined;
+      }
+      if (originHost === undefined || originHost !== context.req.header("host")) {
+        return context.text("cross-site request refused", 403);
+      }
+    }
+    return next();
+  };
+}
+
 /** Refuses request bodies over `maxBytes` (default {@link DEFAULT_BODY_LIMIT_BYTES}) with 413. */
 export function requestBodyLimit({
   maxBytes = DEFAULT_BODY_LIMIT_BYTES,
@@ -94,7 +122,8 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Enforces `policy`: off loopback, a request without the token gets 401 (pages redirect to the login
- * form, other requests get one line); on loopback, a request whose Host is not a loopback name gets 403.
+ * form, other requests get one line), except under `publicPathPrefixes` (default none), whose
+ * sub-app checks its own credentials; on loopback, a request whose Host is not a loopback name gets 403.
  */
 export function accessControl({
   policy,

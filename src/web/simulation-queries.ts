@@ -1,11 +1,8 @@
 /**
- * The read-only queries the simulation pages run on a run.sqlite: the run, the grid of one round,
- * one agent's interactions, one interaction's record and per-round statistics. Scores are read from
- * the stored records (`record_json`), so runs of every schema version read the same way.
+ * The read-only queries of the simulation pages that the store's readers (interaction-detail-reader.ts,
+ * round-summaries-reader.ts) do not cover: the run's overview and one agent's interactions.
  */
 import type Database from "better-sqlite3";
-import type { InteractionRecord } from "../spec/interaction-record.js";
-import type { HeatMapCell } from "./charts.js";
 import { latestCompletedRound } from "./run-watcher.js";
 
 /** Whether a score is the observer's before or after revision. */
@@ -38,63 +35,22 @@ export function readSimulationOverview(database: Database.Database): SimulationO
       count: number;
     }
   ).count;
+  // Walks the primary key backwards and stops at the first completed row (no scan of the records).
   const active = database
     .prepare(
-      "SELECT COALESCE(MAX(round), -1) AS latest FROM simulation_interactions WHERE run_id = ? AND status = 'complete'",
+      "SELECT round FROM simulation_interactions WHERE run_id = ? AND status = 'complete' ORDER BY round DESC LIMIT 1",
     )
-    .get(run.run_id) as { latest: number };
+    .get(run.run_id) as { round: number } | undefined;
   const size = typeof config.size === "number" ? config.size : Math.round(Math.sqrt(agents));
   return {
     runId: run.run_id,
     size,
     rounds: typeof config.rounds === "number" ? config.rounds : undefined,
     latestRound: latestCompletedRound(database),
-    latestActiveRound: active.latest,
+    latestActiveRound: active?.round ?? -1,
     agents,
     status: run.status,
   };
-}
-
-const SCORE_PATH: Record<RevisionPhase, string> = {
-  before: "$.gen_moral_score_before",
-  after: "$.gen_moral_score_after",
-};
-
-/** Every agent of the grid with its observer alignment score in `round` (`phase` of revision). */
-export function readSocietyCells({
-  database,
-  runId,
-  round,
-  phase,
-}: {
-  database: Database.Database;
-  runId: string;
-  round: number;
-  phase: RevisionPhase;
-}): HeatMapCell[] {
-  const rows = database
-    .prepare(
-      `SELECT a.agent_id, a.grid_row, a.grid_col, a.label, json_extract(i.record_json, ?) AS score
-         FROM simulation_agents a
-         LEFT JOIN simulation_interactions i
-           ON i.run_id = a.run_id AND i.round = ? AND i.agent_id = a.agent_id AND i.status = 'complete'
-        WHERE a.run_id = ?
-        ORDER BY a.agent_id`,
-    )
-    .all(SCORE_PATH[phase], round, runId) as {
-    agent_id: number;
-    grid_row: number;
-    grid_col: number;
-    label: string;
-    score: number | null;
-  }[];
-  return rows.map((row) => ({
-    agentId: row.agent_id,
-    row: row.grid_row,
-    col: row.grid_col,
-    label: row.label,
-    score: typeof row.score === "number" ? row.score : null,
-  }));
 }
 
 /** One interaction in an agent's list. */
@@ -141,103 +97,6 @@ export function readAgentInteractions({
       alignmentAfter: typeof row.after === "number" ? row.after : null,
     })),
   };
-}
-
-/** One interaction: its record when complete, otherwise the question and status. */
-export function readInteractionRecord({
-  database,
-  runId,
-  round,
-  agentId,
-}: {
-  database: Database.Database;
-  runId: string;
-  round: number;
-  agentId: number;
-}): { question: string; status: string; record: InteractionRecord | undefined } | undefined {
-  const row = database
-    .prepare(
-      "SELECT question, status, record_json FROM simulation_interactions WHERE run_id = ? AND round = ? AND agent_id = ?",
-    )
-    .get(runId, round, agentId) as { question: string; status: string; record_json: string | null } | undefined;
-  if (!row) return undefined;
-  const record = row.record_json === null ? undefined : (JSON.parse(row.record_json) as InteractionRecord);
-  return { question: row.question, status: row.status, record };
-}
-
-/** Count, mean and standard deviation of one score over a group. */
-export interface ScoreMoments {
-  count: number;
-  mean: number | null;
-  standardDeviation: number | null;
-}
-
-/** Per round and group (`all`, `good`, `bad`): observer alignment and engagement before and after. */
-export interface RoundStatistics {
-  round: number;
-  group: "all" | "good" | "bad";
-  alignmentBefore: ScoreMoments;
-  alignmentAfter: ScoreMoments;
-  engagementBefore: ScoreMoments;
-  engagementAfter: ScoreMoments;
-}
-
-const METRICS = {
-  alignmentBefore: "gen_moral_score_before",
-  alignmentAfter: "gen_moral_score_after",
-  engagementBefore: "gen_engagement_score_before",
-  engagementAfter: "gen_engagement_score_after",
-} as const;
-
-/** Moments of the four observer scores per round, overall and by initial label, in one query. */
-export function readRoundStatistics({
-  database,
-  runId,
-}: {
-  database: Database.Database;
-  runId: string;
-}): RoundStatistics[] {
-  const columns = Object.entries(METRICS)
-    .map(
-      ([name, field]) =>
-        `COUNT(s.${field}) AS ${name}_n, AVG(s.${field}) AS ${name}_mean, AVG(s.${field} * s.${field}) AS ${name}_square`,
-    )
-    .join(", ");
-  const extracted = Object.values(METRICS)
-    .map((field) => `json_extract(i.record_json, '$.${field}') AS ${field}`)
-    .join(", ");
-  const rows = database
-    .prepare(
-      `WITH s AS (
-         SELECT i.round AS round, a.label AS label, ${extracted}
-           FROM simulation_interactions i JOIN simulation_agents a ON a.run_id = i.run_id AND a.agent_id = i.agent_id
-          WHERE i.run_id = ? AND i.status = 'complete')
-       SELECT round, label AS grp, ${columns} FROM s GROUP BY round, label
-       UNION ALL
-       SELECT round, 'all' AS grp, ${columns} FROM s GROUP BY round
-       ORDER BY round, grp`,
-    )
-    .all(runId) as Record<string, number | null>[];
-  return rows.map((row) => {
-    const moments = (name: string): ScoreMoments => {
-      const count = Number(row[`${name}_n`] ?? 0);
-      const mean = row[`${name}_mean`] ?? null;
-      const square = row[`${name}_square`] ?? null;
-      const variance =
-        mean === null || square === null || count < 2
-          ? null
-          : Math.max(0, ((square - mean * mean) * count) / (count - 1));
-      return { count, mean, standardDeviation: variance === null ? null : Math.sqrt(variance) };
-    };
-    return {
-      round: Number(row.round),
-      group: row.grp as unknown as RoundStatistics["group"],
-      alignmentBefore: moments("alignmentBefore"),
-      alignmentAfter: moments("alignmentAfter"),
-      engagementBefore: moments("engagementBefore"),
-      engagementAfter: moments("engagementAfter"),
-    };
-  });
 }
 
 function parseObject(text: string): Record<string, unknown> {

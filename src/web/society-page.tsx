@@ -7,7 +7,8 @@
 import type Database from "better-sqlite3";
 import type { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { HeatMap, ScoreLegend } from "./charts.js";
+import { readSocietyGrid } from "../store/interaction-detail-reader.js";
+import { HeatMap, type HeatMapCell, ScoreLegend } from "./charts.js";
 import { Layout, renderPage } from "./layout.js";
 import { choiceParameter, integerParameter } from "./request-parameters.js";
 import type { RunCatalog, RunEntry } from "./run-catalog.js";
@@ -16,7 +17,6 @@ import {
   type RevisionPhase,
   readAgentInteractions,
   readSimulationOverview,
-  readSocietyCells,
   type SimulationOverview,
 } from "./simulation-queries.js";
 
@@ -58,7 +58,13 @@ export function registerSocietyPages(app: Hono, catalog: RunCatalog): void {
       choices: PHASES,
       fallback: "after",
     });
-    const cells = readSocietyCells({ database, runId: overview.runId, round, phase });
+    const cells: HeatMapCell[] = readSocietyGrid(database, { runId: overview.runId, round, phase }).map((cell) => ({
+      agentId: cell.agentId,
+      row: cell.row,
+      col: cell.col,
+      label: cell.label,
+      score: cell.alignment,
+    }));
     return { entry, overview, round, phase, cells };
   };
 
@@ -71,7 +77,7 @@ export function registerSocietyPages(app: Hono, catalog: RunCatalog): void {
         <Layout title={`Society: ${entry.name}`} breadcrumbs={simulationLinks(entry)}>
           <p>
             Status: <span id="live-status">{status}</span> · {overview.size}×{overview.size} agents · rounds completed:{" "}
-            {overview.latestRound + 1}
+            <span id="rounds-completed">{overview.latestRound + 1}</span>
             {overview.rounds === undefined ? "" : ` of ${overview.rounds}`}
           </p>
           <form id="society-form" class="controls" method="get" action={`/runs/${entry.id}/society`}>
@@ -172,7 +178,7 @@ function Grid({
   overview: SimulationOverview;
   round: number;
   phase: RevisionPhase;
-  cells: ReturnType<typeof readSocietyCells>;
+  cells: readonly HeatMapCell[];
 }) {
   const scored = cells.flatMap((cell) => (cell.score === null ? [] : [cell.score]));
   const mean = scored.length === 0 ? null : scored.reduce((sum, value) => sum + value, 0) / scored.length;

@@ -22,6 +22,7 @@ th{background:#eceff1}
 .controls{display:flex;gap:1em;align-items:center;flex-wrap:wrap;margin:.5em 0}
 .heat-map a:focus rect,.heat-map a:hover rect{stroke:#000;stroke-width:2}
 .legend{display:flex;gap:.3em;align-items:center}
+table.answers{table-layout:fixed;width:100%}
 form.login{display:flex;flex-direction:column;gap:.5em;max-width:24em}
 `;
 
@@ -71,6 +72,8 @@ export const APP_JS = `"use strict";
         if (following) slider.value = slider.max;
         showSliderValue(slider);
       }
+      var completed = document.getElementById("rounds-completed");
+      if (completed && typeof update.latestRound === "number") completed.textContent = String(update.latestRound + 1);
       var status = document.getElementById("live-status");
       if (status && update.status) status.textContent = update.status;
       refresh(region);

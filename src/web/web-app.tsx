@@ -1,6 +1,7 @@
 /**
  * The web app (`stable-alignment serve`): one Hono app that reads what the commands write. Security
- * middleware runs first, app-wide, so every route (and every sub-app mounted later, such as the
+ * middleware runs first, app-wide (headers, body limit, access policy, refusal of cross-site
+ * state-changing requests), so every route (and every sub-app mounted later, such as the
  * human-evaluation pages at /studies) gets the headers, the body limit and the access policy.
  */
 import { Hono } from "hono";
@@ -12,6 +13,7 @@ import {
   type AccessPolicy,
   accessControl,
   constantTimeEqual,
+  crossSiteRequestRefusal,
   DEFAULT_BODY_LIMIT_BYTES,
   requestBodyLimit,
   SESSION_COOKIE_NAME,
@@ -69,6 +71,7 @@ export function createWebApp({
       (mount) => path.startsWith(`${mount.path}/`) && (mount.isPublicPath?.(path.slice(mount.path.length)) ?? false),
     );
   app.use("*", accessControl({ policy, isPublicPath }));
+  app.use("*", crossSiteRequestRefusal());
 
   app.get("/static/app.css", (context) =>
     context.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-cache" }),
