@@ -41,7 +41,7 @@ export function torchLaunchProblem({
   python,
 }: {
   launch: TorchLaunchSettings;
-  settings: Pick<TrainingSettings, "weightDecay" | "lora">;
+  settings: { weightDecay: number; lora?: TrainingSettings["lora"] };
   python?: TorchPython;
 }): TorchLaunchProblem | undefined {
   const { device = "cpu", fsdp = "none", processesPerNode = 1 } = launch;
