@@ -196,7 +196,10 @@ def main():
                 terms[name] = terms.get(name, 0.0) + term
         term_names = sorted(terms)
         if world > 1:
-            dist.all_reduce(statistics)
+            # NCCL reduces CUDA tensors only.
+            reduced = statistics.to(device)
+            dist.all_reduce(reduced)
+            statistics = reduced.cpu()
             names = [None] * world
             dist.all_gather_object(names, terms)
             terms = {}
