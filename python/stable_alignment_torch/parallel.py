@@ -37,12 +37,27 @@ class Parallel:
         return self.wrapped.no_sync()
 
     def gradient_square_sum(self, parameters):
-        """Sum of squared gradient entries over the whole model (FSDP: over every rank's shard)."""
-        parts = [torch.linalg.vector_norm(p.grad, dtype=torch.float64) ** 2 for p in parameters if p.grad is not None]
-        total = torch.stack(parts).sum() if parts else torch.zeros((), dtype=torch.float64)
+        """Sum of squared gradient entries over the whole model (FSDP: over every rank's shard), with
+        one fused norm over all gradients where torch has it and one device-to-host copy."""
+        gradients = [p.grad for p in parameters if p.grad is not None]
+        if not gradients:
+            total = torch.zeros((), dtype=torch.float64)
+        elif hasattr(torch, "_foreach_norm"):
+            total = torch.stack(torch._foreach_norm(gradients)).double().pow(2).sum()
+        else:
+            total = torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) ** 2 for g in gradients]).sum()
         if self.mode == "fsdp":
             dist.all_reduce(total)
         return float(total)
+
+    @staticmethod
+    def scale_gradients(parameters, factor):
+        gradients = [p.grad for p in parameters if p.grad is not None]
+        if hasattr(torch, "_foreach_mul_"):
+            torch._foreach_mul_(gradients, factor)
+        else:
+            for gradient in gradients:
+                gradient.mul_(factor)
 
     def evaluates_on_every_rank(self):
         """FSDP forward passes gather parameters from every rank, so all ranks run them together."""

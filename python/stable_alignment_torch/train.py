@@ -163,7 +163,9 @@ def main():
     while step < total_steps:
         started = time.time()
         optimizer.zero_grad(set_to_none=parallel.mode == "fsdp")
-        statistics = torch.zeros(3, dtype=torch.float64)  # contributing, loss sum, tokens
+        # The loss sum stays on the device (no synchronisation per micro-batch) until the step ends.
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        passed, tokens_seen = 0, 0
         terms = {}
         skipped = {}
         # Each rank takes every world-th micro-batch of the step; all ranks run as many passes as the
@@ -188,12 +190,13 @@ def main():
                     mean_nll, counts = sequence_losses(parallel.wrapped, tokens.to(device), targets.to(device))
                 set_dropout_seed(parallel.model, None, device)
                 loss, named = objective(settings, mean_nll, counts, ratings, None if references is None else references[index])
-                if not math.isfinite(float(loss)):
-                    raise SystemExit(f"training diverged at step {step + 1}: loss is not finite")
                 loss.backward()
-            statistics += torch.tensor([1.0, float(loss), float(entry["tokens"])], dtype=torch.float64)
+            loss_sum += loss.detach().double()
+            passed += 1
+            tokens_seen += entry["tokens"]
             for name, term in named.items():
                 terms[name] = terms.get(name, 0.0) + term
+        statistics = torch.tensor([float(passed), float(loss_sum), float(tokens_seen)], dtype=torch.float64)
         term_names = sorted(terms)
         if world > 1:
             # NCCL reduces CUDA tensors only.
@@ -208,6 +211,8 @@ def main():
                     terms[name] = terms.get(name, 0.0) + term
             term_names = sorted(terms)
         contributing = int(statistics[0])
+        if not math.isfinite(float(statistics[1])):
+            raise SystemExit(f"training diverged at step {step + 1}: loss is not finite")
         learning_rate = learning_rate_at(step, total_steps, settings["learningRate"], settings["warmup"])
         norm = 0.0
         if contributing > 0:
@@ -217,9 +222,7 @@ def main():
                 raise SystemExit(f"training diverged at step {step + 1}: gradient norm is not finite")
             clip = min(1.0, settings["maxGradientNorm"] / (norm + 1e-6))
             with torch.no_grad():
-                for parameter in parameters:
-                    if parameter.grad is not None:
-                        parameter.grad.mul_(clip * parallel.gradient_scale / contributing)
+                parallel.scale_gradients(parameters, clip * parallel.gradient_scale / contributing)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
             optimizer.step()
