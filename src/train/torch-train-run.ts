@@ -36,7 +36,7 @@ import { type TrainingSettings, validateTrainingSettings } from "./training-sett
 
 export type { TorchLaunchSettings } from "./torch-launch-settings.js";
 
-/** Options of {@link torchTrainRun}: those of trainRun (no BLAS, no LoRA yet) plus the launch. */
+/** Options of {@link torchTrainRun}: those of trainRun (no BLAS) plus the launch. */
 export interface TorchTrainRunOptions {
   model: string;
   data: string;
