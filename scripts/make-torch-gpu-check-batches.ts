@@ -1,6 +1,6 @@
 /**
  * Writes the prepared batch file `scripts/torch-gpu-check.sh` trains on (no tokenizer, no network on the
- * GPU machine): 40 synthetic prompts with 3 rated responses of random Qwen2.5 token ids, through the
+ * GPU machine): 40 synthetic prompts with 3 rated responses of random Qwen2.5 token ids (256 distinct ones), through the
  * same encoder `train --backend torch` uses, as 10 steps of 4 micro-batches (3 x 512 tokens each), plus
  * the job's model config (Qwen2.5-0.5B's shape) and training settings.
  *
@@ -40,10 +40,14 @@ const settings: TrainingSettings = {
   maxLength: 512,
   evalSplit: 0,
   saveEvery: 5,
+  // Large for a pretrained model, so that 10 steps move the loss far beyond bf16 noise.
+  learningRate: 1e-3,
 };
 const random = createRandom({ seed: 20 });
-const tokens = (count: number) =>
-  Array.from({ length: count }, () => 3 + random.nextInteger(config.vocabularySize - 3));
+// Token ids from 256 spread over the vocabulary: a model learns their frequencies within a few steps, so
+// the 10-step loss falls steeply (from about ln 151936 towards ln 256) and a broken resume shows.
+const alphabet = Array.from({ length: 256 }, (_, index) => 3 + index * 593);
+const tokens = (count: number) => Array.from({ length: count }, () => alphabet[random.nextInteger(256)] as number);
 const prompts: TrainingPrompt[] = Array.from({ length: 40 }, (_, index) => ({
   line: index + 1,
   sourceId: `gpu-check-${index}`,

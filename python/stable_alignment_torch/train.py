@@ -227,6 +227,8 @@ def main():
                 group["lr"] = learning_rate
             optimizer.step()
         step += 1
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # the step's queued kernels count in its time
         seconds = time.time() - started
         if rank == 0:
             emit(

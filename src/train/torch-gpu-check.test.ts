@@ -52,11 +52,19 @@ describe("scripts/torch-gpu-check.sh", () => {
       const summary = JSON.parse(lines.at(-1) as string) as {
         ok: boolean;
         dry: boolean;
-        killAndResume: { resumedSteps: number[]; largestRelativeLossDifference: number; ok: boolean };
+        learns: { ok: boolean };
+        killAndResume: {
+          resumedSteps: number[];
+          optimizerSteps: number;
+          largestRelativeLossDifference: number;
+          ok: boolean;
+        };
         throughput: { trainerTokensPerSecond: number; plainTokensPerSecond: number; ok: boolean | null };
       };
       expect(summary).toMatchObject({ ok: true, dry: true });
       expect(summary.killAndResume.resumedSteps).toEqual([3]);
+      expect(summary.killAndResume.optimizerSteps).toBe(3);
+      expect(summary.learns.ok).toBe(true);
       expect(summary.killAndResume.largestRelativeLossDifference).toBe(0);
       expect(summary.throughput.trainerTokensPerSecond).toBeGreaterThan(0);
       expect(summary.throughput.plainTokensPerSecond).toBeGreaterThan(0);
