@@ -104,13 +104,14 @@ def wrap_fsdp(model, fsdp, device, precision):
     return FullyShardedDataParallel(model, **options)
 
 
-_WRAPPER_PREFIXES = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_forward_module.", "module.")
+_WRAPPER_PARTS = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_forward_module.")
 
 
 def clean_name(name):
-    for prefix in _WRAPPER_PREFIXES:
-        name = name.replace(prefix, "")
-    return name
+    """A parameter's own name without what DDP (a leading `module.`) and FSDP insert."""
+    for part in _WRAPPER_PARTS:
+        name = name.replace(part, "")
+    return name[len("module.") :] if name.startswith("module.") else name
 
 
 def full_state(parallel):

@@ -18,7 +18,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from stable_alignment_torch.batch_file import micro_batch_ratings, micro_batch_tensors, read_batch_file  # noqa: E402
 from stable_alignment_torch.model import LlamaForCausalLm, apply_lora, sequence_losses, set_dropout_seed  # noqa: E402
 from stable_alignment_torch.objectives import contributes, objective  # noqa: E402
-from stable_alignment_torch.parallel import full_state, load_full_state, load_optimizer_state, optimizer_state, wrap  # noqa: E402
+from stable_alignment_torch.parallel import (  # noqa: E402
+    clean_name,
+    full_state,
+    load_full_state,
+    load_optimizer_state,
+    optimizer_state,
+    wrap,
+)
 from stable_alignment_torch.safetensors_io import read_checkpoint, read_safetensors, write_safetensors  # noqa: E402
 
 
@@ -132,10 +139,12 @@ def main():
     lora = job.get("lora")
     if lora is not None:
         apply_lora(model, lora, read_safetensors(os.path.join(job["loraInit"], "adapter_model.safetensors")), job["loraInit"])
+    # Weight decay by dimension, decided before wrapping: FSDP's parameters are flat shards after it.
+    decayed = {name for name, p in model.named_parameters() if p.requires_grad and p.dim() >= 2}
     parallel = wrap(model, fsdp, device, precision, world)
-    trainable = [p for p in parallel.wrapped.parameters() if p.requires_grad]
-    decay = [p for p in trainable if p.dim() >= 2]
-    no_decay = [p for p in trainable if p.dim() < 2]
+    trainable = [(clean_name(name), p) for name, p in parallel.wrapped.named_parameters() if p.requires_grad]
+    decay = [p for name, p in trainable if name in decayed]
+    no_decay = [p for name, p in trainable if name not in decayed]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": settings["weightDecay"]}, {"params": no_decay, "weight_decay": 0.0}],
         lr=settings["learningRate"],

@@ -58,6 +58,8 @@ const settings: TrainingSettings = {
   evalSplit: 0,
   saveEvery: 5,
   learningRate: 3e-3,
+  // Decay on the matrices only: DDP's parameter names must map back to the model's for the split.
+  weightDecay: 0.1,
 };
 
 async function metricsLosses(out: string): Promise<number[]> {
