@@ -145,6 +145,8 @@ def main():
     trainable = [(clean_name(name), p) for name, p in parallel.wrapped.named_parameters() if p.requires_grad]
     decay = [p for name, p in trainable if name in decayed]
     no_decay = [p for name, p in trainable if name not in decayed]
+    if decayed and not decay and settings["weightDecay"] > 0:
+        raise SystemExit("--weight-decay above 0 with --fsdp needs torch >= 2.0 (FSDP's use_orig_params)")
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": settings["weightDecay"]}, {"params": no_decay, "weight_decay": 0.0}],
         lr=settings["learningRate"],
