@@ -6,7 +6,7 @@
 #   b. save, SIGKILL and --resume continue the trajectory;
 #   c. tokens/s and peak GPU memory against a plain PyTorch loop (ratio >= 0.95).
 # Prints one JSON summary line; exit 0 when every check passes, 1 when one fails, 2 when no GPU.
-# With one GPU, FSDP across several ranks stays untested.
+# With one GPU torch runs FSDP as NO_SHARD (world size 1): sharding across several ranks stays untested.
 # Usage: scripts/torch-gpu-check.sh [--python <interpreter>] [--dry --device cpu]
 #   --dry --device cpu: a smoke run of the same plumbing on CPU (tiny model, no FSDP; the CI test runs it).
 set -euo pipefail
