@@ -114,18 +114,20 @@ def clean_name(name):
     return name[len("module.") :] if name.startswith("module.") else name
 
 
-def full_state(parallel):
-    """{name: float32 CPU tensor} of the whole model under its own names; with FSDP gathered to rank 0
-    (other ranks get {}), every rank must call it."""
+def full_state(parallel, keep=lambda name: True):
+    """{name: float32 CPU tensor} of the model's tensors whose own name `keep` accepts (default all);
+    with FSDP gathered to rank 0 (other ranks get {}), every rank must call it."""
     if parallel.mode != "fsdp":
-        return {name: value.detach().float().cpu() for name, value in parallel.model.state_dict().items()}
+        state = parallel.model.state_dict()
+        return {name: value.detach().float().cpu() for name, value in state.items() if keep(name)}
     from torch.distributed.fsdp import FullStateDictConfig, StateDictType  # noqa: PLC0415
 
     FullyShardedDataParallel = fsdp_module()
     config = FullStateDictConfig(offload_to_cpu=True, rank0_only=True)
     with FullyShardedDataParallel.state_dict_type(parallel.wrapped, StateDictType.FULL_STATE_DICT, config):
         state = parallel.wrapped.state_dict()
-    return {clean_name(name): value.detach().float().cpu() for name, value in state.items()}
+    cleaned = ((clean_name(name), value) for name, value in state.items())
+    return {name: value.detach().float().cpu() for name, value in cleaned if keep(name)}
 
 
 def optimizer_state(parallel, optimizer):

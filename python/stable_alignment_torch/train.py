@@ -66,6 +66,10 @@ def peft_name(name):
     return f"base_model.model.{name}.weight"
 
 
+def is_adapter(name):
+    return name.endswith((".lora_A", ".lora_B"))
+
+
 def module_name(peft):
     return peft[len("base_model.model.") : -len(".weight")]
 
@@ -77,7 +81,7 @@ def save_checkpoint(directory, weights, optimizer_state, cursor, start, lora):
     temporary = f"{directory}.tmp-{os.getpid()}"
     os.makedirs(temporary, exist_ok=True)
     if lora:
-        adapters = {peft_name(name): value for name, value in weights.items() if name.endswith((".lora_A", ".lora_B"))}
+        adapters = {peft_name(name): value for name, value in weights.items() if is_adapter(name)}
         write_safetensors(os.path.join(temporary, "adapter_model.safetensors"), adapters)
         shutil.copyfile(os.path.join(start, "adapter_config.json"), os.path.join(temporary, "adapter_config.json"))
     else:
@@ -268,7 +272,7 @@ def main():
         if (save_every > 0 and step % save_every == 0) or last:
             if rank == 0 or parallel.mode == "fsdp":
                 # FSDP gathers the full weights and optimizer state to rank 0 (every rank takes part).
-                weights = full_state(parallel)
+                weights = full_state(parallel, keep=is_adapter if lora is not None else lambda name: True)
                 state = optimizer_state(parallel, optimizer)
                 if rank == 0:
                     directory = os.path.join(checkpoints, checkpoint_name(step))
