@@ -11,13 +11,14 @@
 #   --dry --device cpu: a smoke run of the same plumbing on CPU (tiny model, no FSDP; the CI test runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=python3
 if [ "${1:-}" = "--python" ]; then
   PYTHON=$2
   shift 2
+else # the first of python3 and /usr/bin/python3 with torch, as train --backend torch picks
+  PYTHON=python3
+  "$PYTHON" -c "import torch" 2>/dev/null || PYTHON=/usr/bin/python3
 fi
-"$PYTHON" -c "import torch" 2>/dev/null || PYTHON=/usr/bin/python3
-"$PYTHON" -c "import torch" 2>/dev/null || { echo "torch-gpu-check: no Python with torch (pip install 'torch>=2.0')" >&2; exit 2; }
+"$PYTHON" -c "import torch" 2>/dev/null || { echo "torch-gpu-check: $PYTHON cannot import torch (pip install 'torch>=2.0')" >&2; exit 2; }
 case " $* " in
   *" --dry "*) ;;
   *) "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" ||
