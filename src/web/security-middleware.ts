@@ -37,7 +37,9 @@ export function securityHeaders(): MiddlewareHandler {
     const headers = context.res.headers;
     headers.set("Content-Security-Policy", CONTENT_SECURITY_POLICY);
     headers.set("X-Content-Type-Options", "nosniff");
-    headers.set("Referrer-Policy", "no-referrer");
+    // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null` on its own
+    // form posts, which the cross-site check below could not tell from a forged one.
+    headers.set("Referrer-Policy", "same-origin");
     headers.set("X-Frame-Options", "DENY");
     headers.set("Cross-Origin-Opener-Policy", "same-origin");
     headers.set("Cross-Origin-Resource-Policy", "same-origin");
@@ -49,13 +51,15 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /**
  * Refuses (403) a state-changing request a browser marks as coming from another site: `Sec-Fetch-Site`
  * `cross-site` or `same-site`, or an `Origin` whose host is not the request's Host. Clients that send
- * neither header (curl, scripts) pass; forms still need their own CSRF tokens where they change state.
+ * neither header (curl, scripts) pass; a browser's own `Sec-Fetch-Site: same-origin` passes whatever the
+ * Origin (pages cannot forge `Sec-` headers). Forms still need their own CSRF tokens where they change state.
  */
 export function crossSiteRequestRefusal(): MiddlewareHandler {
   return async (context, next) => {
     if (SAFE_METHODS.has(context.req.method)) return next();
     const site = context.req.header("sec-fetch-site");
     if (site === "cross-site" || site === "same-site") return context.text("cross-site request refused", 403);
+    if (site === "same-origin") return next();
     const origin = context.req.header("origin");
     if (origin !== undefined) {
       let originHost: string | undefined;
