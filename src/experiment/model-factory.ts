@@ -65,6 +65,8 @@ export interface ModelFactoryOptions {
   spentUsd?: number;
   /** Calls in flight per endpoint. Default: `endpoints.maxConcurrency`, else 16 (HTTP) and the llama.cpp sequence count. */
   maxConcurrency?: number;
+  /** CPU threads per in-process llama.cpp model. Default: llama.cpp's (physical math cores - 1). */
+  llamaThreads?: number;
   /** Parallel sequences per in-process llama.cpp model. Default 4. */
   llamaParallelSequences?: number;
   /**
@@ -102,6 +104,7 @@ export function createModelFactory({
   budgetUsd,
   spentUsd = 0,
   maxConcurrency = endpoints.maxConcurrency,
+  llamaThreads,
   llamaParallelSequences = 4,
   llamaAttention = "fast",
   localThreads,
@@ -191,6 +194,7 @@ export function createModelFactory({
           modelId: spec,
           parallelSequences: llamaParallelSequences,
           attention: llamaAttention,
+          ...(llamaThreads === undefined ? {} : { threads: llamaThreads }),
         });
         return { replicas: [model], concurrency: llamaParallelSequences };
       }

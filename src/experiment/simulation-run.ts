@@ -46,6 +46,8 @@ export interface SimulationRunOutcome {
   /** US dollars in the run's ledger, every session together. */
   spentUsd: number;
   usage: ReturnType<UsageMeter["totals"]>;
+  /** The run's usage ledger summed over models and sessions (cache hits are calls without tokens). */
+  ledger: { calls: number; cachedCalls: number; promptTokens: number; completionTokens: number; costUsd: number };
 }
 
 /** Runs or resumes the simulation of `config` in `runDirectory`. */
@@ -102,7 +104,15 @@ export async function runSimulationInDirectory({
       ...(signal ? { signal } : {}),
     });
     await factory.usageMeter.idle();
-    return { result, spentUsd: store.spentUsd(), usage: factory.usageMeter.totals() };
+    const ledger = { calls: 0, cachedCalls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
+    for (const row of store.usageTotals()) {
+      ledger.calls += row.calls;
+      ledger.cachedCalls += row.cachedCalls;
+      ledger.promptTokens += row.promptTokens;
+      ledger.completionTokens += row.completionTokens;
+      ledger.costUsd += row.costUsd;
+    }
+    return { result, spentUsd: store.spentUsd(), usage: factory.usageMeter.totals(), ledger };
   } catch (error) {
     if (!(error instanceof BudgetExceededError)) throw error;
     // Calls still running at the refusal are spent too: report the ledger once they have settled.

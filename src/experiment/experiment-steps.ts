@@ -1,0 +1,334 @@
+/**
+ * What each node kind does, through the same library functions the commands call: `model init`
+ * (initializeModel), `simulate` (runSimulationInDirectory), `data build` (buildAlignmentData),
+ * `train` (trainRun), `model export` (exportModel) and `eval run` (evaluateInDirectory). A node
+ * interrupted mid-way resumes in place: the simulation and the evaluation continue from their stores,
+ * training from its newest checkpoint; the other steps write atomically and simply run again.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildAlignmentData } from "../data/build-alignment-data.js";
+import { parseDataMix } from "../data/data-mix.js";
+import { loadQuestionPool, orderQuestions } from "../data/question-pool.js";
+import { createBlas } from "../engine/index.js";
+import type { BenchmarkName } from "../eval/benchmarks.js";
+import { loadPromptTemplates } from "../llm/prompts/prompt-templates.js";
+import { writeFileAtomically } from "../model/atomic-writer.js";
+import { defaultVocabularySize, exportModel, initializeModel } from "../model/model-directory.js";
+import { loadPrior, type Prior } from "../sandbox/prior-loader.js";
+import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
+import { STARTER_PRIOR_SIZE, STARTER_QUESTIONS, STARTER_SOURCE, starterPrior } from "../sandbox/starter-set.js";
+import { ConfigError } from "../spec/errors.js";
+import { trainRun } from "../train/train-run.js";
+import { defaultTrainingSettings, type TrainingSettings } from "../train/training-settings.js";
+import { resolveCheckpointDirectory } from "./checkpoint-directory.js";
+import { evaluateInDirectory } from "./evaluation-in-directory.js";
+import type { ExperimentNode } from "./experiment-nodes.js";
+import { recipePath } from "./experiment-nodes.js";
+import { createModelFactory, type ModelFactoryOptions } from "./model-factory.js";
+import type { Recipe } from "./recipe.js";
+import { runSimulationInDirectory } from "./simulation-run.js";
+
+/** Model-building settings of a run (secrets, cache, prices, endpoints, test models); no store. */
+export type ExperimentModelSettings = Omit<
+  ModelFactoryOptions,
+  "store" | "spentUsd" | "budgetUsd" | "maxConcurrency" | "llamaThreads" | "localThreads"
+>;
+
+/** LM usage of a step (its store's ledger, every session together). */
+export interface StepUsage {
+  calls: number;
+  cachedCalls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+/** What a step reports; stored in its node's completion marker. */
+export interface StepOutcome {
+  usage?: StepUsage;
+  /** Small step-specific facts for the report (round summaries, data counts, final loss, ...). */
+  details?: Record<string, unknown>;
+}
+
+/** What every step gets. */
+export interface StepContext {
+  recipe: Recipe;
+  recipeDirectory: string;
+  node: ExperimentNode;
+  nodes: ReadonlyMap<string, ExperimentNode>;
+  models: ExperimentModelSettings;
+  signal?: AbortSignal;
+}
+
+const upstreamOf = (context: StepContext, kind: ExperimentNode["kind"]): ExperimentNode | undefined =>
+  context.node.upstream.map((name) => context.nodes.get(name)).find((node) => node?.kind === kind);
+
+/** The model directory a node produced (model-init or train), or the recipe's start checkpoint. */
+async function modelDirectoryOf(context: StepContext, node: ExperimentNode | undefined): Promise<string> {
+  if (node?.kind === "model-init") return join(node.directory, "model");
+  if (node?.kind === "train") return join(node.directory, "run", "model");
+  const start = context.recipe.training.start;
+  if (!("checkpoint" in start)) throw new ConfigError("internal: a model-init start without its node");
+  return resolveCheckpointDirectory({
+    model: recipePath(context.recipeDirectory, start.checkpoint),
+    cacheDirectory: context.models.cacheDirectory,
+    ...(context.models.secrets?.huggingFace ? { huggingFace: context.models.secrets.huggingFace } : {}),
+    flag: "training.start.checkpoint",
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
+}
+
+/** The society's question pool and prior, as the recipe names them. */
+export async function societyInputs(recipe: Recipe, recipeDirectory: string) {
+  const questions = recipePath(recipeDirectory, recipe.society.questions);
+  const priorPath = recipePath(recipeDirectory, recipe.society.prior);
+  const pool = questions === "starter" ? [...STARTER_QUESTIONS] : await loadQuestionPool({ path: questions });
+  const prior: Prior = priorPath === "starter" ? starterPrior() : await loadPrior({ path: priorPath });
+  const perGeneration = recipe.society.questionsPerGeneration ?? Math.floor(pool.length / recipe.generations);
+  if (perGeneration < 1 || perGeneration * recipe.generations > pool.length) {
+    throw new ConfigError(
+      `recipe field "society.questionsPerGeneration": ${recipe.generations} generations need ${Math.max(perGeneration, 1) * recipe.generations} distinct questions, the pool has ${pool.length}`,
+      { field: "society.questionsPerGeneration" },
+    );
+  }
+  const ordered = orderQuestions(pool, { shuffled: true, seed: recipe.society.seed });
+  return {
+    source: questions === "starter" ? STARTER_SOURCE : questions,
+    pool,
+    prior,
+    priorSize: recipe.society.priorSize ?? (priorPath === "starter" ? STARTER_PRIOR_SIZE : 50),
+    /** Generation g's fresh slice: disjoint from every other generation's. */
+    slice: (generation: number) => ordered.slice((generation - 1) * perGeneration, generation * perGeneration),
+  };
+}
+
+async function runModelInit(context: StepContext): Promise<StepOutcome> {
+  const start = context.recipe.training.start;
+  if (!("init" in start)) throw new ConfigError("internal: model-init without training.start.init");
+  let files = (start.tokenizerFiles ?? []).map((path) => recipePath(context.recipeDirectory, path));
+  if (start.tokenizer === undefined && start.tokenizerFiles === undefined) {
+    // Default corpus: what the society will say, its questions and prior answers.
+    const inputs = await societyInputs(context.recipe, context.recipeDirectory);
+    const corpus = join(context.node.directory, "tokenizer-corpus.txt");
+    const answers = [...inputs.prior.answers.good, ...inputs.prior.answers.bad].flatMap((pair) => [
+      pair.question,
+      pair.answer,
+    ]);
+    writeFileAtomically({ path: corpus, data: `${[...new Set([...inputs.pool, ...answers])].join("\n")}\n` });
+    files = [corpus];
+  }
+  const result = await initializeModel({
+    shape: start.init,
+    tokenizer:
+      start.tokenizer !== undefined
+        ? { kind: "directory", directory: recipePath(context.recipeDirectory, start.tokenizer) }
+        : { kind: "train", files, vocabularySize: start.vocab ?? defaultVocabularySize(start.init) },
+    directory: join(context.node.directory, "model"),
+    replace: true,
+    blas: createBlas({ threads: context.recipe.training.threads }),
+    seed: start.seed,
+  });
+  return { details: { parameters: result.parameters } };
+}
+
+async function runSociety(context: StepContext): Promise<StepOutcome> {
+  const { recipe, node } = context;
+  const { society } = recipe;
+  const inputs = await societyInputs(recipe, context.recipeDirectory);
+  const questions = inputs.slice(node.generation);
+  const served = context.node.upstream.map((name) => context.nodes.get(name)).find((upstream) => upstream);
+  const trainedSpec =
+    served === undefined
+      ? undefined
+      : served.kind === "export"
+        ? `gguf:${join(served.directory, "model.gguf")}`
+        : `local:${join(served.directory, "run", "model")}`;
+  const agentModels = society.agents.map((agent) => ({
+    spec: agent.trained && trainedSpec !== undefined ? trainedSpec : agent.model,
+    weight: agent.weight,
+  }));
+  const prompts = loadPromptTemplates({});
+  const threads = recipe.serving.kind === "gguf" ? recipe.serving.threads : recipe.training.threads;
+  const embedderFactory = createModelFactory(context.models);
+  try {
+    const embedder = await embedderFactory.embeddingModel(society.embedder);
+    const config = resolveSimulationConfig({
+      size: society.size,
+      setting: society.setting,
+      seed: society.seed,
+      rounds: society.rounds ?? 50,
+      untilPlateau:
+        society.plateau === undefined
+          ? null
+          : {
+              tolerance: society.plateau.tolerance,
+              patience: society.plateau.patience,
+              minimumRounds: society.plateau.minRounds,
+            },
+      targets: Math.min(society.targets, society.size * society.size - 1),
+      maxRatingAttempts: society.ratingAttempts,
+      agentSampling: society.agentSampling,
+      observerSampling: society.observerSampling,
+      agentModels,
+      observerModel: society.observer,
+      embedder: { modelId: society.embedder, distanceThreshold: embedder.defaultDistanceThreshold },
+      priorSize: inputs.priorSize,
+      questions: { source: `${inputs.source}#generation-${node.generation}`, pool: questions, shuffled: false },
+      prior: inputs.prior,
+      prompts,
+    });
+    const runDirectory = join(node.directory, "run");
+    const configPath = join(runDirectory, "config.json");
+    if (existsSync(configPath)) {
+      assertResumable(JSON.parse(readFileSync(configPath, "utf8")) as SimulationConfig, config, configPath);
+    }
+    const outcome = await runSimulationInDirectory({
+      config,
+      runDirectory,
+      models: { ...context.models, llamaThreads: threads, localThreads: threads },
+      maxConcurrency: society.concurrency,
+      embedder,
+      questions,
+      prior: inputs.prior,
+      prompts,
+      ...(context.signal ? { signal: context.signal } : {}),
+    });
+    return {
+      usage: outcome.ledger,
+      details: {
+        agents: agentModels,
+        questions: questions.length,
+        roundsCompleted: outcome.result.roundsCompleted,
+        summaries: outcome.result.summaries,
+      },
+    };
+  } finally {
+    await embedderFactory.close();
+  }
+}
+
+async function runDataBuild(context: StepContext): Promise<StepOutcome> {
+  const society = upstreamOf(context, "society");
+  if (society === undefined) throw new ConfigError("internal: data without its society");
+  const report = await buildAlignmentData({
+    runs: [join(society.directory, "run")],
+    out: join(context.node.directory, "data.json"),
+    mix: parseDataMix(context.recipe.data.mix),
+    seed: context.recipe.data.seed,
+  });
+  const kinds = Object.fromEntries(
+    Object.entries(report.kinds).map(([kind, counts]) => [
+      kind,
+      { examples: counts.writtenExamples, responses: counts.writtenResponses },
+    ]),
+  );
+  return { details: { records: report.records, kinds, writtenExamples: report.writtenExamples } };
+}
+
+/** The training settings of the recipe: the defaults for its start, then its objective, LoRA and hyperparameters. */
+export function trainingSettingsOf(recipe: Recipe): TrainingSettings {
+  const { training } = recipe;
+  const { stages, ...hyperparameters } = training.hyperparameters;
+  return {
+    ...defaultTrainingSettings({ start: "init" in training.start ? "init" : "pretrained" }),
+    ...hyperparameters,
+    ...(stages === undefined ? {} : { stages }),
+    loss: training.objective,
+    lora:
+      training.lora === undefined
+        ? undefined
+        : {
+            rank: training.lora.rank,
+            alpha: training.lora.alpha ?? 2 * training.lora.rank,
+            dropout: training.lora.dropout,
+            targets: training.lora.targets,
+          },
+  };
+}
+
+async function runTraining(context: StepContext): Promise<StepOutcome> {
+  const data = upstreamOf(context, "data");
+  if (data === undefined) throw new ConfigError("internal: train without its data");
+  const start = await modelDirectoryOf(context, upstreamOf(context, "train") ?? upstreamOf(context, "model-init"));
+  const out = join(context.node.directory, "run");
+  let last: { step: number; loss: number } | undefined;
+  const result = await trainRun({
+    model: start,
+    data: join(data.directory, "data.json"),
+    out,
+    settings: trainingSettingsOf(context.recipe),
+    blas: createBlas({ threads: context.recipe.training.threads }),
+    // Continue an interrupted run (it has written its settings) from its newest checkpoint.
+    resume: existsSync(join(out, "training.json")),
+    merge: context.recipe.training.lora !== undefined,
+    onEvent: (event) => {
+      if (event.type === "step") last = { step: event.step, loss: event.loss };
+    },
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
+  if (!result.finished || result.modelDirectory === undefined) {
+    throw new ConfigError(`${out}: training stopped before the end; rerun the experiment to resume it`);
+  }
+  return { details: { steps: result.cursor.step, ...(last ? { lastLoss: last.loss } : {}) } };
+}
+
+async function runExport(context: StepContext): Promise<StepOutcome> {
+  const serving = context.recipe.serving;
+  const directory = await modelDirectoryOf(context, upstreamOf(context, "train"));
+  await exportModel({
+    directory,
+    out: join(context.node.directory, "model.gguf"),
+    format: "gguf",
+    dtype: serving.kind === "gguf" ? serving.dtype : "f32",
+  });
+  return {};
+}
+
+async function runEvaluationStep(context: StepContext): Promise<StepOutcome> {
+  const { evaluation } = context.recipe;
+  const model = await modelDirectoryOf(context, upstreamOf(context, "train") ?? upstreamOf(context, "model-init"));
+  const spec = `local:${model}`;
+  const dataPaths = new Map<BenchmarkName, string>();
+  for (const benchmark of evaluation.benchmarks) {
+    if (benchmark.data !== undefined)
+      dataPaths.set(benchmark.name, recipePath(context.recipeDirectory, benchmark.data));
+  }
+  const outcome = await evaluateInDirectory({
+    directory: join(context.node.directory, "run"),
+    models: [spec],
+    benchmarks: evaluation.benchmarks.map((benchmark) => benchmark.name),
+    dataPaths,
+    limit: evaluation.limit ?? null,
+    seed: evaluation.seed,
+    factory: { ...context.models, localThreads: evaluation.threads, llamaAttention: "exact" },
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
+  return {
+    details: {
+      benchmarks: outcome.report.benchmarks.map((benchmark) => ({
+        name: benchmark.name,
+        items: benchmark.items,
+        metrics: benchmark.models[0]?.metrics ?? [],
+      })),
+    },
+  };
+}
+
+/** Runs one node's step in its directory (which exists). */
+export function runStep(context: StepContext): Promise<StepOutcome> {
+  switch (context.node.kind) {
+    case "model-init":
+      return runModelInit(context);
+    case "society":
+      return runSociety(context);
+    case "data":
+      return runDataBuild(context);
+    case "train":
+      return runTraining(context);
+    case "export":
+      return runExport(context);
+    case "evaluation":
+      return runEvaluationStep(context);
+  }
+}
