@@ -150,6 +150,13 @@ export function formatExperimentPlan(plan: ExperimentPlan): string {
     );
   }
   lines.push(`  (${plan.trainingBasis})`);
+  const trainingSeconds = plan.training.reduce((sum, { seconds }) => sum + seconds, 0);
+  const societyMinimum = plan.societies.reduce((sum, { estimate }) => sum + (estimate?.wallSeconds.minimum ?? 0), 0);
+  const societyMaximum = plan.societies.reduce((sum, { estimate }) => sum + (estimate?.wallSeconds.maximum ?? 0), 0);
+  const societiesKnown = plan.societies.every(({ estimate }) => estimate !== undefined);
+  lines.push(
+    `expected wall time (estimate): training ${Number.isFinite(trainingSeconds) ? `${(trainingSeconds / 60).toFixed(1)} min` : "unknown"}, societies ${societiesKnown ? `${range({ minimum: societyMinimum / 60, maximum: societyMaximum / 60 }, 1)} min` : "not estimated"}; evaluation and export not included`,
+  );
   return `${lines.join("\n")}\n`;
 }
 
