@@ -18,8 +18,9 @@ import { defaultVocabularySize, exportModel, initializeModel } from "../model/mo
 import { loadPrior, type Prior } from "../sandbox/prior-loader.js";
 import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE, STARTER_QUESTIONS, STARTER_SOURCE, starterPrior } from "../sandbox/starter-set.js";
-import { ConfigError } from "../spec/errors.js";
-import { trainRun } from "../train/train-run.js";
+import { CancelledError, ConfigError } from "../spec/errors.js";
+import { torchTrainRun } from "../train/torch-train-run.js";
+import { type TrainingEvent, trainRun } from "../train/train-run.js";
 import { defaultTrainingSettings, type TrainingSettings } from "../train/training-settings.js";
 import { resolveCheckpointDirectory } from "./checkpoint-directory.js";
 import { evaluateInDirectory } from "./evaluation-in-directory.js";
@@ -253,22 +254,27 @@ async function runTraining(context: StepContext): Promise<StepOutcome> {
   const start = await modelDirectoryOf(context, upstreamOf(context, "train") ?? upstreamOf(context, "model-init"));
   const out = join(context.node.directory, "run");
   let last: { step: number; loss: number } | undefined;
-  const result = await trainRun({
+  const { training } = context.recipe;
+  const common = {
     model: start,
     data: join(data.directory, "data.json"),
     out,
     settings: trainingSettingsOf(context.recipe),
-    blas: createBlas({ threads: context.recipe.training.threads }),
     // Continue an interrupted run (it has written its settings) from its newest checkpoint.
     resume: existsSync(join(out, "training.json")),
-    merge: context.recipe.training.lora !== undefined,
-    onEvent: (event) => {
+    merge: training.lora !== undefined,
+    onEvent: (event: TrainingEvent) => {
       if (event.type === "step") last = { step: event.step, loss: event.loss };
     },
     ...(context.signal ? { signal: context.signal } : {}),
-  });
+  };
+  const result =
+    training.backend === "torch"
+      ? await torchTrainRun({ ...common, launch: training.torch })
+      : await trainRun({ ...common, blas: createBlas({ threads: training.threads }) });
+  if (context.signal?.aborted) throw new CancelledError(`training stopped at step ${result.cursor.step}`);
   if (!result.finished || result.modelDirectory === undefined) {
-    throw new ConfigError(`${out}: training stopped before the end; rerun the experiment to resume it`);
+    throw new ConfigError(`${out}: training ended without a final model; rerun the experiment to resume it`);
   }
   return { details: { steps: result.cursor.step, ...(last ? { lastLoss: last.loss } : {}) } };
 }

@@ -91,8 +91,16 @@ const startSchema = z.union([
 const trainingSchema = z.strictObject({
   start: startSchema,
   objective: z.enum(TRAINING_LOSSES).default("stable-alignment"),
-  /** `engine` (this package's CPU trainer). */
-  backend: z.enum(["engine"]).default("engine"),
+  /** `engine` (this package's CPU trainer) or `torch` (the PyTorch backend, `train --backend torch`). */
+  backend: z.enum(["engine", "torch"]).default("engine"),
+  /** The PyTorch backend's launch: device, processes on this machine, precision. */
+  torch: z
+    .strictObject({
+      device: z.enum(["cpu", "cuda"]).default("cpu"),
+      processesPerNode: positiveInteger.default(1),
+      precision: z.enum(["fp32", "bf16"]).default("fp32"),
+    })
+    .default({ device: "cpu", processesPerNode: 1, precision: "fp32" }),
   lora: z
     .strictObject({
       rank: positiveInteger,
