@@ -152,7 +152,7 @@ export function planNodes({
     );
     if (generation < recipe.generations) {
       // A `local` model serves straight from its training run; a GGUF one is exported first.
-      if (recipe.serving.kind === "gguf") {
+      if (recipe.serving.kind !== "local") {
         add(`export-${generation}`, "export", generation, { serving: withoutThreads(recipe.serving) }, model);
         served = [`export-${generation}`];
       } else {

@@ -27,6 +27,7 @@ import { evaluateInDirectory } from "./evaluation-in-directory.js";
 import type { ExperimentNode } from "./experiment-nodes.js";
 import { recipePath } from "./experiment-nodes.js";
 import { createModelFactory, type ModelFactoryOptions } from "./model-factory.js";
+import { type ModelServer, startModelServer } from "./model-server.js";
 import type { Recipe } from "./recipe.js";
 import { runSimulationInDirectory } from "./simulation-run.js";
 
@@ -139,20 +140,33 @@ async function runSociety(context: StepContext): Promise<StepOutcome> {
   const inputs = await societyInputs(recipe, context.recipeDirectory);
   const questions = inputs.slice(node.generation);
   const served = context.node.upstream.map((name) => context.nodes.get(name)).find((upstream) => upstream);
+  const serving = recipe.serving;
   const trainedSpec =
     served === undefined
       ? undefined
-      : served.kind === "export"
-        ? `gguf:${join(served.directory, "model.gguf")}`
-        : `local:${join(served.directory, "run", "model")}`;
+      : serving.kind === "server"
+        ? `openai:${serving.model}@${serving.url}`
+        : served.kind === "export"
+          ? `gguf:${join(served.directory, "model.gguf")}`
+          : `local:${join(served.directory, "run", "model")}`;
   const agentModels = society.agents.map((agent) => ({
     spec: agent.trained && trainedSpec !== undefined ? trainedSpec : agent.model,
     weight: agent.weight,
   }));
   const prompts = loadPromptTemplates({});
-  const threads = recipe.serving.kind === "gguf" ? recipe.serving.threads : recipe.training.threads;
+  const threads = serving.kind === "gguf" ? serving.threads : recipe.training.threads;
   const embedderFactory = createModelFactory(context.models);
+  let server: ModelServer | undefined;
   try {
+    if (served !== undefined && serving.kind === "server") {
+      server = await startModelServer({
+        command: serving.command,
+        model: join(served.directory, "model.gguf"),
+        url: serving.url,
+        readyTimeoutMs: serving.readySeconds * 1000,
+        ...(context.signal ? { signal: context.signal } : {}),
+      });
+    }
     const embedder = await embedderFactory.embeddingModel(society.embedder);
     const config = resolveSimulationConfig({
       size: society.size,
@@ -206,6 +220,7 @@ async function runSociety(context: StepContext): Promise<StepOutcome> {
     };
   } finally {
     await embedderFactory.close();
+    await server?.close();
   }
 }
 
@@ -286,7 +301,7 @@ async function runExport(context: StepContext): Promise<StepOutcome> {
     directory,
     out: join(context.node.directory, "model.gguf"),
     format: "gguf",
-    dtype: serving.kind === "gguf" ? serving.dtype : "f32",
+    dtype: serving.kind === "local" ? "f32" : serving.dtype,
   });
   return {};
 }

@@ -163,6 +163,19 @@ const servingSchema = z
       /** Run in process on this package's engine (`local:<dir>`). */
       kind: z.literal("local"),
     }),
+    z.strictObject({
+      /** Exported to GGUF and served by a command (llama.cpp's server, vLLM, ...) for the society. */
+      kind: z.literal("server"),
+      /** Shell command line; `{model}` is replaced by the GGUF path. */
+      command: z.string().min(1),
+      /** Its OpenAI-compatible base URL, e.g. `http://127.0.0.1:8081/v1`. */
+      url: z.url(),
+      /** The model name to ask for. Default `trained`. */
+      model: z.string().min(1).default("trained"),
+      dtype: z.enum(["f32", "f16"]).default("f32"),
+      /** Seconds to wait for the server to answer. Default 120. */
+      readySeconds: positiveInteger.default(120),
+    }),
   ])
   .default({ kind: "gguf", threads: 1, dtype: "f32" });
 
