@@ -156,6 +156,7 @@ export function registerEvalCommand(program: Command): void {
           seed: options.seed,
           factory: {
             ...modelFactorySettings(context, { allowTestModels: options.allowTestModels === true }),
+            ...(context.config.budgetUsd === undefined ? {} : { budgetUsd: context.config.budgetUsd }),
             llamaAttention: "exact",
             ...(options.threads === undefined ? {} : { localThreads: options.threads }),
             onDownloadProgress: createDownloadProgressReporter(context.stderr),
