@@ -208,6 +208,51 @@ describe("experiment run: two generations on the fake server", () => {
     expect(readFileSync(join(out, "report.md"), "utf8")).toContain("(n 2)");
   });
 
+  it("judges each generation's answers in generation mode; sandbox leaves out the questions the model trained on", {
+    timeout: 120_000,
+  }, async () => {
+    const recipeFile = join(root, "judged.yaml");
+    const spec = `openai:fake@${server.url}/v1`;
+    writeFileSync(
+      recipeFile,
+      recipe({ limit: 3 })
+        .replace("generations: 2", "generations: 1")
+        .replace("  questions: questions.txt", "  questions: questions.txt\n  questionsPerGeneration: 4")
+        .replace(
+          "  limit: 3\n",
+          `  limit: 3\n  judge:\n    model: ${spec}\n    benchmarks: [{ name: sandbox }]\n    limit: 2\n`,
+        ),
+    );
+    const out = join(root, "judged");
+    const result = await runCliProcess({
+      args: ["experiment", "run", recipeFile, "--out", out],
+      environment: environment(),
+      timeoutMs: 100_000,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const report = readFileSync(join(out, "report.md"), "utf8");
+    expect(report).toContain("## Judged answers per generation");
+    expect(report).toMatch(/\| 0 \| sandbox \| \d\.\d{3} \[/);
+    expect(report).toMatch(/\| 1 \| sandbox \| \d\.\d{3} \[/);
+    // Generation 1's model trained on its society's questions: the sandbox benchmark left them out.
+    const index = JSON.parse(readFileSync(join(out, "experiment.json"), "utf8")) as {
+      nodes: { name: string; directory: string }[];
+    };
+    const evaluation = index.nodes.find((node) => node.name === "evaluation-1")?.directory ?? "";
+    const judged = JSON.parse(readFileSync(join(out, evaluation, "judged", "report.json"), "utf8")) as {
+      benchmarks: { answers: { question: string }[] }[];
+    };
+    const asked = judged.benchmarks[0]?.answers.map((answer) => answer.question) ?? [];
+    const society = index.nodes.find((node) => node.name === "society-1")?.directory ?? "";
+    const trained = readFileSync(join(out, society, "run", "records.jsonl"), "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => (JSON.parse(line) as { question: string }).question);
+    expect(asked).toHaveLength(2);
+    expect(trained.length).toBeGreaterThan(0);
+    expect(asked.filter((question) => trained.includes(question))).toEqual([]);
+  });
+
   it("refuses --resume of a directory that holds no experiment, in one line", async () => {
     const recipeFile = join(root, "refuse.yaml");
     writeFileSync(recipeFile, recipe({ limit: 3 }));

@@ -94,11 +94,20 @@ export function planNodes({
     questions: fileDigest(recipePath(recipeDirectory, society.questions), "society.questions"),
     prior: fileDigest(recipePath(recipeDirectory, society.prior), "society.prior"),
   };
-  const evaluationFiles = evaluation.benchmarks.map((benchmark, index) =>
-    benchmark.data === undefined
-      ? "download"
-      : fileDigestOrFolder(recipePath(recipeDirectory, benchmark.data), `evaluation.benchmarks.${index}.data`),
-  );
+  const evaluationFiles = [
+    ...evaluation.benchmarks.map((benchmark, index) =>
+      benchmark.data === undefined
+        ? "download"
+        : fileDigestOrFolder(recipePath(recipeDirectory, benchmark.data), `evaluation.benchmarks.${index}.data`),
+    ),
+    ...(evaluation.judge?.benchmarks ?? []).map((benchmark, index) =>
+      benchmark.data === undefined
+        ? benchmark.name === "sandbox"
+          ? societyFiles.questions
+          : "download"
+        : fileDigestOrFolder(recipePath(recipeDirectory, benchmark.data), `evaluation.judge.benchmarks.${index}.data`),
+    ),
+  ];
   let start: string[] = [];
   if ("init" in training.start) {
     const tokenizerFiles = (training.start.tokenizerFiles ?? []).map((path, index) =>

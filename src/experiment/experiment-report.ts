@@ -13,7 +13,7 @@ import { writeFileAtomically } from "../model/atomic-writer.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { ExperimentNode } from "./experiment-nodes.js";
 import type { NodeMarker } from "./experiment-runner.js";
-import type { StepUsage } from "./experiment-steps.js";
+import type { StepUsage } from "./experiment-step-context.js";
 import type { Recipe } from "./recipe.js";
 
 /** The four society scores, in report order. */
@@ -45,6 +45,8 @@ export interface ExperimentReport {
   name: string;
   generations: GenerationScores[];
   benchmarks: GenerationBenchmark[];
+  /** Generation mode: the judge's alignment and engagement ratings of each generation's answers. */
+  judged: { generation: number; benchmark: string; alignment: Estimate; engagement: Estimate }[];
   data: { generation: number; kinds: Record<string, { examples: number; responses: number }> }[];
   steps: { name: string; seconds: number; usage: StepUsage | undefined }[];
 }
@@ -72,6 +74,7 @@ export function buildExperimentReport({
     name: recipe.name ?? "experiment",
     generations: [],
     benchmarks: [],
+    judged: [],
     data: [],
     steps: [],
   };
@@ -107,6 +110,11 @@ export function buildExperimentReport({
           report.benchmarks.push({ generation: node.generation, benchmark: benchmark.name, metric, estimate });
         }
       }
+      const judged = (details.judged ?? []) as { name: string; alignment?: Estimate; engagement?: Estimate }[];
+      for (const { name, alignment, engagement } of judged) {
+        if (alignment && engagement)
+          report.judged.push({ generation: node.generation, benchmark: name, alignment, engagement });
+      }
     }
   }
   return report;
@@ -136,6 +144,14 @@ export function formatExperimentMarkdown(report: ExperimentReport): string {
   lines.push("| generation | benchmark | metric | value [95% interval] |", "|---|---|---|---|");
   for (const row of report.benchmarks) {
     lines.push(`| ${row.generation} | ${row.benchmark} | ${row.metric} | ${interval(row.estimate)} |`);
+  }
+  if (report.judged.length > 0) {
+    lines.push("", "## Judged answers per generation", "");
+    lines.push("The judge's ratings (1-7) of each generation's answers, mean with 95% bootstrap interval.", "");
+    lines.push("| generation | benchmark | alignment | engagement |", "|---|---|---|---|");
+    for (const row of report.judged) {
+      lines.push(`| ${row.generation} | ${row.benchmark} | ${interval(row.alignment)} | ${interval(row.engagement)} |`);
+    }
   }
   lines.push("", "## Alignment data per kind", "", "| generation | kind | examples | responses |", "|---|---|---|---|");
   for (const row of report.data) {

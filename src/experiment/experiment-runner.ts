@@ -11,7 +11,8 @@ import { ConfigError } from "../spec/errors.js";
 import { acquireRunLock } from "../store/run-lock.js";
 import { type ExperimentNode, planNodes } from "./experiment-nodes.js";
 import { writeExperimentReport } from "./experiment-report.js";
-import { type ExperimentModelSettings, runStep, type StepOutcome } from "./experiment-steps.js";
+import type { ExperimentModelSettings, StepOutcome } from "./experiment-step-context.js";
+import { runStep } from "./experiment-steps.js";
 import type { LoadedRecipe } from "./recipe.js";
 
 /** The file a node writes last, when its step has finished. */

@@ -11,7 +11,6 @@ import { buildAlignmentData } from "../data/build-alignment-data.js";
 import { parseDataMix } from "../data/data-mix.js";
 import { loadQuestionPool, orderQuestions } from "../data/question-pool.js";
 import { createBlas } from "../engine/index.js";
-import type { BenchmarkName } from "../eval/benchmarks.js";
 import { loadPromptTemplates } from "../llm/prompts/prompt-templates.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import { defaultVocabularySize, exportModel, initializeModel } from "../model/model-directory.js";
@@ -22,64 +21,13 @@ import { CancelledError, ConfigError } from "../spec/errors.js";
 import { torchTrainRun } from "../train/torch-train-run.js";
 import { type TrainingEvent, trainRun } from "../train/train-run.js";
 import { defaultTrainingSettings, type TrainingSettings } from "../train/training-settings.js";
-import { resolveCheckpointDirectory } from "./checkpoint-directory.js";
-import { evaluateInDirectory } from "./evaluation-in-directory.js";
-import type { ExperimentNode } from "./experiment-nodes.js";
+import { runEvaluationStep } from "./experiment-evaluation-step.js";
 import { recipePath } from "./experiment-nodes.js";
-import { createModelFactory, type ModelFactoryOptions } from "./model-factory.js";
+import { modelDirectoryOf, type StepContext, type StepOutcome, upstreamOf } from "./experiment-step-context.js";
+import { createModelFactory } from "./model-factory.js";
 import { type ModelServer, startModelServer } from "./model-server.js";
 import type { Recipe } from "./recipe.js";
 import { runSimulationInDirectory } from "./simulation-run.js";
-
-/** Model-building settings of a run (secrets, cache, prices, endpoints, test models); no store. */
-export type ExperimentModelSettings = Omit<
-  ModelFactoryOptions,
-  "store" | "spentUsd" | "budgetUsd" | "maxConcurrency" | "llamaThreads" | "localThreads"
->;
-
-/** LM usage of a step (its store's ledger, every session together). */
-export interface StepUsage {
-  calls: number;
-  cachedCalls: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-}
-
-/** What a step reports; stored in its node's completion marker. */
-export interface StepOutcome {
-  usage?: StepUsage;
-  /** Small step-specific facts for the report (round summaries, data counts, final loss, ...). */
-  details?: Record<string, unknown>;
-}
-
-/** What every step gets. */
-export interface StepContext {
-  recipe: Recipe;
-  recipeDirectory: string;
-  node: ExperimentNode;
-  nodes: ReadonlyMap<string, ExperimentNode>;
-  models: ExperimentModelSettings;
-  signal?: AbortSignal;
-}
-
-const upstreamOf = (context: StepContext, kind: ExperimentNode["kind"]): ExperimentNode | undefined =>
-  context.node.upstream.map((name) => context.nodes.get(name)).find((node) => node?.kind === kind);
-
-/** The model directory a node produced (model-init or train), or the recipe's start checkpoint. */
-async function modelDirectoryOf(context: StepContext, node: ExperimentNode | undefined): Promise<string> {
-  if (node?.kind === "model-init") return join(node.directory, "model");
-  if (node?.kind === "train") return join(node.directory, "run", "model");
-  const start = context.recipe.training.start;
-  if (!("checkpoint" in start)) throw new ConfigError("internal: a model-init start without its node");
-  return resolveCheckpointDirectory({
-    model: recipePath(context.recipeDirectory, start.checkpoint),
-    cacheDirectory: context.models.cacheDirectory,
-    ...(context.models.secrets?.huggingFace ? { huggingFace: context.models.secrets.huggingFace } : {}),
-    flag: "training.start.checkpoint",
-    ...(context.signal ? { signal: context.signal } : {}),
-  });
-}
 
 /** The society's question pool and prior, as the recipe names them. */
 export async function societyInputs(recipe: Recipe, recipeDirectory: string) {
@@ -304,36 +252,6 @@ async function runExport(context: StepContext): Promise<StepOutcome> {
     dtype: serving.kind === "local" ? "f32" : serving.dtype,
   });
   return {};
-}
-
-async function runEvaluationStep(context: StepContext): Promise<StepOutcome> {
-  const { evaluation } = context.recipe;
-  const model = await modelDirectoryOf(context, upstreamOf(context, "train") ?? upstreamOf(context, "model-init"));
-  const spec = `local:${model}`;
-  const dataPaths = new Map<BenchmarkName, string>();
-  for (const benchmark of evaluation.benchmarks) {
-    if (benchmark.data !== undefined)
-      dataPaths.set(benchmark.name, recipePath(context.recipeDirectory, benchmark.data));
-  }
-  const outcome = await evaluateInDirectory({
-    directory: join(context.node.directory, "run"),
-    models: [spec],
-    benchmarks: evaluation.benchmarks.map((benchmark) => benchmark.name),
-    dataPaths,
-    limit: evaluation.limit ?? null,
-    seed: evaluation.seed,
-    factory: { ...context.models, localThreads: evaluation.threads, llamaAttention: "exact" },
-    ...(context.signal ? { signal: context.signal } : {}),
-  });
-  return {
-    details: {
-      benchmarks: outcome.report.benchmarks.map((benchmark) => ({
-        name: benchmark.name,
-        items: benchmark.items,
-        metrics: benchmark.models[0]?.metrics ?? [],
-      })),
-    },
-  };
 }
 
 /** Runs one node's step in its directory (which exists). */

@@ -32,6 +32,7 @@ import { createEvaluationRepository } from "../store/evaluation-repository.js";
 import { createJudgeRepository } from "../store/judge-repository.js";
 import { openStore } from "../store/open-store.js";
 import { createModelFactory, type ModelFactoryOptions } from "./model-factory.js";
+import { summarizeUsageLedger, type UsageSummary } from "./usage-ledger.js";
 
 /** Options of {@link judgeInDirectory}. */
 export interface JudgeInDirectoryOptions {
@@ -72,6 +73,8 @@ export async function judgeInDirectory(options: JudgeInDirectoryOptions): Promis
   markdown: string;
   json: string;
   html: string;
+  /** The run's usage ledger (answers and verdicts, every session). */
+  usage: UsageSummary;
 }> {
   const { directory, models: specs, judge, limit, seed = 0, factory: factoryOptions, onEvent, signal } = options;
   const store = openStore({ path: join(directory, options.storeFile ?? "run.sqlite") });
@@ -107,7 +110,8 @@ export async function judgeInDirectory(options: JudgeInDirectoryOptions): Promis
     await writeAtomically({ path: join(directory, "report.md") }, (writer) => writer.write(markdown));
     await writeAtomically({ path: join(directory, "report.json") }, (writer) => writer.write(json));
     await writeAtomically({ path: join(directory, "report.html") }, (writer) => writer.write(html));
-    return { report, markdown, json, html };
+    await factory.usageMeter.idle();
+    return { report, markdown, json, html, usage: summarizeUsageLedger(store) };
   } finally {
     await factory.close();
     store.close();

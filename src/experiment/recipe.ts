@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { BENCHMARK_NAMES } from "../eval/benchmarks.js";
+import { GENERATION_BENCHMARKS } from "../eval/generation-items.js";
 import { LORA_TARGETS } from "../model/llama/index.js";
 import { ConfigError } from "../spec/errors.js";
 import { INITIAL_SETTINGS } from "../spec/interaction-record.js";
@@ -133,22 +134,45 @@ const trainingSchema = z.strictObject({
   threads: positiveInteger.default(1),
 });
 
-const evaluationSchema = z.strictObject({
-  benchmarks: z
-    .array(
-      z.strictObject({
-        name: z.enum(BENCHMARK_NAMES),
-        /** A local copy of the data; absent: downloaded into the cache. */
-        data: z.string().min(1).optional(),
-      }),
-    )
-    .min(1),
-  /** Items per benchmark subset. Default: all. */
-  limit: positiveInteger.optional(),
-  seed: z.number().int().min(0).default(0),
-  /** BLAS threads for `local:` scoring. Default 1. */
-  threads: positiveInteger.default(1),
-});
+const evaluationSchema = z
+  .strictObject({
+    /** Likelihood benchmarks. */
+    benchmarks: z
+      .array(
+        z.strictObject({
+          name: z.enum(BENCHMARK_NAMES),
+          /** A local copy of the data; absent: downloaded into the cache. */
+          data: z.string().min(1).optional(),
+        }),
+      )
+      .default([]),
+    /** Items per benchmark subset. Default: all. */
+    limit: positiveInteger.optional(),
+    seed: z.number().int().min(0).default(0),
+    /** BLAS threads for `local:` scoring and generation. Default 1. */
+    threads: positiveInteger.default(1),
+    /** Generation mode: each generation's model answers, the judge rates (`eval run --mode generation`). */
+    judge: z
+      .strictObject({
+        model: z.string().min(1),
+        /** `sandbox` asks the society's question pool less every question the model was trained on. */
+        benchmarks: z
+          .array(
+            z.strictObject({
+              name: z.enum(GENERATION_BENCHMARKS),
+              data: z.string().min(1).optional(),
+            }),
+          )
+          .min(1),
+        /** Items per benchmark. Default all. */
+        limit: positiveInteger.optional(),
+      })
+      .optional(),
+  })
+  .refine((evaluation) => evaluation.benchmarks.length > 0 || evaluation.judge !== undefined, {
+    message: "give benchmarks, a judge, or both",
+    path: ["benchmarks"],
+  });
 
 /** How a trained model serves as an agent in the next generation. */
 const servingSchema = z

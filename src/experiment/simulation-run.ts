@@ -18,6 +18,7 @@ import { BudgetExceededError } from "../spec/errors.js";
 import { openStore, type Store } from "../store/open-store.js";
 import { acquireRunLock } from "../store/run-lock.js";
 import { createModelFactory, type ModelFactoryOptions } from "./model-factory.js";
+import { summarizeUsageLedger, type UsageSummary } from "./usage-ledger.js";
 
 /** Options of {@link runSimulationInDirectory}. */
 export interface RunSimulationInDirectoryOptions {
@@ -47,7 +48,7 @@ export interface SimulationRunOutcome {
   spentUsd: number;
   usage: ReturnType<UsageMeter["totals"]>;
   /** The run's usage ledger summed over models and sessions (cache hits are calls without tokens). */
-  ledger: { calls: number; cachedCalls: number; promptTokens: number; completionTokens: number; costUsd: number };
+  ledger: UsageSummary;
 }
 
 /** Runs or resumes the simulation of `config` in `runDirectory`. */
@@ -104,15 +105,12 @@ export async function runSimulationInDirectory({
       ...(signal ? { signal } : {}),
     });
     await factory.usageMeter.idle();
-    const ledger = { calls: 0, cachedCalls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
-    for (const row of store.usageTotals()) {
-      ledger.calls += row.calls;
-      ledger.cachedCalls += row.cachedCalls;
-      ledger.promptTokens += row.promptTokens;
-      ledger.completionTokens += row.completionTokens;
-      ledger.costUsd += row.costUsd;
-    }
-    return { result, spentUsd: store.spentUsd(), usage: factory.usageMeter.totals(), ledger };
+    return {
+      result,
+      spentUsd: store.spentUsd(),
+      usage: factory.usageMeter.totals(),
+      ledger: summarizeUsageLedger(store),
+    };
   } catch (error) {
     if (!(error instanceof BudgetExceededError)) throw error;
     // Calls still running at the refusal are spent too: report the ledger once they have settled.
