@@ -120,6 +120,16 @@ describe("experiment run: two generations on the fake server", () => {
     const recipeFile = join(root, "tiny.yaml");
     writeFileSync(recipeFile, recipe({ limit: 3 }));
 
+    // The plan estimates generation 1's society before anything runs (no request is made).
+    requests = 0;
+    const plan = await runCliProcess({
+      args: ["experiment", "plan", recipeFile, "--out", join(root, "reference")],
+      environment: environment(),
+    });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(requests).toBe(0);
+    const estimatedCalls = Number(/generation 1: chat calls (\d+)/.exec(plan.stdout)?.[1]);
+
     // Reference: uninterrupted.
     requests = 0;
     const reference = await runCliProcess({
@@ -150,6 +160,7 @@ describe("experiment run: two generations on the fake server", () => {
       }
     ).usage.calls;
     expect(firstSociety).toBeLessThan(referenceRequests - 6);
+    expect(Math.abs(estimatedCalls - firstSociety) / firstSociety).toBeLessThanOrEqual(0.1);
     const killAt = firstSociety + 6;
     requests = 0;
     let release: () => void = () => {};

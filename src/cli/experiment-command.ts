@@ -11,6 +11,7 @@ import { planNodes } from "../experiment/experiment-nodes.js";
 import { formatExperimentPlan, planExperiment, startModelParameters } from "../experiment/experiment-plan.js";
 import { type ExperimentEvent, runExperiment } from "../experiment/experiment-runner.js";
 import { loadRecipe } from "../experiment/recipe.js";
+import { createSocietyCostEstimator } from "../experiment/society-estimate.js";
 import { CancelledError } from "../spec/errors.js";
 import { createCliContext } from "./cli-context.js";
 import { modelFactorySettings } from "./model-factory.js";
@@ -107,6 +108,11 @@ export function registerExperimentCommand(program: Command): void {
         recipe: recipe.recipe,
         nodes,
         parameters: await startModelParameters(recipe.recipe, recipe.directory),
+        estimateSociety: createSocietyCostEstimator({
+          recipe: recipe.recipe,
+          recipeDirectory: recipe.directory,
+          models: modelFactorySettings(context),
+        }),
       });
       context.stdout.write(formatExperimentPlan(plan));
     });

@@ -48,6 +48,13 @@ describe("example recipes", () => {
     expect(result.stdout).toContain("19.65 tokens/s at 494032768 parameters");
     const minutes = Number(/generation 1: about \d+ tokens, (\d+\.\d) min/.exec(result.stdout)?.[1]);
     expect(minutes).toBeGreaterThan(1);
-    expect(result.stdout).toMatch(/expected wall time \(estimate\): training \d+\.\d min/);
+    expect(result.stdout).toMatch(/expected wall time \(estimate\): training \d+\.\d min, societies \d+\.\d min/);
+    // The society cost comes from estimateSimulation: the OpenAI observer is priced, the GGUF agents are free.
+    const society =
+      /generation 1: chat calls (\d+), embedding calls 0, prompt tokens (\d+), completion tokens (\d+), USD (\d+\.\d+)/.exec(
+        result.stdout,
+      );
+    expect(Number(society?.[1])).toBeGreaterThan(25 * 4);
+    expect(Number(society?.[4])).toBeGreaterThan(0);
   });
 });

@@ -21,12 +21,10 @@ export interface SimulationCostEstimate {
   wallSeconds: { minimum: number; maximum: number };
 }
 
-/** Estimates one generation's society; the experiment plan takes one (src/sandbox's estimateSimulation). */
+/** Estimates one society node (see society-estimate.ts for the one built on estimateSimulation). */
 export type SimulationCostEstimator = (input: {
-  recipe: Recipe;
-  generation: number;
-  /** Agent model specs of this generation (a trained model from generation 2 on). */
-  agentModels: readonly string[];
+  node: ExperimentNode;
+  nodes: ReadonlyMap<string, ExperimentNode>;
 }) => Promise<SimulationCostEstimate>;
 
 /**
@@ -56,7 +54,8 @@ export interface PlannedNode {
 /** The plan: nodes, society cost and training time estimates. */
 export interface ExperimentPlan {
   nodes: PlannedNode[];
-  societies: { generation: number; estimate: SimulationCostEstimate | undefined }[];
+  /** Per society: its estimate (what is left of it when resumed); undefined when complete or not estimated. */
+  societies: { generation: number; action: PlannedNode["action"]; estimate: SimulationCostEstimate | undefined }[];
   training: { generation: number; tokens: number; seconds: number }[];
   /** How the training estimate was made. */
   trainingBasis: string;
@@ -106,14 +105,15 @@ export async function planExperiment({
   const societies: ExperimentPlan["societies"] = [];
   const training: ExperimentPlan["training"] = [];
   const rounds = recipe.society.rounds ?? 50;
-  for (let generation = 1; generation <= recipe.generations; generation += 1) {
-    const agentModels = recipe.society.agents.map((agent) =>
-      generation > 1 && agent.trained ? `trained model of generation ${generation - 1}` : agent.model,
-    );
+  const byName = new Map(nodes.map((node) => [node.name, node]));
+  for (const { node, action } of planned.filter((entry) => entry.node.kind === "society")) {
     societies.push({
-      generation,
-      estimate: estimateSociety ? await estimateSociety({ recipe, generation, agentModels }) : undefined,
+      generation: node.generation,
+      action,
+      estimate: estimateSociety && action !== "skip" ? await estimateSociety({ node, nodes: byName }) : undefined,
     });
+  }
+  for (let generation = 1; generation <= recipe.generations; generation += 1) {
     const tokens = estimateTrainingTokens(recipe, { rounds });
     const threads = recipe.training.threads;
     const seconds =
@@ -136,10 +136,10 @@ export function formatExperimentPlan(plan: ExperimentPlan): string {
   const lines = ["nodes:"];
   for (const { node, action } of plan.nodes) lines.push(`  ${action.padEnd(6)} ${node.name}-${node.hash}`);
   lines.push("societies (estimate):");
-  for (const { generation, estimate } of plan.societies) {
+  for (const { generation, action, estimate } of plan.societies) {
     lines.push(
       estimate === undefined
-        ? `  generation ${generation}: not estimated (no society cost estimator in this build)`
+        ? `  generation ${generation}: ${action === "skip" ? "complete" : "not estimated"}`
         : `  generation ${generation}: chat calls ${range(estimate.chatCalls)}, embedding calls ${range(estimate.embeddingCalls)}, prompt tokens ${range(estimate.promptTokens)}, completion tokens ${range(estimate.completionTokens)}, USD ${range(estimate.usd, 4)}, wall ${range(estimate.wallSeconds)} s`,
     );
   }
@@ -153,7 +153,7 @@ export function formatExperimentPlan(plan: ExperimentPlan): string {
   const trainingSeconds = plan.training.reduce((sum, { seconds }) => sum + seconds, 0);
   const societyMinimum = plan.societies.reduce((sum, { estimate }) => sum + (estimate?.wallSeconds.minimum ?? 0), 0);
   const societyMaximum = plan.societies.reduce((sum, { estimate }) => sum + (estimate?.wallSeconds.maximum ?? 0), 0);
-  const societiesKnown = plan.societies.every(({ estimate }) => estimate !== undefined);
+  const societiesKnown = plan.societies.every(({ action, estimate }) => action === "skip" || estimate !== undefined);
   lines.push(
     `expected wall time (estimate): training ${Number.isFinite(trainingSeconds) ? `${(trainingSeconds / 60).toFixed(1)} min` : "unknown"}, societies ${societiesKnown ? `${range({ minimum: societyMinimum / 60, maximum: societyMaximum / 60 }, 1)} min` : "not estimated"}; evaluation and export not included`,
   );

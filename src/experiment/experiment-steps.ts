@@ -9,14 +9,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildAlignmentData } from "../data/build-alignment-data.js";
 import { parseDataMix } from "../data/data-mix.js";
-import { loadQuestionPool, orderQuestions } from "../data/question-pool.js";
 import { createBlas } from "../engine/index.js";
-import { loadPromptTemplates } from "../llm/prompts/prompt-templates.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import { defaultVocabularySize, exportModel, initializeModel } from "../model/model-directory.js";
-import { loadPrior, type Prior } from "../sandbox/prior-loader.js";
-import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
-import { STARTER_PRIOR_SIZE, STARTER_QUESTIONS, STARTER_SOURCE, starterPrior } from "../sandbox/starter-set.js";
+import { assertResumable, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { CancelledError, ConfigError } from "../spec/errors.js";
 import { torchTrainRun } from "../train/torch-train-run.js";
 import { type TrainingEvent, trainRun } from "../train/train-run.js";
@@ -28,30 +24,7 @@ import { createModelFactory } from "./model-factory.js";
 import { type ModelServer, startModelServer } from "./model-server.js";
 import type { Recipe } from "./recipe.js";
 import { runSimulationInDirectory } from "./simulation-run.js";
-
-/** The society's question pool and prior, as the recipe names them. */
-export async function societyInputs(recipe: Recipe, recipeDirectory: string) {
-  const questions = recipePath(recipeDirectory, recipe.society.questions);
-  const priorPath = recipePath(recipeDirectory, recipe.society.prior);
-  const pool = questions === "starter" ? [...STARTER_QUESTIONS] : await loadQuestionPool({ path: questions });
-  const prior: Prior = priorPath === "starter" ? starterPrior() : await loadPrior({ path: priorPath });
-  const perGeneration = recipe.society.questionsPerGeneration ?? Math.floor(pool.length / recipe.generations);
-  if (perGeneration < 1 || perGeneration * recipe.generations > pool.length) {
-    throw new ConfigError(
-      `recipe field "society.questionsPerGeneration": ${recipe.generations} generations need ${Math.max(perGeneration, 1) * recipe.generations} distinct questions, the pool has ${pool.length}`,
-      { field: "society.questionsPerGeneration" },
-    );
-  }
-  const ordered = orderQuestions(pool, { shuffled: true, seed: recipe.society.seed });
-  return {
-    source: questions === "starter" ? STARTER_SOURCE : questions,
-    pool,
-    prior,
-    priorSize: recipe.society.priorSize ?? (priorPath === "starter" ? STARTER_PRIOR_SIZE : 50),
-    /** Generation g's fresh slice: disjoint from every other generation's. */
-    slice: (generation: number) => ordered.slice((generation - 1) * perGeneration, generation * perGeneration),
-  };
-}
+import { societyConfiguration, societyInputs } from "./society-configuration.js";
 
 async function runModelInit(context: StepContext): Promise<StepOutcome> {
   const start = context.recipe.training.start;
@@ -85,23 +58,8 @@ async function runModelInit(context: StepContext): Promise<StepOutcome> {
 async function runSociety(context: StepContext): Promise<StepOutcome> {
   const { recipe, node } = context;
   const { society } = recipe;
-  const inputs = await societyInputs(recipe, context.recipeDirectory);
-  const questions = inputs.slice(node.generation);
   const served = context.node.upstream.map((name) => context.nodes.get(name)).find((upstream) => upstream);
   const serving = recipe.serving;
-  const trainedSpec =
-    served === undefined
-      ? undefined
-      : serving.kind === "server"
-        ? `openai:${serving.model}@${serving.url}`
-        : served.kind === "export"
-          ? `gguf:${join(served.directory, "model.gguf")}`
-          : `local:${join(served.directory, "run", "model")}`;
-  const agentModels = society.agents.map((agent) => ({
-    spec: agent.trained && trainedSpec !== undefined ? trainedSpec : agent.model,
-    weight: agent.weight,
-  }));
-  const prompts = loadPromptTemplates({});
   const threads = serving.kind === "gguf" ? serving.threads : recipe.training.threads;
   const embedderFactory = createModelFactory(context.models);
   let server: ModelServer | undefined;
@@ -116,30 +74,12 @@ async function runSociety(context: StepContext): Promise<StepOutcome> {
       });
     }
     const embedder = await embedderFactory.embeddingModel(society.embedder);
-    const config = resolveSimulationConfig({
-      size: society.size,
-      setting: society.setting,
-      seed: society.seed,
-      rounds: society.rounds ?? 50,
-      untilPlateau:
-        society.plateau === undefined
-          ? null
-          : {
-              tolerance: society.plateau.tolerance,
-              patience: society.plateau.patience,
-              minimumRounds: society.plateau.minRounds,
-            },
-      targets: Math.min(society.targets, society.size * society.size - 1),
-      maxRatingAttempts: society.ratingAttempts,
-      agentSampling: society.agentSampling,
-      observerSampling: society.observerSampling,
-      agentModels,
-      observerModel: society.observer,
-      embedder: { modelId: society.embedder, distanceThreshold: embedder.defaultDistanceThreshold },
-      priorSize: inputs.priorSize,
-      questions: { source: `${inputs.source}#generation-${node.generation}`, pool: questions, shuffled: false },
-      prior: inputs.prior,
-      prompts,
+    const { config, questions, inputs, prompts, agentModels } = await societyConfiguration({
+      recipe,
+      recipeDirectory: context.recipeDirectory,
+      node,
+      nodes: context.nodes,
+      distanceThreshold: embedder.defaultDistanceThreshold,
     });
     const runDirectory = join(node.directory, "run");
     const configPath = join(runDirectory, "config.json");

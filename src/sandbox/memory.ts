@@ -21,6 +21,8 @@ export interface RetrievedMemory {
   question: string;
   answer: string;
   distance: number;
+  /** The round that stored it; -1 for the prior world view. */
+  round: number;
 }
 
 /** What an interaction reads: memory as of the start of one round. */
@@ -127,7 +129,7 @@ export function createMemoryBank({ distanceThreshold }: { distanceThreshold: num
             }
           }
           if (best === undefined || !(bestDistance < distanceThreshold)) return undefined;
-          return { question: best.question, answer: best.answer, distance: bestDistance };
+          return { question: best.question, answer: best.answer, distance: bestDistance, round: best.round };
         },
       };
     },
