@@ -12,8 +12,8 @@ import { escapeHtml, renderBarChart } from "../eval/bar-chart.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { ExperimentNode } from "./experiment-nodes.js";
-import type { NodeMarker } from "./experiment-runner.js";
 import type { StepUsage } from "./experiment-step-context.js";
+import type { NodeMarker } from "./node-marker.js";
 import type { Recipe } from "./recipe.js";
 
 /** The four society scores, in report order. */

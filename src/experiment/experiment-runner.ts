@@ -4,31 +4,20 @@
  * without one is an interrupted step, resumed in place; the marker is written last. At the end the
  * report is rewritten from the markers and the nodes' stores (`report.md`, `report.html`).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import { ConfigError } from "../spec/errors.js";
 import { acquireRunLock } from "../store/run-lock.js";
 import { type ExperimentNode, planNodes } from "./experiment-nodes.js";
 import { writeExperimentReport } from "./experiment-report.js";
-import type { ExperimentModelSettings, StepOutcome } from "./experiment-step-context.js";
+import type { ExperimentModelSettings } from "./experiment-step-context.js";
 import { runStep } from "./experiment-steps.js";
+import { NODE_COMPLETE_FILE, type NodeMarker, readNodeMarker } from "./node-marker.js";
 import type { LoadedRecipe } from "./recipe.js";
-
-/** The file a node writes last, when its step has finished. */
-export const NODE_COMPLETE_FILE = "node-complete.json";
 
 /** The experiment directory's index of its nodes (rewritten at every run). */
 export const EXPERIMENT_INDEX_FILE = "experiment.json";
-
-/** What a completion marker holds. */
-export interface NodeMarker extends StepOutcome {
-  name: string;
-  hash: string;
-  finishedAt: string;
-  /** Wall-clock seconds of the session that finished the step (an interrupted session's time is not in it). */
-  seconds: number;
-}
 
 /** Progress of a run, in order. */
 export type ExperimentEvent =
@@ -48,12 +37,6 @@ export interface RunExperimentOptions {
   models: ExperimentModelSettings;
   onEvent?: (event: ExperimentEvent) => void;
   signal?: AbortSignal;
-}
-
-/** Reads a node's completion marker, or undefined when the node has not finished. */
-export function readNodeMarker(node: ExperimentNode): NodeMarker | undefined {
-  const path = join(node.directory, NODE_COMPLETE_FILE);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as NodeMarker) : undefined;
 }
 
 /** Runs (or continues) the experiment; returns every node's marker in plan order. */
@@ -134,3 +117,5 @@ export async function runExperiment({
     lock.release();
   }
 }
+
+export { NODE_COMPLETE_FILE, type NodeMarker, readNodeMarker } from "./node-marker.js";

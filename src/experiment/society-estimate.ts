@@ -12,8 +12,8 @@ import { estimateSimulation } from "../sandbox/simulation-estimate.js";
 import { measureSimulationProfile } from "../sandbox/simulation-profile.js";
 import type { ExperimentNode } from "./experiment-nodes.js";
 import type { SimulationCostEstimate, SimulationCostEstimator } from "./experiment-plan.js";
-import { NODE_COMPLETE_FILE } from "./experiment-runner.js";
 import { createModelFactory, type ModelFactoryOptions } from "./model-factory.js";
+import { NODE_COMPLETE_FILE } from "./node-marker.js";
 import type { Recipe } from "./recipe.js";
 import { societyConfiguration } from "./society-configuration.js";
 

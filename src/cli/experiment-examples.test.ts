@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runCliProcess } from "../cli/cli-process.js";
+import { runCliProcess } from "./cli-process.js";
 
 const examples = fileURLToPath(new URL("../../examples/", import.meta.url));
 
