@@ -6,7 +6,7 @@
  * an uninterrupted run); editing only the evaluation section reruns only the evaluation nodes.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -262,6 +262,20 @@ describe("experiment run: two generations on the fake server", () => {
     expect(asked).toHaveLength(2);
     expect(trained.length).toBeGreaterThan(0);
     expect(asked.filter((question) => trained.includes(question))).toEqual([]);
+  });
+
+  it("a bad recipe is one line naming the file, line and field, and nothing is written", async () => {
+    const recipeFile = join(root, "bad.yaml");
+    writeFileSync(recipeFile, recipe({ limit: 3 }).replace("  size: 2", "  size: 1"));
+    const out = join(root, "bad-out");
+    const result = await runCliProcess({
+      args: ["experiment", "run", recipeFile, "--out", out],
+      environment: environment(),
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain(`${recipeFile}:4: field "society.size"`);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("refuses --resume of a directory that holds no experiment, in one line", async () => {
