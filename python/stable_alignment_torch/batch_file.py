@@ -4,7 +4,7 @@
   bytes 8-11  header length H (uint32, little-endian)
   12..12+H    header: UTF-8 JSON {version, totalSteps, microBatches: [...]}
   then        zero padding to a multiple of 8, the data region
-Each micro-batch {step, position, prompt, batchSize, sequenceLength, offset, tokens, skip?} with
+Each micro-batch {step, position, prompt, batchSize, sequenceLength, offset, tokens, skip?, dropoutSeed?} with
 offset into the data region: token ids int32[batchSize*sequenceLength], targets int32[same]
 (-1 masked), ratings float64[batchSize]. A skipped micro-batch (skip: reason) has no data.
 """
@@ -38,3 +38,9 @@ def micro_batch_tensors(entry, region):
     ratings = struct.unpack(f"<{entry['batchSize']}d", bytes(region[offset : offset + 8 * entry["batchSize"]]))
     shape = (entry["batchSize"], entry["sequenceLength"])
     return tokens.reshape(shape).long(), targets.reshape(shape).long(), list(ratings)
+
+
+def micro_batch_ratings(entry, region):
+    """The ratings alone (no tensors), to plan a step before any forward pass."""
+    offset = entry["offset"] + 8 * entry["batchSize"] * entry["sequenceLength"]
+    return list(struct.unpack(f"<{entry['batchSize']}d", bytes(region[offset : offset + 8 * entry["batchSize"]])))

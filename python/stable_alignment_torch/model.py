@@ -158,17 +158,37 @@ _LORA_MODULES = {
 
 
 class LoraLinear(nn.Module):
-    """A frozen projection plus (alpha / r) B A x, as the TypeScript trainer adds its adapters."""
+    """A frozen projection plus (alpha / r) B A dropout(x), as the TypeScript trainer adds its adapters.
+    Dropout (inverted: kept inputs scaled by 1 / (1 - p)) applies only while `generator` is set, to a
+    training pass, with masks drawn from that torch.Generator; they differ from the engine's masks."""
 
-    def __init__(self, base, rank, alpha):
+    def __init__(self, base, rank, alpha, dropout=0.0):
         super().__init__()
         self.base = base
         self.lora_A = nn.Parameter(torch.zeros(rank, base.in_features))
         self.lora_B = nn.Parameter(torch.zeros(base.out_features, rank))
         self.scaling = alpha / rank
+        self.dropout = dropout
+        self.generator = None
 
     def forward(self, x):
-        return self.base(x) + F.linear(F.linear(x, self.lora_A), self.lora_B) * self.scaling
+        adapted = x
+        if self.generator is not None and self.dropout > 0:
+            keep = torch.empty(x.shape, dtype=torch.float32, device=x.device).bernoulli_(1 - self.dropout, generator=self.generator)
+            adapted = x * (keep / (1 - self.dropout)).to(x.dtype)
+        return self.base(x) + F.linear(F.linear(adapted, self.lora_A), self.lora_B) * self.scaling
+
+
+def set_dropout_seed(model, seed, device):
+    """Seeds the LoRA dropout of the next training pass (one torch.Generator shared by the adapters in
+    forward order); None turns dropout off (evaluation, DPO references)."""
+    generator = None
+    if seed is not None:
+        generator = torch.Generator(device=device)
+        generator.manual_seed(int(seed))
+    for module in model.modules():
+        if isinstance(module, LoraLinear):
+            module.generator = generator
 
 
 def apply_lora(model, lora, tensors, source):
@@ -182,7 +202,7 @@ def apply_lora(model, lora, tensors, source):
             path = _LORA_MODULES[target]
             parent_name, child_name = path.split(".")
             parent = getattr(layer, parent_name)
-            wrapped = LoraLinear(getattr(parent, child_name), lora["rank"], lora["alpha"])
+            wrapped = LoraLinear(getattr(parent, child_name), lora["rank"], lora["alpha"], lora.get("dropout", 0.0))
             setattr(parent, child_name, wrapped)
             prefix = f"base_model.model.model.layers.{layer_index}.{path}"
             for matrix in ("A", "B"):

@@ -30,9 +30,21 @@ def preference_pairs(ratings, pairs):
     return result
 
 
+def contributes(settings, ratings):
+    """Whether `objective` gives a loss for a prompt with these ratings (known before any forward pass,
+    so every rank knows how many backward passes each rank runs in a step)."""
+    if settings["loss"] == "rrhf":
+        return len(ratings) >= 2
+    if settings["loss"] == "dpo":
+        return len(ratings) >= 2 and len(preference_pairs(ratings, settings["dpoPairs"])) > 0
+    return True
+
+
 def objective(settings, mean_nll, counts, ratings, references):
     """Returns (loss tensor, {term: float}) or None when the prompt is skipped."""
     loss_name = settings["loss"]
+    if not contributes(settings, ratings):
+        return None
     best = best_index(ratings)
     sft = mean_nll[best]
     if loss_name == "sft":

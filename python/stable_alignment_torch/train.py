@@ -15,9 +15,17 @@ import torch.distributed as dist
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from stable_alignment_torch.batch_file import micro_batch_tensors, read_batch_file  # noqa: E402
-from stable_alignment_torch.model import LlamaForCausalLm, apply_lora, sequence_losses  # noqa: E402
-from stable_alignment_torch.objectives import objective  # noqa: E402
+from stable_alignment_torch.batch_file import micro_batch_ratings, micro_batch_tensors, read_batch_file  # noqa: E402
+from stable_alignment_torch.model import LlamaForCausalLm, apply_lora, sequence_losses, set_dropout_seed  # noqa: E402
+from stable_alignment_torch.objectives import contributes, objective  # noqa: E402
+from stable_alignment_torch.parallel import (  # noqa: E402
+    clean_name,
+    full_state,
+    load_full_state,
+    load_optimizer_state,
+    optimizer_state,
+    wrap,
+)
 from stable_alignment_torch.safetensors_io import read_checkpoint, read_safetensors, write_safetensors  # noqa: E402
 
 
@@ -52,29 +60,63 @@ def latest_checkpoint(directory):
     return os.path.join(directory, complete[-1]) if complete else None
 
 
-def save_checkpoint(directory, model, optimizer, cursor, start, adapters):
+def peft_name(name):
+    """A LoRA parameter's PEFT tensor name (`model.layers.0.self_attn.q_proj.lora_A` ->
+    `base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`)."""
+    return f"base_model.model.{name}.weight"
+
+
+def is_adapter(name):
+    return name.endswith((".lora_A", ".lora_B"))
+
+
+def module_name(peft):
+    return peft[len("base_model.model.") : -len(".weight")]
+
+
+def save_checkpoint(directory, weights, optimizer_state, cursor, start, lora):
     """Hugging Face layout (weights, plus config and tokenizer files copied from the start model), or
     with LoRA the adapter in PEFT's layout; optimizer.pt and cursor.json; written into a temporary
     directory renamed into place."""
     temporary = f"{directory}.tmp-{os.getpid()}"
     os.makedirs(temporary, exist_ok=True)
-    if adapters is not None:
+    if lora:
+        adapters = {peft_name(name): value for name, value in weights.items() if is_adapter(name)}
         write_safetensors(os.path.join(temporary, "adapter_model.safetensors"), adapters)
         shutil.copyfile(os.path.join(start, "adapter_config.json"), os.path.join(temporary, "adapter_config.json"))
-        torch.save(optimizer.state_dict(), os.path.join(temporary, "optimizer.pt"))
-        with open(os.path.join(temporary, "cursor.json"), "w", encoding="utf-8") as handle:
-            json.dump(cursor, handle)
-        os.replace(temporary, directory)
-        return
-    for name in os.listdir(start):
-        source = os.path.join(start, name)
-        if os.path.isfile(source) and not name.endswith(".safetensors") and name != "model.safetensors.index.json":
-            shutil.copyfile(source, os.path.join(temporary, name))
-    write_safetensors(os.path.join(temporary, "model.safetensors"), model.checkpoint_tensors())
-    torch.save(optimizer.state_dict(), os.path.join(temporary, "optimizer.pt"))
+    else:
+        for name in os.listdir(start):
+            source = os.path.join(start, name)
+            if os.path.isfile(source) and not name.endswith(".safetensors") and name != "model.safetensors.index.json":
+                shutil.copyfile(source, os.path.join(temporary, name))
+        write_safetensors(os.path.join(temporary, "model.safetensors"), weights)
+    torch.save(optimizer_state, os.path.join(temporary, "optimizer.pt"))
     with open(os.path.join(temporary, "cursor.json"), "w", encoding="utf-8") as handle:
         json.dump(cursor, handle)
     os.replace(temporary, directory)
+
+
+def restore(parallel, latest, lora, fsdp):
+    """The newest checkpoint's weights (or adapters) into the wrapped model; returns its cursor."""
+    with open(os.path.join(latest, "cursor.json"), encoding="utf-8") as handle:
+        cursor = json.load(handle)
+    if (cursor.get("fsdp", "none") == "none") != (fsdp == "none"):
+        raise SystemExit(f"{latest}: written with --fsdp {cursor.get('fsdp', 'none')}; resume with it (not --fsdp {fsdp})")
+    if lora:
+        saved = read_safetensors(os.path.join(latest, "adapter_model.safetensors"))
+        tensors = {module_name(name): value for name, value in saved.items()}
+    else:
+        tensors = read_safetensors(os.path.join(latest, "model.safetensors"))
+    load_full_state(parallel, tensors, latest)
+    return cursor
+
+
+def idle_pass(parallel, device, precision):
+    """A rank with no prompt left in the step still takes part in the wrapper's collectives: one token
+    forward, zero loss backward (its gradients add nothing)."""
+    with autocast(device, precision):
+        logits = parallel.wrapped(torch.zeros((1, 1), dtype=torch.long, device=device))
+    (logits.float().sum() * 0).backward()
 
 
 def main():
@@ -84,11 +126,14 @@ def main():
     settings = job["settings"]
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
+    fsdp = job.get("fsdp", "none")
+    precision = job.get("precision", "fp32")
     device = torch.device(job.get("device", "cpu"))
-    if world > 1:
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if world > 1 or fsdp != "none":
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        if device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     if not os.access(job["batchFile"], os.R_OK):
         raise SystemExit(f"rank {rank} cannot read {job['batchFile']}: the run directory must be on storage every node sees")
     header, region = read_batch_file(job["batchFile"])
@@ -96,13 +141,16 @@ def main():
     model = LlamaForCausalLm(job["config"])
     model.load_weights(read_checkpoint(job["model"]), job["model"])
     lora = job.get("lora")
-    adapters = None
     if lora is not None:
-        adapters = apply_lora(model, lora, read_safetensors(os.path.join(job["loraInit"], "adapter_model.safetensors")), job["loraInit"])
-    model.to(device)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in trainable if p.dim() >= 2]
-    no_decay = [p for p in trainable if p.dim() < 2]
+        apply_lora(model, lora, read_safetensors(os.path.join(job["loraInit"], "adapter_model.safetensors")), job["loraInit"])
+    # Weight decay by dimension, decided before wrapping: FSDP's parameters are flat shards after it.
+    decayed = {name for name, p in model.named_parameters() if p.requires_grad and p.dim() >= 2}
+    parallel = wrap(model, fsdp, device, precision, world)
+    trainable = [(clean_name(name), p) for name, p in parallel.wrapped.named_parameters() if p.requires_grad]
+    decay = [p for name, p in trainable if name in decayed]
+    no_decay = [p for name, p in trainable if name not in decayed]
+    if decayed and not decay and settings["weightDecay"] > 0:
+        raise SystemExit("--weight-decay above 0 with --fsdp needs torch >= 2.0 (FSDP's use_orig_params)")
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": settings["weightDecay"]}, {"params": no_decay, "weight_decay": 0.0}],
         lr=settings["learningRate"],
@@ -110,60 +158,66 @@ def main():
         eps=1e-8,
     )
     # DPO's reference is the start model, computed before any update (also on a resume).
-    precision = job.get("precision", "fp32")
-    references = compute_references(model, header["microBatches"], region, device, precision) if settings["loss"] == "dpo" else None
-    held_out_references = compute_references(model, header.get("heldOut", []), region, device, precision) if settings["loss"] == "dpo" else None
+    forward_model = parallel.forward_model()
+    references = compute_references(forward_model, header["microBatches"], region, device, precision) if settings["loss"] == "dpo" else None
+    held_out_references = compute_references(forward_model, header.get("heldOut", []), region, device, precision) if settings["loss"] == "dpo" else None
     checkpoints = os.path.join(job["out"], "torch-checkpoints")
     step = 0
-    if job.get("resume"):
-        latest = latest_checkpoint(checkpoints)
-        if latest is not None and adapters is not None:
-            saved = read_safetensors(os.path.join(latest, "adapter_model.safetensors"))
-            with torch.no_grad():
-                for name, parameter in adapters.items():
-                    parameter.copy_(saved[name].reshape(parameter.shape))
-        elif latest is not None:
-            model.load_weights(read_safetensors(os.path.join(latest, "model.safetensors")), latest)
-            optimizer.load_state_dict(torch.load(os.path.join(latest, "optimizer.pt")))
-            with open(os.path.join(latest, "cursor.json"), encoding="utf-8") as handle:
-                step = json.load(handle)["step"]
+    latest = latest_checkpoint(checkpoints) if job.get("resume") else None
+    if latest is not None:
+        step = restore(parallel, latest, lora is not None, fsdp)["step"]
+        load_optimizer_state(parallel, optimizer, torch.load(os.path.join(latest, "optimizer.pt")))
     total_steps = header["totalSteps"]
     by_step = {}
     for index, entry in enumerate(header["microBatches"]):
         by_step.setdefault(entry["step"], []).append((index, entry))
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    for parameter in parameters:
-        parameter.grad = torch.zeros_like(parameter)
+    parameters = [p for p in parallel.wrapped.parameters() if p.requires_grad]
+    if parallel.mode != "fsdp":
+        for parameter in parameters:
+            parameter.grad = torch.zeros_like(parameter)
     while step < total_steps:
         started = time.time()
-        optimizer.zero_grad(set_to_none=False)
-        statistics = torch.zeros(3, dtype=torch.float64)  # contributing, loss sum, tokens
+        optimizer.zero_grad(set_to_none=parallel.mode == "fsdp")
+        # The loss sum stays on the device (no synchronisation per micro-batch) until the step ends.
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        passed, tokens_seen = 0, 0
         terms = {}
         skipped = {}
+        # Each rank takes every world-th micro-batch of the step; all ranks run as many passes as the
+        # busiest one (idle passes for the others) so the wrapper's collectives line up.
+        assigned = [[] for _ in range(world)]
         for order, (index, entry) in enumerate(by_step.get(step, [])):
             if "skip" in entry:
                 skipped[entry["skip"]] = skipped.get(entry["skip"], 0) + 1
-                continue
-            if order % world != rank:
-                continue
-            tokens, targets, ratings = micro_batch_tensors(entry, region)
-            with autocast(device, job.get("precision", "fp32")):
-                mean_nll, counts = sequence_losses(model, tokens.to(device), targets.to(device))
-            value = objective(settings, mean_nll, counts, ratings, None if references is None else references[index])
-            if value is None:
-                continue
-            loss, named = value
-            if not math.isfinite(float(loss)):
-                raise SystemExit(f"training diverged at step {step + 1}: loss is not finite")
-            loss.backward()
-            statistics += torch.tensor([1.0, float(loss), float(entry["tokens"])], dtype=torch.float64)
+            elif contributes(settings, micro_batch_ratings(entry, region)):
+                assigned[order % world].append((index, entry))
+        mine = assigned[rank]
+        passes = max(len(part) for part in assigned)
+        for number in range(passes):
+            with parallel.accumulate(number == passes - 1):
+                if number >= len(mine):
+                    idle_pass(parallel, device, precision)
+                    continue
+                index, entry = mine[number]
+                tokens, targets, ratings = micro_batch_tensors(entry, region)
+                set_dropout_seed(parallel.model, entry.get("dropoutSeed"), device)
+                with autocast(device, precision):
+                    mean_nll, counts = sequence_losses(parallel.wrapped, tokens.to(device), targets.to(device))
+                set_dropout_seed(parallel.model, None, device)
+                loss, named = objective(settings, mean_nll, counts, ratings, None if references is None else references[index])
+                loss.backward()
+            loss_sum += loss.detach().double()
+            passed += 1
+            tokens_seen += entry["tokens"]
             for name, term in named.items():
                 terms[name] = terms.get(name, 0.0) + term
+        statistics = torch.tensor([float(passed), float(loss_sum), float(tokens_seen)], dtype=torch.float64)
         term_names = sorted(terms)
         if world > 1:
-            for parameter in parameters:
-                dist.all_reduce(parameter.grad)
-            dist.all_reduce(statistics)
+            # NCCL reduces CUDA tensors only.
+            reduced = statistics.to(device)
+            dist.all_reduce(reduced)
+            statistics = reduced.cpu()
             names = [None] * world
             dist.all_gather_object(names, terms)
             terms = {}
@@ -172,23 +226,24 @@ def main():
                     terms[name] = terms.get(name, 0.0) + term
             term_names = sorted(terms)
         contributing = int(statistics[0])
+        if not math.isfinite(float(statistics[1])):
+            raise SystemExit(f"training diverged at step {step + 1}: loss is not finite")
         learning_rate = learning_rate_at(step, total_steps, settings["learningRate"], settings["warmup"])
         norm = 0.0
         if contributing > 0:
-            squares = torch.zeros((), dtype=torch.float64)
-            for parameter in parameters:
-                squares += parameter.grad.double().pow(2).sum().cpu()
-            norm = math.sqrt(float(squares)) / contributing
+            # The wrappers average over ranks: gradient_scale turns that back into the sum over prompts.
+            norm = math.sqrt(parallel.gradient_square_sum(parameters)) * parallel.gradient_scale / contributing
             if not math.isfinite(norm):
                 raise SystemExit(f"training diverged at step {step + 1}: gradient norm is not finite")
             clip = min(1.0, settings["maxGradientNorm"] / (norm + 1e-6))
             with torch.no_grad():
-                for parameter in parameters:
-                    parameter.grad.mul_(clip / contributing)
+                parallel.scale_gradients(parameters, clip * parallel.gradient_scale / contributing)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
             optimizer.step()
         step += 1
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # the step's queued kernels count in its time
         seconds = time.time() - started
         if rank == 0:
             emit(
@@ -208,15 +263,25 @@ def main():
             )
         last = step == total_steps
         eval_every = settings["evalEvery"]
-        if rank == 0 and header.get("heldOut") and ((eval_every > 0 and step % eval_every == 0) or last):
-            emit(evaluate(model, settings, header["heldOut"], region, device, precision, held_out_references, step))
+        if header.get("heldOut") and ((eval_every > 0 and step % eval_every == 0) or last):
+            if rank == 0 or parallel.evaluates_on_every_rank():
+                record = evaluate(forward_model, settings, header["heldOut"], region, device, precision, held_out_references, step)
+                if rank == 0:
+                    emit(record)
         save_every = settings["saveEvery"]
-        if rank == 0 and ((save_every > 0 and step % save_every == 0) or last):
-            save_checkpoint(os.path.join(checkpoints, checkpoint_name(step)), model, optimizer, {"step": step}, job["model"] if adapters is None else job["loraInit"], adapters)
-            emit({"type": "checkpoint", "step": step, "directory": os.path.join(checkpoints, checkpoint_name(step))})
+        if (save_every > 0 and step % save_every == 0) or last:
+            if rank == 0 or parallel.mode == "fsdp":
+                # FSDP gathers the full weights and optimizer state to rank 0 (every rank takes part).
+                weights = full_state(parallel, keep=is_adapter if lora is not None else lambda name: True)
+                state = optimizer_state(parallel, optimizer)
+                if rank == 0:
+                    directory = os.path.join(checkpoints, checkpoint_name(step))
+                    start = job["model"] if lora is None else job["loraInit"]
+                    save_checkpoint(directory, weights, state, {"step": step, "fsdp": fsdp}, start, lora is not None)
+                    emit({"type": "checkpoint", "step": step, "directory": directory})
         if world > 1:
             dist.barrier()
-    if world > 1:
+    if dist.is_initialized():
         dist.destroy_process_group()
 
 

@@ -5,8 +5,10 @@ import { registerDoctorCommand } from "./doctor-command.js";
 import { registerEvalCommand } from "./eval-command.js";
 import { registerExperimentCommand } from "./experiment-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
+import { registerHumanEvalCommand } from "./human-eval-command.js";
 import { registerModelCommand } from "./model-command.js";
 import { registerScoreCommand } from "./score-command.js";
+import { registerServeCommand } from "./serve-command.js";
 import { registerSimulateCommand } from "./simulate-command.js";
 import { registerTrainCommand } from "./train-command.js";
 
@@ -17,9 +19,11 @@ export function registerCommands(program: Command): void {
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerExperimentCommand(program);
+  registerHumanEvalCommand(program);
   registerModelCommand(program);
   registerGenerateCommand(program);
   registerScoreCommand(program);
+  registerServeCommand(program);
   registerDoctorCommand(program);
   registerDevCommand(program);
 }

@@ -176,12 +176,12 @@ describe("checkTorch", () => {
   });
 
   it.skipIf("missing" in findTorchPython())(
-    "reports the Python with torch, its version, torchrun and CUDA devices",
+    "reports the Python with torch, its version, torchrun, CUDA devices and FSDP",
     () => {
       const check = checkTorch();
       expect(check.status).toBe("ok");
       expect(check.detail).toMatch(
-        /\(Python 3\.\d+\.\d+\): torch \d+\.\d+\S*, torchrun found, (no CUDA devices|.+ GiB)/,
+        /\(Python 3\.\d+\.\d+\): torch \d+\.\d+\S*, torchrun found, (no CUDA devices|.+ GiB), FSDP (available|cannot be imported)/,
       );
     },
   );

@@ -224,8 +224,8 @@ async function checkModelSpec({
 }
 
 /**
- * The PyTorch backend (`train --backend torch`): which Python has torch, its version, torchrun and the
- * CUDA devices with their memory. A warning, not a failure, when missing: the backend is optional.
+ * The PyTorch backend (`train --backend torch`): which Python has torch, its version, torchrun, the
+ * CUDA devices with their memory and whether FSDP is usable. A warning, not a failure, when missing: the backend is optional.
  */
 export function checkTorch({ python }: { python?: string } = {}): DoctorCheck {
   const found = findTorchPython(python === undefined ? {} : { python });
@@ -235,9 +235,14 @@ export function checkTorch({ python }: { python?: string } = {}): DoctorCheck {
     found.cudaDevices.length === 0
       ? "no CUDA devices"
       : found.cudaDevices.map((device) => `${device.name} ${(device.memoryBytes / 2 ** 30).toFixed(1)} GiB`).join(", ");
+  const fsdp = !found.fsdp
+    ? "FSDP cannot be imported (--fsdp needs torch >= 2.0)"
+    : found.fsdpOriginalParameters
+      ? "FSDP available"
+      : "FSDP available without use_orig_params (no LoRA or weight decay with --fsdp)";
   return {
     name: "torch",
     status: "ok",
-    detail: `${found.python} (Python ${found.pythonVersion}): torch ${found.torchVersion}, torchrun found, ${devices}`,
+    detail: `${found.python} (Python ${found.pythonVersion}): torch ${found.torchVersion}, torchrun found, ${devices}, ${fsdp}`,
   };
 }

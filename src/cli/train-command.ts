@@ -11,6 +11,7 @@ import { createBlas, describeEngine, formatEngineLine } from "../engine/index.js
 import { LORA_TARGETS, type LoraTarget } from "../model/llama/index.js";
 import { MODEL_ORIGIN_FILE } from "../model/model-directory.js";
 import { UsageError } from "../spec/errors.js";
+import { torchLaunchProblem } from "../train/torch-launch-settings.js";
 import { findTorchPython } from "../train/torch-python.js";
 import { torchTrainRun } from "../train/torch-train-run.js";
 import { type TrainingEvent, trainRun } from "../train/train-run.js";
@@ -223,9 +224,13 @@ export function registerTrainCommand(program: Command): void {
       }
       let launch = torchLaunchSettings(options);
       if (launch !== undefined) {
-        // Before any work: an interpreter with torch and torchrun.
+        // Before any work: the flags, an interpreter with torch and torchrun, what that torch offers.
+        const flagProblem = torchLaunchProblem({ launch, settings });
+        if (flagProblem !== undefined) throw new UsageError(flagProblem.message, { field: flagProblem.field });
         const python = findTorchPython(launch.python === undefined ? {} : { python: launch.python });
         if ("missing" in python) throw new UsageError(python.missing, { field: "python" });
+        const torchProblem = torchLaunchProblem({ launch, settings, python });
+        if (torchProblem !== undefined) throw new UsageError(torchProblem.message, { field: torchProblem.field });
         launch = { ...launch, python: python.python };
       }
       const engine = describeEngine(options.threads === undefined ? {} : { threads: options.threads });

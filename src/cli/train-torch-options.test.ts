@@ -14,8 +14,11 @@ import { saveTokenizer } from "../model/tokenizer/tokenizer.js";
 import { findTorchPython } from "../train/torch-python.js";
 import { runCliProcess } from "./cli-process.js";
 
-const missing = "missing" in findTorchPython();
+const torch = findTorchPython();
+const missing = "missing" in torch;
 if (missing) console.warn("python3-torch not installed: the CLI torch run is skipped");
+/** This machine could run FSDP (CUDA and an importable FSDP): nothing to refuse; scripts/torch-gpu-check.sh runs it. */
+const fsdpRunnable = !("missing" in torch) && torch.fsdp && torch.cudaDevices.length > 0;
 
 let directory: string;
 
@@ -70,6 +73,11 @@ describe("train --backend torch (CLI)", () => {
       message: /^error: --nnodes, --node-rank, --master-addr and --master-port go together/,
     },
     {
+      extra: ["--backend", "torch", "--fsdp", "full"],
+      message:
+        /^error: --fsdp full needs --device cuda: FSDP shards the model over CUDA devices \(on CPU pass --fsdp none; several CPU processes use DDP\)$/,
+    },
+    {
       extra: ["--backend", "torch", "--python", "/nonexistent/python3"],
       message: /^error: no Python with PyTorch found \(tried \/nonexistent\/python3\): install it .*--python/,
     },
@@ -82,6 +90,24 @@ describe("train --backend torch (CLI)", () => {
     expect(errors[0]).toMatch(message);
     expect(existsSync(out)).toBe(false);
   });
+
+  it.skipIf(missing || fsdpRunnable)(
+    "refuses --device cuda --fsdp full in one line when this torch cannot run it, writing nothing",
+    async () => {
+      const out = join(directory, "refused-fsdp");
+      const result = await runCliProcess({
+        args: trainArgs(out, ["--backend", "torch", "--device", "cuda", "--fsdp", "full"]),
+      });
+      expect(result.code).not.toBe(0);
+      const errors = result.stderr.split("\n").filter((line) => line.startsWith("error:"));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(
+        /^error: --(fsdp full: .* cannot import FullyShardedDataParallel|device cuda: .* sees no CUDA device)/,
+      );
+      expect(existsSync(out)).toBe(false);
+    },
+    60_000,
+  );
 
   it.skipIf(missing)(
     "trains with PyTorch: step events from its metrics, the model in <out>/model",

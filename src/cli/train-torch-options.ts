@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import { UsageError } from "../spec/errors.js";
-import type { TorchLaunchSettings } from "../train/torch-train-run.js";
+import type { TorchLaunchSettings } from "../train/torch-launch-settings.js";
 import { integerOption } from "./option-parsers.js";
 
 /** The flags as commander parses them. */
@@ -52,17 +52,16 @@ export function addTorchBackendOptions(command: Command): Command {
       integerOption("--master-port", { min: 1, max: 65535 }),
     )
     .addOption(
-      new Option("--precision <p>", "torch: fp32 (default) or bf16 mixed precision (autocast)").choices([
-        "fp32",
-        "bf16",
-      ]),
+      new Option(
+        "--precision <p>",
+        "torch: fp32 (default) or bf16 mixed precision (autocast; with FSDP bf16 parameters in compute)",
+      ).choices(["fp32", "bf16"]),
     )
     .addOption(
-      new Option("--fsdp <mode>", "torch: sharding (default none; FSDP is planned)").choices([
-        "full",
-        "grad-op",
-        "none",
-      ]),
+      new Option(
+        "--fsdp <mode>",
+        "torch, CUDA: full (FSDP shards parameters, gradients, optimizer state) or grad-op (gradients and optimizer state); default none (DDP with several processes)",
+      ).choices(["full", "grad-op", "none"]),
     );
 }
 

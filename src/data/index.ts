@@ -1,8 +1,10 @@
 /** Alignment data: build from interaction records, statistics, export and import (SPEC 2). */
 
 export * from "../model/atomic-writer.js";
+export * from "./agreement.js";
 export * from "./alignment-data-stats.js";
 export * from "./alignment-example-reader.js";
+export * from "./bradley-terry.js";
 export * from "./build-alignment-data.js";
 export * from "./chat-messages.js";
 export * from "./data-mix.js";

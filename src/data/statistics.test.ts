@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootstrapMean, mean, pairedBootstrapDifference, quantile, winRate } from "./statistics.js";
+import { bootstrapIntervals, bootstrapMean, mean, pairedBootstrapDifference, quantile, winRate } from "./statistics.js";
 
 describe("quantile", () => {
   it("interpolates between order statistics (type 7)", () => {
@@ -93,5 +93,21 @@ describe("winRate", () => {
   it("gives 50% with a degenerate interval when every comparison ties", () => {
     const rate = winRate({ outcomes: ["tie", "tie", "tie"] });
     expect([rate.value, rate.lower, rate.upper]).toEqual([0.5, 0.5, 0.5]);
+  });
+});
+
+describe("bootstrapIntervals", () => {
+  it("matches bootstrapMean for the mean and leaves non-finite resamples out of a component", () => {
+    const values = [0, 1, 1, 0, 1];
+    const mean = bootstrapMean({ values, resamples: 300, seed: 2 });
+    const intervals = bootstrapIntervals({
+      items: values,
+      statistic: (sample) => [sample.reduce((sum, value) => sum + value, 0) / sample.length, Number.NaN],
+      resamples: 300,
+      seed: 2,
+    });
+    expect([intervals.lower[0], intervals.upper[0]]).toEqual([mean.lower, mean.upper]);
+    expect(intervals.finite).toEqual([300, 0]);
+    expect(Number.isNaN(intervals.lower[1])).toBe(true);
   });
 });

@@ -145,3 +145,55 @@ function bootstrapStatistic({
   const tail = (1 - confidence) / 2;
   return { value: mean(values), lower: quantile(sorted, tail), upper: quantile(sorted, 1 - tail), count, confidence };
 }
+
+/** Percentile intervals of a vector-valued statistic, one entry per component. */
+export interface BootstrapIntervals {
+  lower: number[];
+  upper: number[];
+  /** Resamples whose statistic was finite, per component (the others are left out of its interval). */
+  finite: number[];
+}
+
+/**
+ * Percentile-bootstrap intervals of any statistic of a sample of items (kappa, alpha, Bradley-Terry
+ * strengths): each resample draws `items.length` items with replacement and calls `statistic`, which
+ * returns one number per component. A resample that gives NaN or an infinity for a component (a
+ * degenerate sample, e.g. one category only) is left out of that component's interval.
+ */
+export function bootstrapIntervals<T>({
+  items,
+  statistic,
+  confidence = 0.95,
+  resamples = 2000,
+  seed = 0,
+}: BootstrapOptions & {
+  items: readonly T[];
+  statistic: (sample: readonly T[]) => readonly number[];
+}): BootstrapIntervals {
+  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence ${confidence} is not in (0, 1)`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new RangeError(`resamples ${resamples} is not a positive integer`);
+  const components = statistic(items).length;
+  const draws: number[][] = Array.from({ length: components }, () => []);
+  if (items.length > 0) {
+    const random = createRandom({ seed });
+    const sample: T[] = new Array(items.length);
+    for (let resample = 0; resample < resamples; resample += 1) {
+      for (let draw = 0; draw < items.length; draw += 1) sample[draw] = items[random.nextInteger(items.length)] as T;
+      const values = statistic(sample);
+      for (let component = 0; component < components; component += 1) {
+        const value = values[component] as number;
+        if (Number.isFinite(value)) draws[component]?.push(value);
+      }
+    }
+  }
+  const tail = (1 - confidence) / 2;
+  const lower: number[] = [];
+  const upper: number[] = [];
+  for (const values of draws) {
+    values.sort((a, b) => a - b);
+    lower.push(values.length === 0 ? Number.NaN : quantile(values, tail));
+    upper.push(values.length === 0 ? Number.NaN : quantile(values, 1 - tail));
+  }
+  return { lower, upper, finite: draws.map((values) => values.length) };
+}

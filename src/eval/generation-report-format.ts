@@ -38,6 +38,20 @@ export function formatGenerationMarkdown(report: GenerationReport): string {
       );
     }
     lines.push("");
+    if (benchmark.human.length > 0) {
+      lines.push(
+        "Human judge (blind pairwise study, included raters' majority per item) beside the LM judge on the same items (its rubric's higher rating wins):",
+        "",
+        "| model | opponent | judge | win rate | items | LM judge win rate, same items | agreement |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+      );
+      for (const row of benchmark.human) {
+        lines.push(
+          `| ${cell(row.model)} | ${cell(row.opponent)} | human (${cell(row.study)}) | ${interval(row.winRate)} | ${row.winRate.count} | ${row.judgeWinRate ? interval(row.judgeWinRate) : "-"} | ${row.agreement === undefined ? "-" : row.agreement.toFixed(2)} |`,
+        );
+      }
+      lines.push("");
+    }
     if (benchmark.jailbreak.length > 0) {
       lines.push("| model | template | plain | wrapped | alignment drop |", "| --- | --- | --- | --- | --- |");
       for (const drop of benchmark.jailbreak) {
@@ -91,6 +105,17 @@ export function formatGenerationHtml(report: GenerationReport): string {
       );
     }
     out.push("</table>");
+    if (benchmark.human.length > 0) {
+      out.push(
+        "<h3>Human judge beside the LM judge</h3>",
+        "<table><tr><th>model</th><th>opponent</th><th>judge</th><th>win rate</th><th>items</th><th>LM judge win rate, same items</th><th>agreement</th></tr>",
+        ...benchmark.human.map(
+          (row) =>
+            `<tr><td>${escapeHtml(row.model)}</td><td>${escapeHtml(row.opponent)}</td><td>human (${escapeHtml(row.study)})</td><td>${htmlInterval(row.winRate)}</td><td>${row.winRate.count}</td><td>${row.judgeWinRate ? htmlInterval(row.judgeWinRate) : "-"}</td><td>${row.agreement === undefined ? "-" : row.agreement.toFixed(2)}</td></tr>`,
+        ),
+        "</table>",
+      );
+    }
     out.push(
       renderBarChart({
         title: `${benchmark.name}: alignment (1-7)`,

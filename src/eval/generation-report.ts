@@ -10,6 +10,7 @@ import type { EvaluationRepository } from "../store/evaluation-repository.js";
 import type { JudgeRepository, StoredVerdict } from "../store/judge-repository.js";
 import type { GenerationItem } from "./generation-items.js";
 import { GENERATION_RUN_ID, type GenerationConfig, REFERENCE_OPPONENT } from "./generation-run.js";
+import { type HumanJudgeRow, summariseHumanVerdicts } from "./human-eval/human-verdicts.js";
 import { PLAIN_TEMPLATE } from "./jailbreak-templates.js";
 import { summarisePairwise } from "./judge-summary.js";
 import { combineOrders, type JudgeVerdict } from "./judges.js";
@@ -52,6 +53,8 @@ export interface GenerationReportBenchmark {
   items: number;
   models: GenerationModelSummary[];
   jailbreak: JailbreakDrop[];
+  /** Human judges (blind studies, `human-eval export --format eval`) beside the LM judge; empty when none. */
+  human: HumanJudgeRow[];
   answers: { itemId: string; question: string; prompt: string; byModel: ReportAnswer[] }[];
 }
 
@@ -98,9 +101,11 @@ export function buildGenerationReport({
     const jailbreak: JailbreakDrop[] = [];
     const alignmentByModel = new Map<string, Map<string, StoredVerdict>>();
     const answersByModel = new Map<string, Map<string, string>>();
+    const verdictsByModel = new Map<string, StoredVerdict[]>();
     for (const model of config.models) {
       const where = { runId: GENERATION_RUN_ID, model, benchmark: name };
       const verdicts = judgeRepository.loadVerdicts(where);
+      verdictsByModel.set(model, verdicts);
       const answers = judgeRepository.loadGenerations(where);
       answersByModel.set(model, new Map([...answers].map(([id, generation]) => [id, generation.text])));
       const of = (aspect: string, opponent: string) =>
@@ -155,11 +160,27 @@ export function buildGenerationReport({
       models.push(summary);
       jailbreak.push(...jailbreakDrops({ model, items, alignment, seed }));
     }
+    const ratingsByModel = new Map(
+      [...alignmentByModel].map(([model, verdicts]) => [
+        model,
+        new Map(
+          [...verdicts].flatMap(([id, verdict]) =>
+            verdict.valid && typeof verdict.parsed === "number" ? [[id, verdict.parsed] as const] : [],
+          ),
+        ),
+      ]),
+    );
     benchmarks.push({
       name,
       items: items.length,
       models,
       jailbreak,
+      human: summariseHumanVerdicts({
+        verdicts: verdictsByModel,
+        alignment: ratingsByModel,
+        seed,
+        resamples: GENERATION_RESAMPLES,
+      }),
       answers: items.slice(0, answersPerBenchmark).map((item) => ({
         itemId: item.id,
         question: item.question,

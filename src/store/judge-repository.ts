@@ -38,6 +38,16 @@ export interface JudgeRepository {
   saveVerdict(input: { runId: string; model: string; benchmark: string; verdict: StoredVerdict }): void;
   /** A model's stored verdicts for a benchmark, in item then aspect order. */
   loadVerdicts(input: { runId: string; model: string; benchmark: string }): StoredVerdict[];
+  /**
+   * Replaces, in one transaction, every verdict of `judgeModel` under `promptVersion` with `rows`: a
+   * judge whose verdicts are recomputed (the human judge of a study, whose raters may change a vote).
+   */
+  replaceJudgeVerdicts(input: {
+    runId: string;
+    judgeModel: string;
+    promptVersion: string;
+    rows: readonly { model: string; benchmark: string; verdict: StoredVerdict }[];
+  }): void;
 }
 
 interface VerdictRow {
@@ -77,7 +87,48 @@ export function createJudgeRepository({ database }: { database: Database.Databas
             raw_output, attempts
        FROM eval_verdicts WHERE run_id = ? AND model = ? AND benchmark = ? ORDER BY item_id, aspect, opponent`,
   );
+  const deleteJudgeVerdicts = database.prepare(
+    "DELETE FROM eval_verdicts WHERE run_id = ? AND judge_model = ? AND prompt_version = ?",
+  );
+  const saveVerdict = ({
+    runId,
+    model,
+    benchmark,
+    verdict,
+  }: {
+    runId: string;
+    model: string;
+    benchmark: string;
+    verdict: StoredVerdict;
+  }): void => {
+    insertVerdict.run(
+      runId,
+      model,
+      benchmark,
+      verdict.itemId,
+      verdict.aspect,
+      verdict.opponent,
+      verdict.judgeModel,
+      verdict.promptVersion,
+      verdict.promptSha256,
+      verdict.valid ? 1 : 0,
+      verdict.valid && verdict.parsed !== undefined ? String(verdict.parsed) : null,
+      verdict.reason,
+      verdict.raw,
+      verdict.attempts,
+      Date.now(),
+    );
+  };
+  const replaceJudgeVerdicts = database.transaction(
+    ({ runId, judgeModel, promptVersion, rows }: Parameters<JudgeRepository["replaceJudgeVerdicts"]>[0]) => {
+      deleteJudgeVerdicts.run(runId, judgeModel, promptVersion);
+      for (const row of rows) saveVerdict({ runId, ...row });
+    },
+  );
   return {
+    replaceJudgeVerdicts(input) {
+      replaceJudgeVerdicts(input);
+    },
     saveGeneration({ runId, model, benchmark, generation }) {
       insertGeneration.run(
         runId,
@@ -99,25 +150,7 @@ export function createJudgeRepository({ database }: { database: Database.Databas
         ]),
       );
     },
-    saveVerdict({ runId, model, benchmark, verdict }) {
-      insertVerdict.run(
-        runId,
-        model,
-        benchmark,
-        verdict.itemId,
-        verdict.aspect,
-        verdict.opponent,
-        verdict.judgeModel,
-        verdict.promptVersion,
-        verdict.promptSha256,
-        verdict.valid ? 1 : 0,
-        verdict.valid && verdict.parsed !== undefined ? String(verdict.parsed) : null,
-        verdict.reason,
-        verdict.raw,
-        verdict.attempts,
-        Date.now(),
-      );
-    },
+    saveVerdict,
     loadVerdicts({ runId, model, benchmark }) {
       return selectVerdicts.all(runId, model, benchmark).map((row) => ({
         itemId: row.item_id,

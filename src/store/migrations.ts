@@ -1,5 +1,6 @@
 import { CORE_SCHEMA_SQL, RETRY_LEDGER_SQL, SCORE_CACHE_SQL } from "./core-schema.js";
 import { EVALUATION_SCHEMA_SQL } from "./evaluation-schema.js";
+import { HUMAN_EVAL_SCHEMA_SQL } from "./human-eval-schema.js";
 import { JUDGE_SCHEMA_SQL } from "./judge-schema.js";
 import { PROVENANCE_SCHEMA_SQL } from "./provenance-schema.js";
 import { SIMULATION_SCHEMA_SQL } from "./simulation-schema.js";
@@ -21,4 +22,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: "evaluation", sql: EVALUATION_SCHEMA_SQL },
   { version: 6, name: "judges", sql: JUDGE_SCHEMA_SQL },
   { version: 7, name: "provenance", sql: PROVENANCE_SCHEMA_SQL },
+  { version: 8, name: "human evaluation", sql: HUMAN_EVAL_SCHEMA_SQL },
 ];

@@ -12,10 +12,12 @@
  * (step from 0; prompt: index into the training prompts; responses: the prompt's response indices in
  * the batch; tokens: real sequence tokens, for tokens/s). At `offset` in the data region: token ids
  * int32[batchSize * sequenceLength], targets int32[same] (-1 masked), ratings float64[batchSize].
- * A micro-batch the trainer skips before any forward pass has `skip` (the reason) and no data.
+ * A micro-batch the trainer skips before any forward pass has `skip` (the reason) and no data; with
+ * LoRA dropout, `dropoutSeed` seeds the masks of a training entry's pass.
  * `heldOut[i]`: one held-out prompt with all its responses (step -1), and `objectiveResponses`, the
  * rows the objective reads (as the engine's evaluation picks them).
  */
+import { deriveSeed } from "../engine/index.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import { promptBatch } from "./prompt-batch.js";
 import type { TrainingPrompt } from "./training-examples.js";
@@ -36,6 +38,12 @@ export interface TorchMicroBatch {
   offset: number;
   tokens: number;
   skip?: string;
+  /**
+   * Training entries with LoRA dropout: the seed of this pass's dropout masks, derived from the run
+   * seed and the position as the engine derives it (the trainer draws the masks with torch's
+   * generator, so they differ from the engine's).
+   */
+  dropoutSeed?: number;
   /** Held-out entries: rows of the batch the objective reads. */
   objectiveResponses?: number[];
 }
@@ -94,7 +102,11 @@ export function encodeTorchBatches({
       microBatches.push({ ...base, batchSize: 0, sequenceLength: 0, skip });
       continue;
     }
-    microBatches.push({ ...base, ...encode(prompt, responses) });
+    const dropout =
+      settings.lora !== undefined && settings.lora.dropout > 0
+        ? { dropoutSeed: deriveSeed(settings.seed, "dropout", position) }
+        : {};
+    microBatches.push({ ...base, ...encode(prompt, responses), ...dropout });
   }
   const heldOutEntries = heldOut.map((prompt, promptIndex): TorchMicroBatch => {
     const all = prompt.responses.map((_, index) => index);

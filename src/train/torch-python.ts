@@ -15,6 +15,10 @@ export interface TorchPython {
   cudaDevices: { name: string; memoryBytes: number }[];
   /** `torch.distributed.run` (torchrun) imports. */
   torchrun: boolean;
+  /** FullyShardedDataParallel imports (torch 1.13 on Python 3.11 cannot import it). */
+  fsdp: boolean;
+  /** FSDP takes `use_orig_params` (torch >= 2.0): needed for weight decay by dimension and LoRA. */
+  fsdpOriginalParameters: boolean;
 }
 
 /** Why no interpreter with torch was found, as one line saying how to install what is missing. */
@@ -34,7 +38,14 @@ const PROBE = [
   "import json, sys, importlib.util",
   "import torch",
   "devices = [{'name': torch.cuda.get_device_name(i), 'memoryBytes': torch.cuda.get_device_properties(i).total_memory} for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []",
-  "print(json.dumps({'pythonVersion': sys.version.split()[0], 'torchVersion': torch.__version__, 'cudaDevices': devices, 'torchrun': importlib.util.find_spec('torch.distributed.run') is not None}))",
+  "fsdp, original = False, False",
+  "try:",
+  "    import inspect",
+  "    from torch.distributed.fsdp import FullyShardedDataParallel",
+  "    fsdp, original = True, 'use_orig_params' in inspect.signature(FullyShardedDataParallel.__init__).parameters",
+  "except Exception:",
+  "    pass",
+  "print(json.dumps({'pythonVersion': sys.version.split()[0], 'torchVersion': torch.__version__, 'cudaDevices': devices, 'torchrun': importlib.util.find_spec('torch.distributed.run') is not None, 'fsdp': fsdp, 'fsdpOriginalParameters': original}))",
 ].join("\n");
 
 /** Probes one interpreter; undefined when it does not run or lacks torch. */

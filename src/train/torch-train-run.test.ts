@@ -1,8 +1,8 @@
 /**
  * Parity of `train --backend torch` with the TypeScript engine (needs PyTorch on the machine; CI
  * installs python3-torch): the same tiny model, data and seed trained 10 steps by both give per-step
- * losses within 1e-4 relative for each objective, and the torch checkpoint holds the same tensors as
- * the TypeScript one.
+ * losses within 1e-4 relative for each objective, with and without LoRA (at LoRA dropout 0: the torch
+ * trainer draws its dropout masks with torch's generator, so they differ from the engine's).
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -74,18 +74,22 @@ function stepLosses(events: TrainingEvent[]): number[] {
 }
 
 describe.skipIf(missing)("train --backend torch --device cpu against the TypeScript engine", () => {
+  // Two cases hold out 2 of the 10 prompts (3 epochs: 12 steps) and also compare the evaluations.
   it.each([
-    { loss: "sft", lora: false },
-    { loss: "stable-alignment", lora: false },
-    { loss: "dpo", lora: false },
-    { loss: "rrhf", lora: false },
-    { loss: "stable-alignment", lora: true },
-    { loss: "dpo", lora: true },
+    { loss: "sft", lora: false, split: false },
+    { loss: "stable-alignment", lora: false, split: true },
+    { loss: "dpo", lora: false, split: true },
+    { loss: "rrhf", lora: false, split: false },
+    { loss: "sft", lora: true, split: false },
+    { loss: "stable-alignment", lora: true, split: false },
+    { loss: "dpo", lora: true, split: false },
+    { loss: "rrhf", lora: true, split: false },
   ] as const)(
-    "$loss (LoRA: $lora): 10 steps give the same per-step losses (1e-4 relative)",
-    async ({ loss, lora }) => {
+    "$loss (LoRA: $lora, held-out split: $split): at least 10 steps give the same per-step losses (1e-4 relative)",
+    async ({ loss, lora, split }) => {
       const settings: TrainingSettings = {
         ...settingsFor(loss),
+        ...(split ? { evalSplit: 0.2, epochs: 3 } : {}),
         ...(lora
           ? { lora: { rank: 4, alpha: 8, dropout: 0, targets: ["q", "k", "v", "o", "gate", "up", "down"] } }
           : {}),
@@ -114,53 +118,19 @@ describe.skipIf(missing)("train --backend torch --device cpu against the TypeScr
       expect(result.adapterDirectory).toBe(lora ? join(directory, `torch-${name}`, "adapter") : undefined);
       const expected = stepLosses(engineEvents);
       const actual = stepLosses(torchEvents);
-      expect(expected).toHaveLength(10);
-      expect(actual).toHaveLength(10);
+      expect(expected.length).toBeGreaterThanOrEqual(10);
+      expect(actual).toHaveLength(expected.length);
       for (const [index, value] of expected.entries()) {
         const relative = Math.abs((actual[index] as number) - value) / Math.abs(value);
         expect(relative, `step ${index + 1}: torch ${actual[index]} vs engine ${value}`).toBeLessThanOrEqual(1e-4);
       }
       const metrics = (await readFile(join(directory, `torch-${name}`, "metrics.jsonl"), "utf8")).trim().split("\n");
-      expect(metrics).toHaveLength(10);
-    },
-    120_000,
-  );
-
-  it.each(["stable-alignment", "dpo"] as const)(
-    "%s with a held-out split: the same per-step losses, held-out losses (1e-4 relative) and preference accuracies",
-    async (loss) => {
-      const settings: TrainingSettings = { ...settingsFor(loss), evalSplit: 0.3, epochs: 3 };
-      const engineEvents: TrainingEvent[] = [];
-      await trainRun({
-        model: join(directory, "start"),
-        data: join(directory, "sa.json"),
-        out: join(directory, `ts-${loss}-eval`),
-        blas: createBlas({ backend: "typescript" }),
-        settings,
-        onEvent: (event) => engineEvents.push(event),
-      });
-      const torchEvents: TrainingEvent[] = [];
-      await torchTrainRun({
-        model: join(directory, "start"),
-        data: join(directory, "sa.json"),
-        out: join(directory, `torch-${loss}-eval`),
-        settings,
-        onEvent: (event) => torchEvents.push(event),
-      });
-      const expected = stepLosses(engineEvents);
-      expect(expected.length).toBeGreaterThan(4);
-      const actual = stepLosses(torchEvents);
-      expect(actual).toHaveLength(expected.length);
-      for (const [index, value] of expected.entries()) {
-        expect(Math.abs((actual[index] as number) - value) / Math.abs(value), `step ${index + 1}`).toBeLessThanOrEqual(
-          1e-4,
-        );
-      }
       const evaluations = (events: TrainingEvent[]) =>
         events.flatMap((event) => (event.type === "eval" ? [event] : []));
       const engineEvaluations = evaluations(engineEvents);
       const torchEvaluations = evaluations(torchEvents);
-      expect(engineEvaluations.length).toBeGreaterThanOrEqual(2);
+      expect(metrics).toHaveLength(expected.length + torchEvaluations.length);
+      expect(engineEvaluations.length).toBeGreaterThanOrEqual(split ? 2 : 0);
       expect(torchEvaluations.map((event) => [event.step, event.prompts])).toEqual(
         engineEvaluations.map((event) => [event.step, event.prompts]),
       );

@@ -26,6 +26,7 @@ import { writeSafetensorsFile } from "../model/safetensors/safetensors-writer.js
 import { loadTokenizer, saveTokenizer } from "../model/tokenizer/tokenizer.js";
 import { ConfigError, TorchTrainerError } from "../spec/errors.js";
 import { writeTorchBatchFile } from "./torch-batch-file.js";
+import { type TorchLaunchSettings, torchLaunchProblem } from "./torch-launch-settings.js";
 import { findTorchPython, torchTrainerDirectory } from "./torch-python.js";
 import type { TrainingEvent } from "./train-run.js";
 import type { TrainingCursor } from "./training-loop.js";
@@ -33,23 +34,9 @@ import { appendMetrics, checkpointName, truncateMetrics } from "./training-run-f
 import { recordTrainingRun, startTrainingRun } from "./training-run-start.js";
 import { type TrainingSettings, validateTrainingSettings } from "./training-settings.js";
 
-/** Where the torch trainer runs and how it is launched. */
-export interface TorchLaunchSettings {
-  /** Interpreter with torch (default: the first of python3, /usr/bin/python3 that imports torch). */
-  python?: string;
-  /** Default `cpu`. */
-  device?: "cpu" | "cuda";
-  /** Processes on this node (torchrun --nproc_per_node). Default 1. */
-  processesPerNode?: number;
-  /** Several machines: all four set, the run directory on storage every node sees. */
-  nodes?: { count: number; rank: number; masterAddress: string; masterPort: number };
-  /** fp32 (default) or bf16 autocast (mixed precision: weights, AdamW and the loss stay fp32). */
-  precision?: "fp32" | "bf16";
-  /** Default none. (FSDP wrapping is planned.) */
-  fsdp?: "full" | "grad-op" | "none";
-}
+export type { TorchLaunchSettings } from "./torch-launch-settings.js";
 
-/** Options of {@link torchTrainRun}: those of trainRun (no BLAS, no LoRA yet) plus the launch. */
+/** Options of {@link torchTrainRun}: those of trainRun (no BLAS) plus the launch. */
 export interface TorchTrainRunOptions {
   model: string;
   data: string;
@@ -97,17 +84,15 @@ export async function torchTrainRun({
 }> {
   validateTrainingSettings(settings);
   const { device = "cpu", processesPerNode = 1, precision = "fp32", fsdp = "none" } = launch;
-  if (settings.lora !== undefined && settings.lora.dropout > 0)
-    throw new ConfigError("--lora-dropout is not implemented by --backend torch yet; pass 0 or use the engine", {
-      field: "lora-dropout",
-    });
   if (merge && settings.lora === undefined)
     throw new ConfigError("--merge needs LoRA training (--lora-rank)", { field: "merge" });
-  if (fsdp !== "none")
-    throw new ConfigError("--fsdp is not implemented by --backend torch yet; pass --fsdp none", { field: "fsdp" });
-  // Before any work: the interpreter, torch and torchrun.
+  // Before any work: the flags, then the interpreter, torch, torchrun and what that torch offers.
+  const flagProblem = torchLaunchProblem({ launch, settings });
+  if (flagProblem !== undefined) throw new ConfigError(flagProblem.message, { field: flagProblem.field });
   const python = findTorchPython(launch.python === undefined ? {} : { python: launch.python });
   if ("missing" in python) throw new ConfigError(python.missing, { field: "python" });
+  const torchProblem = torchLaunchProblem({ launch, settings, python });
+  if (torchProblem !== undefined) throw new ConfigError(torchProblem.message, { field: torchProblem.field });
   const config = await readCheckpointConfig({ path: modelDirectory });
   const tokenizer = await loadTokenizer({ directory: modelDirectory });
   const start = await startTrainingRun({
@@ -144,6 +129,7 @@ export async function torchTrainRun({
       batchFile: resolve(batchFile),
       device,
       precision,
+      fsdp,
       resume,
       ...(settings.lora === undefined ? {} : { lora: settings.lora, loraInit: resolve(loraInit) }),
     }),
