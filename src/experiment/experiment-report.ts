@@ -246,7 +246,10 @@ export function formatExperimentHtml(report: ExperimentReport): string {
   return out.join("\n");
 }
 
-/** Builds the report and writes `<out>/report.md` and `<out>/report.html`; returns both texts. */
+/**
+ * Builds the report and writes `<out>/report.md`, `<out>/report.html` and `<out>/report.json` (the
+ * {@link ExperimentReport}, which the web app's experiment page reads); returns the two texts.
+ */
 export async function writeExperimentReport({
   recipe,
   nodes,
@@ -263,5 +266,6 @@ export async function writeExperimentReport({
   const html = formatExperimentHtml(report);
   writeFileAtomically({ path: join(out, "report.md"), data: markdown });
   writeFileAtomically({ path: join(out, "report.html"), data: html });
+  writeFileAtomically({ path: join(out, "report.json"), data: `${JSON.stringify(report, null, 2)}\n` });
   return { markdown, html };
 }
