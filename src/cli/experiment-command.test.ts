@@ -6,12 +6,13 @@
  * an uninterrupted run); editing only the evaluation section reruns only the evaluation nodes.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { societyAnswer } from "../sandbox/test-support/scripted-society.js";
+import { acquireRunLock } from "../store/run-lock.js";
 import { type FakeLlmServer, startFakeLlmServer } from "../test-kit/fake-llm-server.js";
 import { runCliProcess } from "./cli-process.js";
 
@@ -276,6 +277,26 @@ describe("experiment run: two generations on the fake server", () => {
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain(`${recipeFile}:4: field "society.size"`);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it("refuses a second process on the same experiment directory, naming the holder's pid", async () => {
+    const recipeFile = join(root, "locked.yaml");
+    writeFileSync(recipeFile, recipe({ limit: 3 }));
+    const out = join(root, "locked");
+    mkdirSync(out);
+    const lock = acquireRunLock({ directory: out, command: "experiment run" });
+    try {
+      const result = await runCliProcess({
+        args: ["experiment", "run", recipeFile, "--out", out],
+        environment: environment(),
+      });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stderr).toContain(String(process.pid));
+      expect(existsSync(join(out, "experiment.json"))).toBe(false);
+    } finally {
+      lock.release();
+    }
   });
 
   it("refuses --resume of a directory that holds no experiment, in one line", async () => {
