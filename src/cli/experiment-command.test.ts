@@ -182,7 +182,7 @@ describe("experiment run: two generations on the fake server", () => {
     hold = async (count) => {
       if (count < killAt) return;
       // Answers already sent reach the cache before the kill.
-      if (count === killAt) setTimeout(() => child.kill("SIGKILL"), 500);
+      if (count === killAt) setTimeout(() => child.kill("SIGKILL"), 1000);
       await released;
     };
     expect(await exited).toBe("SIGKILL");
