@@ -20,8 +20,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   train: ["data", "llm", "store", "model", "engine", "spec"],
   eval: ["data", "llm", "store", "model", "engine", "spec"],
   web: ["sandbox", "train", "eval", "data", "llm", "store", "model", "engine", "spec"],
+  experiment: ["sandbox", "train", "eval", "data", "llm", "store", "model", "engine", "spec"],
   "test-kit": ["llm", "model", "engine", "spec"],
-  cli: ["web", "sandbox", "train", "eval", "data", "llm", "store", "model", "engine", "spec", "test-kit"],
+  cli: ["web", "experiment", "sandbox", "train", "eval", "data", "llm", "store", "model", "engine", "spec", "test-kit"],
 };
 
 const sourceRoot = fileURLToPath(new URL(".", import.meta.url));

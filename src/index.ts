@@ -1,9 +1,17 @@
 /**
  * The stable-alignment library. Pure types first, then the LM layer (providers, middleware, ratings,
- * embedders), then storage. Commands are in `src/cli`; test doubles in `stable-alignment/test`.
+ * embedders), then storage, and the experiment layer's wiring (models from specs with secrets passed
+ * in, simulation and evaluation runs into directories, whole recipes). Commands are in `src/cli`;
+ * test doubles in `stable-alignment/test`.
  */
 
 export * from "./data/index.js";
+export { evaluateInDirectory } from "./experiment/evaluation-in-directory.js";
+export { type ExperimentEvent, runExperiment } from "./experiment/experiment-runner.js";
+export { judgeInDirectory } from "./experiment/judged-evaluation-in-directory.js";
+export { createModelFactory, type ModelFactory, type ModelSecrets } from "./experiment/model-factory.js";
+export { loadRecipe, parseRecipe, type Recipe } from "./experiment/recipe.js";
+export { runSimulationInDirectory } from "./experiment/simulation-run.js";
 export { cosineDistance } from "./llm/cosine-distance.js";
 export { resolveHuggingFaceCheckpoint } from "./llm/hugging-face-checkpoint.js";
 export { resolveHuggingFaceModelFile } from "./llm/hugging-face-model-file.js";

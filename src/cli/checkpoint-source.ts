@@ -1,16 +1,15 @@
 /**
- * Where a command's start checkpoint comes from: a local directory, or `hf:<owner>/<repo>[@revision]`
- * downloaded once into the cache (from HF_ENDPOINT when set, with HF_TOKEN when set; neither is
- * logged). `hf:<owner>/<repo>/<file>.gguf` names a GGUF file, which is not a checkpoint.
+ * The CLI side of start checkpoints: reads HF_ENDPOINT and HF_TOKEN from the environment (neither is
+ * logged) and resolves `--model` through the library's {@link resolveLibraryCheckpointDirectory}.
  */
-import { resolve } from "node:path";
-import { resolveHuggingFaceCheckpoint } from "../llm/hugging-face-checkpoint.js";
-import { parseModelSpec } from "../llm/model-spec.js";
-import { ModelSpecError } from "../spec/errors.js";
+import {
+  type HuggingFaceAccess,
+  resolveCheckpointDirectory as resolveLibraryCheckpointDirectory,
+} from "../experiment/checkpoint-directory.js";
 import type { CliContext } from "./cli-context.js";
 
 /** The Hub endpoint and access token the environment gives (HF_ENDPOINT, HF_TOKEN); each absent when unset. */
-export function huggingFaceAccess(context: CliContext): { endpoint?: string; accessToken?: string } {
+export function huggingFaceAccess(context: CliContext): HuggingFaceAccess {
   const { HF_ENDPOINT: endpoint, HF_TOKEN: accessToken } = context.environment;
   return { ...(endpoint ? { endpoint } : {}), ...(accessToken ? { accessToken } : {}) };
 }
@@ -33,20 +32,11 @@ export async function resolveCheckpointDirectory({
   onProgress?: (progress: { file: string; downloadedBytes: number; totalBytes: number }) => void;
   signal?: AbortSignal;
 }): Promise<string> {
-  if (!model.startsWith("hf:") && !model.startsWith("local:hf:")) return resolve(model);
-  const parsed = parseModelSpec(model);
-  if (parsed.provider !== "hf-checkpoint") {
-    throw new ModelSpecError(
-      model,
-      `${flag} ${model} names a GGUF file; ${flag} takes a checkpoint: a directory or hf:<owner>/<repo>[@revision]`,
-    );
-  }
-  return resolveHuggingFaceCheckpoint({
-    owner: parsed.owner,
-    repository: parsed.repository,
-    ...(parsed.revision === undefined ? {} : { revision: parsed.revision }),
+  return resolveLibraryCheckpointDirectory({
+    model,
     cacheDirectory: context.cacheDirectory,
-    ...huggingFaceAccess(context),
+    huggingFace: huggingFaceAccess(context),
+    flag,
     ...(onProgress ? { onProgress } : {}),
     ...(signal ? { signal } : {}),
   });

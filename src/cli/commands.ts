@@ -3,6 +3,7 @@ import { registerDataCommand } from "./data-command.js";
 import { registerDevCommand } from "./dev-command.js";
 import { registerDoctorCommand } from "./doctor-command.js";
 import { registerEvalCommand } from "./eval-command.js";
+import { registerExperimentCommand } from "./experiment-command.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerHumanEvalCommand } from "./human-eval-command.js";
 import { registerModelCommand } from "./model-command.js";
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerDataCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
+  registerExperimentCommand(program);
   registerHumanEvalCommand(program);
   registerModelCommand(program);
   registerGenerateCommand(program);

@@ -9,25 +9,22 @@ import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type BenchmarkName, isBenchmarkName, parseBenchmarkList } from "../eval/benchmarks.js";
-import { downloadBenchmarkData } from "../eval/dataset-download.js";
 import { ETHICS_SPLITS, type EthicsSplit } from "../eval/ethics.js";
 import { buildEvaluationReport, formatReportJson, formatReportMarkdown } from "../eval/evaluation-report.js";
 import { formatReportHtml } from "../eval/evaluation-report-html.js";
-import { EVALUATION_RUN_ID, type EvaluationEvent, runEvaluation } from "../eval/evaluation-run.js";
+import { EVALUATION_RUN_ID, type EvaluationEvent } from "../eval/evaluation-run.js";
 import { GENERATION_RUN_ID } from "../eval/generation-run.js";
-import { writeAtomically } from "../model/atomic-writer.js";
+import { evaluateInDirectory } from "../experiment/evaluation-in-directory.js";
 import { InputError, UsageError } from "../spec/errors.js";
-import type { Scorer } from "../spec/scoring.js";
 import { createEvaluationRepository } from "../store/evaluation-repository.js";
 import { openStore } from "../store/open-store.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
 import { generationReportText, isGenerationBenchmark, runGenerationCommand } from "./eval-generation.js";
-import { createModelFactory } from "./model-factory.js";
+import { modelFactorySettings } from "./model-factory.js";
 import { integerOption, modelSpecOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
 import { openRunDirectory } from "./run-directory.js";
-import { scorerOf } from "./score-command.js";
 
 interface EvalRunOptions {
   model: string[];
@@ -142,62 +139,35 @@ export function registerEvalCommand(program: Command): void {
       const dataPaths = parseDataFlags(options.data ?? [], benchmarks);
       // No response cache (the run keeps every score in its own store), so the models are made, and
       // refused when they cannot score, before anything is written.
-      const factory = createModelFactory({
-        context,
-        llamaAttention: "exact",
-        allowTestModels: options.allowTestModels === true,
-        ...(options.threads === undefined ? {} : { localThreads: options.threads }),
-        onDownloadProgress: createDownloadProgressReporter(context.stderr),
-      });
-      const scorers = new Map<string, Scorer>();
-      try {
-        for (const spec of options.model) scorers.set(spec, scorerOf(await factory.languageModel(spec), spec));
-      } catch (error) {
-        await factory.close();
-        throw error;
-      }
-      const run = openRunDirectory({ directory: options.out, command: "eval run" });
-      const store = openStore({ path: join(options.out, STORE_FILE) });
       const progress = createEvalProgress({
         stdout: context.stdout,
         stderr: context.stderr,
         json: options.json === true,
       });
       try {
-        const repository = createEvaluationRepository({ database: store.database });
-        await runEvaluation({
-          repository,
-          config: {
-            models: options.model,
-            benchmarks,
-            split: options.split,
-            limit: options.limit ?? null,
-            seed: options.seed,
+        const { markdown, json } = await evaluateInDirectory({
+          directory: options.out,
+          models: options.model,
+          benchmarks,
+          dataPaths,
+          ...(context.environment.HF_ENDPOINT ? { datasetEndpoint: context.environment.HF_ENDPOINT } : {}),
+          split: options.split,
+          limit: options.limit ?? null,
+          seed: options.seed,
+          factory: {
+            ...modelFactorySettings(context, { allowTestModels: options.allowTestModels === true }),
+            ...(context.config.budgetUsd === undefined ? {} : { budgetUsd: context.config.budgetUsd }),
+            llamaAttention: "exact",
+            ...(options.threads === undefined ? {} : { localThreads: options.threads }),
+            onDownloadProgress: createDownloadProgressReporter(context.stderr),
           },
-          scorers,
-          resolveData: async (benchmark) =>
-            dataPaths.get(benchmark) ??
-            downloadBenchmarkData({
-              benchmark,
-              split: options.split,
-              cacheDirectory: context.cacheDirectory,
-              ...(context.environment.HF_ENDPOINT ? { endpoint: context.environment.HF_ENDPOINT } : {}),
-            }),
+          open: () => openRunDirectory({ directory: options.out, command: "eval run" }),
           onEvent: progress.onEvent,
-          signal: run.signal,
+          onScored: () => progress.stop(),
         });
-        progress.stop();
-        const report = await buildEvaluationReport({ main: { repository, suffix: "" } });
-        const markdown = formatReportMarkdown(report);
-        const json = formatReportJson(report);
-        await writeAtomically({ path: join(options.out, "report.md") }, (writer) => writer.write(markdown));
-        await writeAtomically({ path: join(options.out, "report.json") }, (writer) => writer.write(json));
         context.stdout.write(options.json === true ? json : markdown);
       } finally {
         progress.stop();
-        await factory.close();
-        store.close();
-        run.close();
       }
     });
 

@@ -7,7 +7,13 @@
  */
 import { type Command, Option } from "commander";
 import { createBlas } from "../engine/index.js";
-import { describeModel, exportModel, initializeModel, type ModelDescription } from "../model/model-directory.js";
+import {
+  defaultVocabularySize,
+  describeModel,
+  exportModel,
+  initializeModel,
+  type ModelDescription,
+} from "../model/model-directory.js";
 import { UsageError } from "../spec/errors.js";
 import { createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { addSamplingOptions, type GenerateOptions, runGenerate } from "./generate-command.js";
@@ -74,7 +80,7 @@ export function registerModelCommand(program: Command): void {
             : {
                 kind: "train",
                 files: options.trainTokenizer ?? [],
-                vocabularySize: options.vocab ?? defaultVocabulary(shape),
+                vocabularySize: options.vocab ?? defaultVocabularySize(shape),
               },
         directory: options.out,
         replace: options.force === true,
@@ -156,11 +162,6 @@ export function registerModelCommand(program: Command): void {
     const options = resolveCommandOptions<Omit<GenerateOptions, "mode"> & { chat?: boolean }>(command, context);
     await runGenerate({ context, options: { ...options, mode: options.chat ? "chat" : "completion" } });
   });
-}
-
-function defaultVocabulary(shape: string): number {
-  const presets: Record<string, number> = { tiny: 512, small: 2048, "30m": 8192 };
-  return presets[shape] ?? 8192;
 }
 
 function formatDescription(description: ModelDescription): string {

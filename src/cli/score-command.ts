@@ -8,9 +8,7 @@ import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { computePreferenceAccuracy, type PreferenceAccuracy } from "../data/preference-accuracy.js";
 import { readPreferencePairs } from "../data/preference-pairs-reader.js";
-import { ModelSpecError } from "../spec/errors.js";
-import type { LanguageModel } from "../spec/language-model.js";
-import type { ScoreRequest, ScoreResult, Scorer } from "../spec/scoring.js";
+import { scorerOf } from "../experiment/evaluation-in-directory.js";
 import { openStore } from "../store/open-store.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
@@ -144,18 +142,6 @@ export async function runScorePreference({
     await factory.close();
     store.close();
   }
-}
-
-/** The model as a Scorer, or a ModelSpecError when its capabilities say it cannot score. */
-export function scorerOf(model: LanguageModel, spec: string): Scorer {
-  const score = model.score;
-  if (model.capabilities.score !== true || score === undefined) {
-    throw new ModelSpecError(
-      spec,
-      `${spec} cannot score continuations (its capabilities have no likelihood scoring); use local:<dir>, gguf:<file> or a vLLM server (openai:<model>@<url>)`,
-    );
-  }
-  return { score: (request: ScoreRequest): Promise<ScoreResult> => score.call(model, request) };
 }
 
 function invalidReasons(result: PreferenceAccuracy): Record<string, number> {

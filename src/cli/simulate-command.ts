@@ -5,25 +5,22 @@
  * same run directory resumes; flags not given are taken from its `config.json`.
  */
 import { setMaxListeners } from "node:events";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { orderQuestions } from "../data/question-pool.js";
-import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
+import { runSimulationInDirectory } from "../experiment/simulation-run.js";
 import { loadPromptTemplates } from "../llm/prompts/prompt-templates.js";
 import type { RatingFormat } from "../llm/ratings.js";
 import { DEFAULT_PLATEAU_SETTINGS } from "../sandbox/plateau.js";
-import { runSimulation } from "../sandbox/simulation.js";
 import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE } from "../sandbox/starter-set.js";
-import { BudgetExceededError, CancelledError, ConfigError, UsageError } from "../spec/errors.js";
+import { CancelledError, ConfigError, UsageError } from "../spec/errors.js";
 import { INITIAL_SETTINGS, type InitialSetting } from "../spec/interaction-record.js";
-import { openStore, type Store } from "../store/open-store.js";
-import { acquireRunLock } from "../store/run-lock.js";
 import { type CliContext, createCliContext, resolveCommandOptions } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL, DEFAULT_EMBEDDER, DEFAULT_OBSERVER_MODEL } from "./default-models.js";
 import { createDownloadProgressReporter } from "./download-progress.js";
-import { createModelFactory } from "./model-factory.js";
+import { createModelFactory, modelFactorySettings } from "./model-factory.js";
 import { checkModelsUsable } from "./model-preflight.js";
 import { embeddingSpecOption, integerOption, modelSpecOption, numberOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
@@ -371,63 +368,29 @@ async function runCommand({
   });
 
   // Everything is checked: from here on the run directory is written.
-  mkdirSync(runDirectory, { recursive: true });
-  // One process per run directory (ARCHITECTURE.md, "Run lock"); a second one is refused here.
-  const lock = acquireRunLock({ directory: runDirectory, command: "simulate" });
-  let store: Store;
-  try {
-    store = openStore({ path: join(runDirectory, "run.sqlite") });
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
-  const factory = createModelFactory({
-    context,
-    store,
-    ...(options.budget === undefined ? {} : { budgetUsd: options.budget }),
-    // The budget covers the whole run: a resumed run starts from what its ledger already spent.
-    spentUsd: store.spentUsd(),
-    maxConcurrency: concurrency,
-    allowTestModels: options.allowTestModels === true,
-    onDownloadProgress: createDownloadProgressReporter(context.stderr),
-  });
-  const reporter = createSimulateReporter({
-    stdout: context.stdout,
-    stderr: context.stderr as NodeJS.WritableStream & { isTTY?: boolean },
-    json: options.json === true,
-    usageMeter: factory.usageMeter,
+  await runSimulationInDirectory({
+    config,
     runDirectory,
-  });
-  try {
-    const agentLanguageModels = [];
-    for (const model of agentModels) agentLanguageModels.push(await factory.languageModel(model.spec));
-    const observer = await factory.languageModel(observerSpec);
-    await runSimulation({
-      config,
-      runDirectory,
-      database: store.database,
-      agentModels: agentLanguageModels,
-      observer,
-      embedder,
-      questions: orderQuestions(pool, { shuffled, seed: options.seed }),
-      prior,
-      prompts,
-      priceOf: (model) =>
-        model.pricePerMillionTokens ??
-        lookupPrice({ ...defaultPriceTable, ...context.config.prices }, model.modelId) ?? { prompt: 0, completion: 0 },
-      onEvent: (event) => reporter.onEvent(event),
-      signal,
-    });
-  } catch (error) {
-    if (!(error instanceof BudgetExceededError)) throw error;
-    // Calls still running at the refusal are spent too: report the ledger once they have settled.
-    await factory.usageMeter.idle();
-    throw new BudgetExceededError(store.spentUsd(), error.budgetUsd);
-  } finally {
-    reporter.stop();
-    await factory.close();
-    await embedderFactory.close();
-    store.close();
-    lock.release();
-  }
+    models: {
+      ...modelFactorySettings(context, { allowTestModels: options.allowTestModels === true }),
+      onDownloadProgress: createDownloadProgressReporter(context.stderr),
+    },
+    ...((options.budget ?? context.config.budgetUsd) === undefined
+      ? {}
+      : { budgetUsd: options.budget ?? context.config.budgetUsd }),
+    maxConcurrency: concurrency,
+    embedder,
+    questions: orderQuestions(pool, { shuffled, seed: options.seed }),
+    prior,
+    prompts,
+    createReporter: (usageMeter) =>
+      createSimulateReporter({
+        stdout: context.stdout,
+        stderr: context.stderr as NodeJS.WritableStream & { isTTY?: boolean },
+        json: options.json === true,
+        usageMeter,
+        runDirectory,
+      }),
+    signal,
+  }).finally(() => embedderFactory.close());
 }

@@ -61,6 +61,12 @@ export interface InitializedModel {
   mergeCount?: number;
 }
 
+/** Vocabulary size of a tokenizer trained for a shape: tiny 512, small 2048, otherwise 8192. */
+export function defaultVocabularySize(shape: ModelShapeSource): number {
+  const presets: Record<string, number> = { tiny: 512, small: 2048, "30m": 8192 };
+  return presets[shape] ?? 8192;
+}
+
 /**
  * Creates a model directory: the shape (a preset takes the tokenizer's vocabulary size; a config.json
  * must have at least as many embedding rows as the tokenizer has tokens), Hugging Face-style initial

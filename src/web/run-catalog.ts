@@ -143,6 +143,8 @@ export function runId(directory: string): string {
 
 /** The kind of run `directory` holds, if any. */
 export function detectRunKind(directory: string): RunKind | undefined {
+  // An experiment directory (`experiment run`) holds whole runs in its nodes; it is listed as one.
+  if (existsSync(join(directory, "experiment.json"))) return "experiment";
   if (existsSync(join(directory, "training.json"))) return "training";
   const store = join(directory, "run.sqlite");
   if (!existsSync(store)) return undefined;
@@ -193,7 +195,9 @@ function isFinished(entry: RunEntry, database: Database.Database | undefined): b
   if (entry.kind === "training") {
     return existsSync(join(entry.directory, "model")) || existsSync(join(entry.directory, "adapter"));
   }
-  if (entry.kind === "evaluation") return existsSync(join(entry.directory, "report.json"));
+  if (entry.kind === "evaluation" || entry.kind === "experiment") {
+    return existsSync(join(entry.directory, "report.json"));
+  }
   if (!database) return false;
   try {
     const row = database.prepare("SELECT COUNT(*) AS total, SUM(status = 'finished') AS done FROM runs").get() as {
@@ -229,7 +233,25 @@ function summarise(entry: RunEntry, status: RunStatus, database: Database.Databa
     }
   }
   if (entry.kind === "training") models = trainingModels(entry.directory);
+  if (entry.kind === "experiment") ({ models, costUsd } = experimentModelsAndCost(entry.directory));
   return { ...entry, status, sizeBytes, models, costUsd, modifiedAt, ...(problem === undefined ? {} : { problem }) };
+}
+
+/** An experiment's agent models over its generations and the US dollars of its steps, from report.json. */
+function experimentModelsAndCost(directory: string): { models: string[]; costUsd: number | undefined } {
+  try {
+    const report = JSON.parse(readFileSync(join(directory, "report.json"), "utf8")) as {
+      generations?: { agents?: unknown }[];
+      steps?: { usage?: { costUsd?: unknown } }[];
+    };
+    const models = (report.generations ?? []).flatMap((generation) =>
+      Array.isArray(generation.agents) ? generation.agents.filter((agent) => typeof agent === "string") : [],
+    );
+    const costs = (report.steps ?? []).map((step) => step.usage?.costUsd).filter((cost) => typeof cost === "number");
+    return { models: [...new Set(models)], costUsd: costs.reduce((sum, cost) => sum + cost, 0) };
+  } catch {
+    return { models: [], costUsd: undefined };
+  }
 }
 
 function trainingModels(directory: string): string[] {

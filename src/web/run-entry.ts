@@ -1,7 +1,7 @@
 /** The identity of a discovered run directory, shared by the catalog, the watcher and the pages. */
 
 /** What a run directory holds. */
-export type RunKind = "simulation" | "training" | "evaluation";
+export type RunKind = "simulation" | "training" | "evaluation" | "experiment";
 
 /** running: its lock is held by a live process; finished; interrupted: neither. */
 export type RunStatus = "running" | "finished" | "interrupted";

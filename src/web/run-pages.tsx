@@ -1,10 +1,11 @@
 /**
  * The routes of the run pages: the runs list at `/`, and per run (by id) the society, rounds,
- * interaction, training and evaluation pages and the server-sent events of a live run.
+ * interaction, training, evaluation and experiment pages and the server-sent events of a live run.
  */
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { registerEvaluationPage } from "./evaluation-page.js";
+import { registerExperimentPage } from "./experiment-page.js";
 import { registerInteractionPage } from "./interaction-page.js";
 import { Layout, renderPage } from "./layout.js";
 import { registerRoundsPage } from "./rounds-page.js";
@@ -22,6 +23,7 @@ export function registerRunPages(app: Hono, catalog: RunCatalog): void {
   registerRoundsPage(app, catalog);
   registerTrainingPage(app, catalog);
   registerEvaluationPage(app, catalog);
+  registerExperimentPage(app, catalog);
 
   app.get("/runs/:id/events", (context) => {
     const entry = requireRun(catalog, context.req.param("id"));

@@ -1,0 +1,66 @@
+/** Recipe validation: defaults filled in, and every problem one line naming the file, line and field. */
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../spec/errors.js";
+import { parseRecipe } from "./recipe.js";
+
+const minimal = `society:
+  size: 3
+  rounds: 2
+  agents:
+    - model: openai:gpt-4o-mini
+  observer: openai:gpt-4o-mini
+training:
+  start: { init: tiny }
+evaluation:
+  benchmarks:
+    - name: truthfulqa
+`;
+
+const errorOf = (text: string): ConfigError => {
+  try {
+    parseRecipe({ text, file: "recipe.yaml" });
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("the recipe was accepted");
+};
+
+describe("parseRecipe", () => {
+  it("fills the defaults: one generation, the starter set, lexical memory, the 5:1:1 mix, GGUF serving on 1 thread", () => {
+    const recipe = parseRecipe({ text: minimal, file: "recipe.yaml" });
+    expect(recipe.generations).toBe(1);
+    expect(recipe.society).toMatchObject({ questions: "starter", prior: "starter", embedder: "lexical" });
+    expect(recipe.society.agents).toEqual([{ model: "openai:gpt-4o-mini", weight: 1, trained: true }]);
+    expect(recipe.data).toEqual({ mix: "5:1:1", seed: 0 });
+    expect(recipe.training.objective).toBe("stable-alignment");
+    expect(recipe.serving).toEqual({ kind: "gguf", threads: 1, dtype: "f32" });
+  });
+
+  it("names the file, the line and the field path of a bad value", () => {
+    const error = errorOf(minimal.replace("size: 3", "size: 1"));
+    expect(error.message).toMatch(/^recipe\.yaml:2: field "society\.size": /);
+    expect(error.field).toBe("society.size");
+    expect(error.message.split("\n")).toHaveLength(1);
+  });
+
+  it("names a nested field inside a list and an unknown field", () => {
+    expect(errorOf(minimal.replace("name: truthfulqa", "name: nonsense")).message).toMatch(
+      /^recipe\.yaml:11: field "evaluation\.benchmarks\.0\.name": /,
+    );
+    expect(errorOf(minimal.replace("  rounds: 2", "  rounds: 2\n  colour: blue")).message).toMatch(
+      /^recipe\.yaml:\d+: field "society": .*colour/,
+    );
+  });
+
+  it("asks for rounds or a plateau, and points a missing section at the recipe", () => {
+    expect(errorOf(minimal.replace("  rounds: 2\n", "")).field).toBe("society.rounds");
+    expect(errorOf(minimal.replace(/training:\n {2}start: \{ init: tiny \}\n/, "")).message).toMatch(
+      /^recipe\.yaml:1: field "training": /,
+    );
+  });
+
+  it("reports YAML syntax errors with their line", () => {
+    expect(errorOf(`${minimal}  bad: [unclosed\n`).message).toMatch(/^recipe\.yaml:\d+: not valid YAML: /);
+  });
+});
