@@ -6,6 +6,7 @@
  * an interaction) is `undefined`, meaning "not recorded" rather than "none".
  */
 import type Database from "better-sqlite3";
+import type { StoredRetrieval } from "./simulation-repository.js";
 
 /** The schema version that records call identities, retrievals and score columns (migration 7). */
 const PROVENANCE_VERSION = 7;
@@ -36,18 +37,8 @@ export interface PeerDetail extends RatingDetail {
 }
 
 /** A memory an agent retrieved during the interaction. */
-export interface RetrievalDetail {
-  /** The centre agent (for its draft) or a peer (for its rating). */
-  retrieverId: number;
-  /** 1 for the nearest. */
-  rank: number;
-  question: string;
-  answer: string;
-  /** Cosine similarity, 1 - cosine distance. */
-  similarity: number;
-  /** The round that stored the memory; -1 for the prior. */
-  sourceRound: number;
-}
+/** A memory an interaction's agent retrieved: the same shape the simulation stores. */
+export type RetrievalDetail = StoredRetrieval;
 
 /** One LM call made (or served from cache) for the interaction. */
 export interface CallDetail {
