@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { questionsForRound } from "../data/question-pool.js";
 import { deriveSeed } from "../engine/random.js";
+import { toUnitVector, type UnitVector } from "../llm/cosine-distance.js";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
@@ -204,12 +205,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     while (round < config.rounds && !plateauReached()) {
       signal?.throwIfAborted();
       const roundQuestions = questionsForRound({ pool: questions, round, agentCount: world.agents.length });
-      const embeddings = await embedTexts({
+      // Unit vectors (sparse when mostly zeros), not the embedder's dense arrays: at 10,000 agents the
+      // round's 4,096-wide lexical vectors alone would hold 160 MB all round.
+      const embeddings = new Map<string, UnitVector>();
+      for (const [text, vector] of await embedTexts({
         embedder,
         texts: roundQuestions,
         repository,
         ...(signal === undefined ? {} : { signal }),
-      });
+      })) {
+        embeddings.set(text, toUnitVector(vector));
+      }
       const snapshot = bank.snapshot(round);
       const existing = new Map<number, StoredInteraction>(
         repository.loadRoundInteractions(runId, round).map((interaction) => [interaction.agentId, interaction]),
@@ -251,7 +257,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             round: currentRound,
             agent,
             question,
-            questionEmbedding: embeddings.get(question) as Float32Array,
+            questionEmbedding: embeddings.get(question) as UnitVector,
             targets,
             snapshot,
             startedAt,
@@ -287,7 +293,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
               agentId: agent.id,
               question,
               answer: record.revised_answer,
-              embedding: embeddings.get(question) as Float32Array,
+              embedding: embeddings.get(question) as UnitVector,
               round: currentRound,
             };
         flushSteps();
