@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { questionsForRound } from "../data/question-pool.js";
 import { deriveSeed } from "../engine/random.js";
-import { toUnitVector, type UnitVector } from "../llm/cosine-distance.js";
+import type { UnitVector } from "../llm/cosine-distance.js";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
@@ -19,7 +19,7 @@ import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel } from "../spec/language-model.js";
 import { createSimulationRepository, type StepInput, type StoredInteraction } from "../store/simulation-repository.js";
 import { type BackScatterSettings, runInteraction } from "./back-scatter.js";
-import { embedTexts } from "./embedding-batches.js";
+import { embedTexts, embedUnitVectors } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
 import { reachedPlateau } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
@@ -165,14 +165,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   const bank = createMemoryBank({ distanceThreshold: config.memory.distanceThreshold });
   const storedMemories = repository.loadMemories(runId);
-  const memoryVectors = await embedTexts({
+  const memoryVectors = await embedUnitVectors({
     embedder,
     texts: storedMemories.map((memory) => memory.question),
     repository,
     ...(signal === undefined ? {} : { signal }),
   });
   for (const memory of storedMemories) {
-    bank.add({ ...memory, embedding: memoryVectors.get(memory.question) as Float32Array });
+    bank.add({ ...memory, embedding: memoryVectors.get(memory.question) as UnitVector });
   }
   const recordsPath = join(runDirectory, "records.jsonl");
   const completedRounds = syncRecordsFile({ path: recordsPath, repository, runId });
@@ -207,15 +207,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       const roundQuestions = questionsForRound({ pool: questions, round, agentCount: world.agents.length });
       // Unit vectors (sparse when mostly zeros), not the embedder's dense arrays: at 10,000 agents the
       // round's 4,096-wide lexical vectors alone would hold 160 MB all round.
-      const embeddings = new Map<string, UnitVector>();
-      for (const [text, vector] of await embedTexts({
+      const embeddings = await embedUnitVectors({
         embedder,
         texts: roundQuestions,
         repository,
         ...(signal === undefined ? {} : { signal }),
-      })) {
-        embeddings.set(text, toUnitVector(vector));
-      }
+      });
       const snapshot = bank.snapshot(round);
       const existing = new Map<number, StoredInteraction>(
         repository.loadRoundInteractions(runId, round).map((interaction) => [interaction.agentId, interaction]),
