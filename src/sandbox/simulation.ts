@@ -1,7 +1,7 @@
 /**
- * The simulation loop (SPEC 1.5, 1.8): rounds with a barrier between them, every interaction of a
- * round started at once (the model stack's endpoint limiter is the only bound), memory read through a
- * per-round snapshot, every step persisted, and records appended to `records.jsonl` at each barrier.
+ * The simulation loop (SPEC 1.5, 1.8): rounds with a barrier between them, a round's interactions
+ * started in agent order with up to `maxConcurrentInteractions` in flight (the model stack's endpoint
+ * limiter bounds the calls), memory read through a per-round snapshot, every step persisted, and records appended to `records.jsonl` at each barrier.
  * A rerun with the same run directory resumes: completed rounds are skipped, complete interactions
  * are not run again, and a half-done one continues from its last persisted step.
  */
@@ -40,11 +40,19 @@ export type SimulationEvent =
 
 /** How interactions are scheduled (the bench compares ours with the reference's). */
 export interface SimulationSchedule {
-  /** Interactions in flight at once within a round. Default: all of them. */
+  /** Interactions in flight at once within a round. Default {@link DEFAULT_MAX_CONCURRENT_INTERACTIONS}. */
   maxConcurrentInteractions?: number;
   /** Calls within an interaction: `concurrent` (default) or `sequential` (the reference). */
   callOrder?: BackScatterSettings["callOrder"];
 }
+
+/**
+ * Interactions in flight by default: 2,048. Each has 1 to 6 calls ready at a time, so this keeps
+ * endpoints with thousands of concurrent slots busy, while a 100x100 society no longer queues 70,000
+ * requests at once (the queue, not the work, was what grew its memory past 1.5 GB). Records do not
+ * depend on it: every choice is seeded by round, agent and step, and reads see the round's snapshot.
+ */
+export const DEFAULT_MAX_CONCURRENT_INTERACTIONS = 2048;
 
 /** Options of {@link runSimulation}. */
 export interface SimulationOptions {
@@ -199,7 +207,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     flushScheduled = false;
     if (pendingSteps.length > 0) repository.saveSteps(pendingSteps.splice(0));
   };
-  const limit = options.schedule?.maxConcurrentInteractions ?? Number.POSITIVE_INFINITY;
+  const limit = options.schedule?.maxConcurrentInteractions ?? DEFAULT_MAX_CONCURRENT_INTERACTIONS;
 
   try {
     while (round < config.rounds && !plateauReached()) {
