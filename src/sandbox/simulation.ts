@@ -17,7 +17,7 @@ import type { EmbeddingModel } from "../spec/embedding-model.js";
 import { BudgetExceededError, CancelledError, ConfigError } from "../spec/errors.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel } from "../spec/language-model.js";
-import { createSimulationRepository, type StepInput, type StoredInteraction } from "../store/simulation-repository.js";
+import { createSimulationRepository, type StoredInteraction } from "../store/simulation-repository.js";
 import { type BackScatterSettings, runInteraction } from "./back-scatter.js";
 import { embedTexts, embedUnitVectors } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
@@ -27,6 +27,7 @@ import { syncRecordsFile, writeRoundRecords } from "./records-file.js";
 import { type RoundSummary, summariseRound } from "./round-summary.js";
 import { type SimulationConfig, simulationRunId } from "./simulation-config.js";
 import { selectTargets, validateTargetSettings } from "./target-selection.js";
+import { createTurnWriter } from "./turn-writer.js";
 import { createWorld, type World } from "./world.js";
 
 /** Progress events, in the order they happen. */
@@ -198,15 +199,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     ...config.backScatter,
     callOrder: options.schedule?.callOrder ?? "concurrent",
   };
-  // Steps that complete in the same turn of the event loop are committed together: one SQLite
-  // transaction per turn instead of one per call. A step is on disk before the next turn starts
-  // (and its answer is in the response cache as soon as it arrives), so a kill loses at most a turn.
-  const pendingSteps: StepInput[] = [];
-  let flushScheduled = false;
-  const flushSteps = (): void => {
-    flushScheduled = false;
-    if (pendingSteps.length > 0) repository.saveSteps(pendingSteps.splice(0));
-  };
+  // Starts, steps and completions of a turn are committed together (turn-writer.ts).
+  const writer = createTurnWriter({ repository });
   const limit = options.schedule?.maxConcurrentInteractions ?? DEFAULT_MAX_CONCURRENT_INTERACTIONS;
 
   try {
@@ -246,7 +240,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           });
         const startedAt = stored?.startedAt ?? Date.now();
         if (stored === undefined) {
-          repository.beginInteraction({
+          writer.beginInteraction({
             runId,
             round: currentRound,
             agentId: agent.id,
@@ -276,7 +270,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             priceOf: options.priceOf ?? defaultPrice,
             ...(signal === undefined ? {} : { signal }),
             saveStep: (step, peerId, payload) => {
-              pendingSteps.push({
+              writer.saveStep({
                 runId,
                 round: currentRound,
                 agentId: agent.id,
@@ -284,10 +278,6 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
                 ...(peerId === undefined ? {} : { peerId }),
                 payload,
               });
-              if (!flushScheduled) {
-                flushScheduled = true;
-                setImmediate(flushSteps);
-              }
               emit({ type: "step-complete", round: currentRound, agentId: agent.id, step, peerId });
             },
           },
@@ -301,8 +291,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
               embedding: embeddings.get(question) as UnitVector,
               round: currentRound,
             };
-        flushSteps();
-        repository.completeInteraction({
+        writer.completeInteraction({
           runId,
           round: currentRound,
           agentId: agent.id,
@@ -314,6 +303,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         emit({ type: "interaction-complete", round: currentRound, agentId: agent.id, record });
       });
       await runAll(tasks, limit);
+      writer.flush();
 
       // The barrier: the round's records, in agent order, then the summary that marks it complete.
       const summary = writeRoundRecords({
@@ -328,7 +318,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       round += 1;
     }
   } catch (error) {
-    flushSteps();
+    writer.flush();
     const stopped = error instanceof BudgetExceededError || error instanceof CancelledError || signal?.aborted === true;
     repository.setRunStatus(runId, stopped ? "stopped" : "failed");
     if (signal?.aborted && !(error instanceof CancelledError) && !(error instanceof BudgetExceededError)) {
