@@ -1,7 +1,7 @@
 /**
  * One size of `bench sandbox-scale`, in its own process so its peak RSS is its own:
  * `node --import tsx bench/support/sandbox-scale-child.ts --url U --size N --concurrency C`.
- * Warms up on a 2x2 society, then runs a size x size society for one round against the society
+ * Warms up on a 10x10 society, then runs a size x size society for one round against the society
  * server at `--url` and prints one JSON line: interactions, LM calls, CPU ms (process.cpuUsage of
  * this process, the orchestrator) and peak RSS in MiB.
  */
@@ -67,7 +67,8 @@ async function run(size: number): Promise<{ calls: number; cpuMs: number; wallMs
   }
 }
 
-await run(2);
+// Warm-up (module loading, JIT, first connections) on a 10x10 society: 1,000 calls.
+await run(10);
 const size = Number(values.size);
 const measured = await run(size);
 process.stdout.write(`${JSON.stringify({ size, ...measured, peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);
