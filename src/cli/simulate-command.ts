@@ -27,6 +27,7 @@ import { createModelFactory } from "./model-factory.js";
 import { checkModelsUsable } from "./model-preflight.js";
 import { embeddingSpecOption, integerOption, modelSpecOption, numberOption } from "./option-parsers.js";
 import { checkOutputPath } from "./output-path.js";
+import { printSimulationEstimate } from "./simulate-estimate.js";
 import {
   fetchHuggingFaceModels,
   fillFromStoredConfig,
@@ -168,6 +169,14 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
     .option("--run-dir <dir>", "run directory (default runs/sandbox-<size>x<size>-<setting>-seed<seed>)")
     .option("--resume", "resume the run in --run-dir (it must exist); flags not given come from its config.json")
     .option("--json", "print JSON lines (run-start, round-start, round-end, run-end) instead of tables")
+    .option(
+      "--estimate",
+      "print the run's calls, tokens, US dollars and wall time, then stop (no model called, nothing written)",
+    )
+    .option(
+      "--estimate-from <dirs...>",
+      "earlier run directories whose answer lengths, re-asks, retries and latency --estimate uses",
+    )
     .option(
       "--rating-attempts <n>",
       "calls per rating at most (first ask plus re-asks)",
@@ -348,6 +357,12 @@ async function runCommand({
     },
   });
   if (stored !== undefined) assertResumable(stored, config, configPath);
+  const concurrency = options.concurrency ?? context.config.endpoints?.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY;
+  if (options.estimate === true) {
+    await embedderFactory.close();
+    printSimulationEstimate({ options, context, config, pool, prior, prompts, runDirectory, concurrency });
+    return;
+  }
   await fetchHuggingFaceModels({
     specs: [...agentModels.map((model) => model.spec), observerSpec],
     usesDefaultModel,
@@ -372,7 +387,7 @@ async function runCommand({
     ...(options.budget === undefined ? {} : { budgetUsd: options.budget }),
     // The budget covers the whole run: a resumed run starts from what its ledger already spent.
     spentUsd: store.spentUsd(),
-    maxConcurrency: options.concurrency ?? context.config.endpoints?.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY,
+    maxConcurrency: concurrency,
     allowTestModels: options.allowTestModels === true,
     onDownloadProgress: createDownloadProgressReporter(context.stderr),
   });

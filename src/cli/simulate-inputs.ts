@@ -48,6 +48,10 @@ export interface SimulateOptions {
   runDir?: string;
   resume?: boolean;
   json?: boolean;
+  /** Print the cost estimate and stop. */
+  estimate?: boolean;
+  /** Earlier run directories the estimate measures. */
+  estimateFrom?: string[];
   ratingAttempts: number;
   ratingFormat: RatingFormat;
   temperature: number;

@@ -192,6 +192,30 @@ describe("createModelStack against the fake server", () => {
     expect([failing.requests.length, healthy.requests.length]).toEqual([1, 1]);
   });
 
+  it("tells each usage entry its call identity and how many retries the call needed, cache hits included", async () => {
+    const fake = await server({ respond: () => "answer" });
+    fake.injectFaults([{ type: "server-error", status: 503 }, { type: "truncated" }]);
+    const store = createMemoryResponseCacheStore();
+    const usageMeter = createUsageMeter();
+    const entries: UsageEntry[] = [];
+    usageMeter.onUsage((entry) => entries.push(entry));
+    const stack = createModelStack({
+      replicas: provider(fake.url),
+      cacheStore: store,
+      usageMeter,
+      retry: instantRetry().options,
+    });
+    const callIdentity = "run:r/round:2/agent:5/peer-rating/peer:7/attempt:1";
+    await stack.model.generate({ ...ask("q"), callIdentity });
+    await stack.model.generate({ ...ask("q"), callIdentity });
+    await stack.model.generate(ask("other"));
+    expect(entries.map(({ callIdentity, retries, cached }) => ({ callIdentity, retries, cached }))).toEqual([
+      { callIdentity, retries: 2, cached: false },
+      { callIdentity, retries: 0, cached: true },
+      { callIdentity: undefined, retries: 0, cached: false },
+    ]);
+  });
+
   it("replays a cached run with zero HTTP calls and identical text", async () => {
     const fake = await server();
     const store = createMemoryResponseCacheStore();

@@ -69,6 +69,7 @@ export function createModelStack({
           cause: event.cause,
           attempt: event.attempt,
           delayMs: event.delayMs,
+          ...(event.callIdentity === undefined ? {} : { callIdentity: event.callIdentity }),
         });
         retry.onRetry?.(event);
       },

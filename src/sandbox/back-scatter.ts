@@ -10,6 +10,7 @@
 import { deriveSeed } from "../engine/random.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
 import { type RatingFormat, requestRating } from "../llm/ratings.js";
+import { formatSimulationCallIdentity } from "../spec/call-identity.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel, SamplingOptions } from "../spec/language-model.js";
 import {
@@ -20,7 +21,7 @@ import {
   sortFeedback,
 } from "./assemble-interaction-record.js";
 import { completionPrompt, withCompletionStop } from "./completion-prompt.js";
-import type { MemoryEmbedding, MemorySnapshot } from "./memory.js";
+import type { MemoryEmbedding, MemorySnapshot, RetrievedMemory } from "./memory.js";
 import { type RatingStep, ratingStep, stepUsage, type TextStep } from "./step-accounting.js";
 import type { World, WorldAgent } from "./world.js";
 
@@ -94,6 +95,12 @@ export interface InteractionServices {
   saveStep(step: string, peerId: number | undefined, payload: TextStep | RatingStep): void;
   /** US dollars per million tokens of a model. */
   priceOf(model: LanguageModel): { prompt: number; completion: number };
+  /**
+   * Told of each memory retrieval: the centre agent's for its draft, each peer's for its rating
+   * (`memory` undefined when nothing was near enough). Retrieval is deterministic within a round, so a
+   * resumed interaction tells the same retrievals again. Default: nobody is told.
+   */
+  onRetrieve?(retrieval: { retrieverId: number; memory: RetrievedMemory | undefined }): void;
   signal?: AbortSignal;
 }
 
@@ -127,7 +134,13 @@ export async function runInteraction(
     return model;
   };
   const identity = (step: string, peerId?: number): string =>
-    `run:${runId}/round:${round}/agent:${agent.id}/${step}${peerId === undefined ? "" : `/peer:${peerId}`}`;
+    formatSimulationCallIdentity({
+      runId,
+      round,
+      agentId: agent.id,
+      step,
+      ...(peerId === undefined ? {} : { peerId }),
+    });
   const seedOf = (step: string, peerId?: number): number =>
     deriveSeed(world.seed, "round", round, "agent", agent.id, step, peerId ?? -1);
   const stored = <T>(step: string, peerId?: number): T | undefined =>
@@ -206,6 +219,7 @@ export async function runInteraction(
   // Step 1: the draft, informed by the centre agent's own nearest memory.
   const agentModel = modelOf(agent.id);
   const ownMemory = snapshot.retrieve(agent.id, questionEmbedding);
+  services.onRetrieve?.({ retrieverId: agent.id, memory: ownMemory });
   const draft = await textStep(
     STEP.draft,
     agentModel,
@@ -221,6 +235,7 @@ export async function runInteraction(
   // Steps 2-4: observer judgments of the draft and every peer rating, all at once.
   const peerTask = (peerId: number) => async (): Promise<PeerFeedback> => {
     const peerMemory = snapshot.retrieve(peerId, questionEmbedding);
+    services.onRetrieve?.({ retrieverId: peerId, memory: peerMemory });
     const user = prompts.render("peer-rating", {
       agent_id: peerId,
       centre_id: agent.id,

@@ -24,6 +24,8 @@ export interface RetrievedMemory {
   question: string;
   answer: string;
   distance: number;
+  /** The round that stored it; -1 for the prior world view. */
+  round: number;
 }
 
 /** What an interaction reads: memory as of the start of one round. */
@@ -138,6 +140,7 @@ export function createMemoryBank({ distanceThreshold }: { distanceThreshold: num
             question: questionTexts[entryQuestion[best] as number] as string,
             answer: entryAnswer[best] as string,
             distance: bestDistance,
+            round: entryRound[best] as number,
           };
         },
       };

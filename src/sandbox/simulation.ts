@@ -17,7 +17,11 @@ import type { EmbeddingModel } from "../spec/embedding-model.js";
 import { BudgetExceededError, CancelledError, ConfigError } from "../spec/errors.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel } from "../spec/language-model.js";
-import { createSimulationRepository, type StoredInteraction } from "../store/simulation-repository.js";
+import {
+  createSimulationRepository,
+  type StoredInteraction,
+  type StoredRetrieval,
+} from "../store/simulation-repository.js";
 import { type BackScatterSettings, runInteraction } from "./back-scatter.js";
 import { embedTexts, embedUnitVectors } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
@@ -249,6 +253,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             startedAt,
           });
         }
+        const retrievals: StoredRetrieval[] = [];
         const record = await runInteraction(
           {
             runId,
@@ -269,6 +274,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             settings,
             priceOf: options.priceOf ?? defaultPrice,
             ...(signal === undefined ? {} : { signal }),
+            onRetrieve: ({ retrieverId, memory }) => {
+              if (memory === undefined) return;
+              retrievals.push({
+                retrieverId,
+                rank: 1,
+                question: memory.question,
+                answer: memory.answer,
+                similarity: 1 - memory.distance,
+                sourceRound: memory.round,
+              });
+            },
             saveStep: (step, peerId, payload) => {
               writer.saveStep({
                 runId,
@@ -298,6 +314,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           record,
           completedAt: Date.now(),
           memory,
+          retrievals,
         });
         if (memory !== undefined) bank.add(memory);
         emit({ type: "interaction-complete", round: currentRound, agentId: agent.id, record });

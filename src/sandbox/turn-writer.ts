@@ -5,20 +5,13 @@
  * is on disk before the next turn starts (and an LM answer is in the response cache as soon as it
  * arrives), so a killed run loses at most one turn, and resuming redoes at most that turn's steps.
  */
-import type { SimulationRepository, StepInput, StoredMemory } from "../store/simulation-repository.js";
+import type { SimulationRepository, StepInput } from "../store/simulation-repository.js";
 
 /** An interaction's start, as `SimulationRepository.beginInteraction` takes it. */
 export type BeginInput = Parameters<SimulationRepository["beginInteraction"]>[0];
 
 /** A completed interaction, as `SimulationRepository.completeInteraction` takes it. */
-export interface CompleteInput {
-  runId: string;
-  round: number;
-  agentId: number;
-  record: unknown;
-  completedAt: number;
-  memory: StoredMemory | undefined;
-}
+export type CompleteInput = Parameters<SimulationRepository["completeInteraction"]>[0];
 
 /** Queues writes and commits them once per turn. */
 export interface TurnWriter {

@@ -1,4 +1,5 @@
 export * from "./alignment-data.js";
+export * from "./call-identity.js";
 export * from "./embedding-model.js";
 export * from "./errors.js";
 export * from "./interaction-record.js";

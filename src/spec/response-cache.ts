@@ -24,6 +24,10 @@ export interface UsageEntry {
   costUsd: number;
   cached: boolean;
   latencyMs: number;
+  /** The request's `callIdentity` (who called and why); absent when the caller named none. */
+  callIdentity?: string;
+  /** Retries this call needed before its answer (0: first attempt); absent when not known. */
+  retries?: number;
 }
 
 /**
@@ -41,4 +45,6 @@ export interface RetryEntry {
   attempt: number;
   /** Milliseconds waited before the next attempt. */
   delayMs: number;
+  /** The retried request's `callIdentity`; absent when it named none. */
+  callIdentity?: string;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createEvaluationRepository } from "./evaluation-repository.js";
 import { createJudgeRepository } from "./judge-repository.js";
+import { MIGRATIONS } from "./migrations.js";
 import { openStore } from "./open-store.js";
 
 describe("judge repository", () => {
@@ -68,7 +69,9 @@ describe("judge repository", () => {
       raw: "Rating: 6 ### Reason: fine",
     });
     expect(verdicts[2]).toMatchObject({ valid: false, attempts: 3, raw: "no idea" });
-    expect(store.database.pragma("user_version", { simple: true })).toBe(6);
+    // The judges migration (6) and every later one are applied.
+    expect(store.database.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
+    expect(MIGRATIONS.find((migration) => migration.version === 6)?.name).toBe("judges");
     store.close();
   });
 });

@@ -1,6 +1,7 @@
 import { CORE_SCHEMA_SQL, RETRY_LEDGER_SQL, SCORE_CACHE_SQL } from "./core-schema.js";
 import { EVALUATION_SCHEMA_SQL } from "./evaluation-schema.js";
 import { JUDGE_SCHEMA_SQL } from "./judge-schema.js";
+import { PROVENANCE_SCHEMA_SQL } from "./provenance-schema.js";
 import { SIMULATION_SCHEMA_SQL } from "./simulation-schema.js";
 
 /** One schema change. Versions are applied in increasing order, each inside one transaction. */
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "score cache", sql: SCORE_CACHE_SQL },
   { version: 5, name: "evaluation", sql: EVALUATION_SCHEMA_SQL },
   { version: 6, name: "judges", sql: JUDGE_SCHEMA_SQL },
+  { version: 7, name: "provenance", sql: PROVENANCE_SCHEMA_SQL },
 ];

@@ -107,6 +107,70 @@ describe("openStore", () => {
     empty.close();
   });
 
+  it("stores a SANDBOX call identity parsed on its usage row; rows from before migration 7 keep NULL there", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "sa-store-")), "run.sqlite");
+    const old = new Database(path);
+    for (const migration of MIGRATIONS.filter((candidate) => candidate.version <= 6)) old.exec(migration.sql);
+    old.pragma("user_version = 6");
+    old
+      .prepare(
+        "INSERT INTO lm_usage (model_id, prompt_tokens, completion_tokens, cost_usd, cached, latency_ms, created_at) VALUES ('a', 1, 1, 0.5, 0, 1, 0)",
+      )
+      .run();
+    old.close();
+    const store = openStore({ path });
+    const entry = { promptTokens: 3, completionTokens: 2, costUsd: 0.25, cached: false, latencyMs: 12 };
+    store.recordUsage({
+      modelId: "b",
+      ...entry,
+      callIdentity: "run:r/round:2/agent:5/peer-rating/peer:7/attempt:1",
+      retries: 2,
+    });
+    store.recordUsage({ modelId: "c", ...entry, callIdentity: "eval/item-1/both" });
+    const rows = store.database
+      .prepare(
+        "SELECT model_id, call_identity, run_id, round, agent_id, step, step_kind, target_agent_id, retries FROM lm_usage ORDER BY id",
+      )
+      .all();
+    expect(rows).toEqual([
+      {
+        model_id: "a",
+        call_identity: null,
+        run_id: null,
+        round: null,
+        agent_id: null,
+        step: null,
+        step_kind: null,
+        target_agent_id: null,
+        retries: null,
+      },
+      {
+        model_id: "b",
+        call_identity: "run:r/round:2/agent:5/peer-rating/peer:7/attempt:1",
+        run_id: "r",
+        round: 2,
+        agent_id: 5,
+        step: "peer-rating",
+        step_kind: "rating",
+        target_agent_id: 7,
+        retries: 2,
+      },
+      {
+        model_id: "c",
+        call_identity: "eval/item-1/both",
+        run_id: null,
+        round: null,
+        agent_id: null,
+        step: null,
+        step_kind: null,
+        target_agent_id: null,
+        retries: null,
+      },
+    ]);
+    expect(store.spentUsd()).toBe(1);
+    store.close();
+  });
+
   it("caches score results (valid and invalid) in a store made before the score cache, first put winning", () => {
     const path = join(mkdtempSync(join(tmpdir(), "sa-store-")), "run.sqlite");
     // A run.sqlite written before the score cache existed (schema version 3).

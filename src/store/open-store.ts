@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { parseSimulationCallIdentity } from "../spec/call-identity.js";
 import { StableAlignmentError, StoreCorruptError } from "../spec/errors.js";
 import type { GenerateResult } from "../spec/language-model.js";
 import type { ResponseCacheStore, RetryCause, RetryEntry, UsageEntry } from "../spec/response-cache.js";
@@ -13,7 +14,10 @@ export interface Store {
   readonly database: Database.Database;
   /** Implements the response cache storage for the LM cache middleware. */
   readonly responseCache: ResponseCacheStore;
-  /** Appends one row per LM call (made or cached) to the usage ledger. */
+  /**
+   * Appends one row per LM call (made or cached) to the usage ledger; a SANDBOX call identity is
+   * stored parsed (run, round, agent, step kind, target agent) for the interaction page.
+   */
   recordUsage(entry: UsageEntry): void;
   /** Sums of the usage ledger, per model. */
   usageTotals(): {
@@ -88,7 +92,9 @@ export function openStore({
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertUsage = database.prepare(
-    "INSERT INTO lm_usage (model_id, prompt_tokens, completion_tokens, cost_usd, cached, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    `INSERT INTO lm_usage (model_id, prompt_tokens, completion_tokens, cost_usd, cached, latency_ms, created_at,
+       call_identity, run_id, round, agent_id, step, step_kind, target_agent_id, retries)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const selectTotals = database.prepare<[], TotalsRow>(
     `SELECT model_id, COUNT(*) AS calls, SUM(cached) AS cached_calls, SUM(prompt_tokens) AS prompt_tokens,
@@ -159,6 +165,7 @@ export function openStore({
     database,
     responseCache,
     recordUsage(entry) {
+      const identity = parseSimulationCallIdentity(entry.callIdentity);
       insertUsage.run(
         entry.modelId,
         entry.promptTokens,
@@ -167,6 +174,14 @@ export function openStore({
         entry.cached ? 1 : 0,
         entry.latencyMs,
         Date.now(),
+        entry.callIdentity ?? null,
+        identity?.runId ?? null,
+        identity?.round ?? null,
+        identity?.agentId ?? null,
+        identity?.step ?? null,
+        identity?.kind ?? null,
+        identity?.targetAgentId ?? null,
+        entry.retries ?? null,
       );
     },
     usageTotals() {

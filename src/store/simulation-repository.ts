@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
 import { StableAlignmentError } from "../spec/errors.js";
+import { fromBlob, toBlob } from "./embedding-blob.js";
 
 /** One agent of a stored run. */
 export interface StoredAgent {
@@ -49,6 +50,20 @@ export interface StepInput {
   payload: unknown;
 }
 
+/** A memory an agent of an interaction retrieved (see simulation_retrievals). */
+export interface StoredRetrieval {
+  /** The agent that retrieved it: the centre agent (draft) or a peer (rating). */
+  retrieverId: number;
+  /** 1 for the nearest. */
+  rank: number;
+  question: string;
+  answer: string;
+  /** Cosine similarity (1 - cosine distance) of the stored question to the interaction's. */
+  similarity: number;
+  /** The round that stored the memory; -1 for the prior. */
+  sourceRound: number;
+}
+
 /** A completed round. */
 export interface StoredRound {
   round: number;
@@ -89,8 +104,9 @@ export interface SimulationRepository {
   /** Interactions of a round, with their steps. */
   loadRoundInteractions(runId: string, round: number): StoredInteraction[];
   /**
-   * Completes an interaction in one transaction: the record, the centre agent's new memory (unless it
-   * already holds the question) and an `interaction-complete` event.
+   * Completes an interaction in one transaction: the record (with its observer scores as columns),
+   * the memories its agents retrieved, the centre agent's new memory (unless it already holds the
+   * question) and an `interaction-complete` event.
    */
   completeInteraction(input: {
     runId: string;
@@ -99,6 +115,8 @@ export interface SimulationRepository {
     record: unknown;
     completedAt: number;
     memory: StoredMemory | undefined;
+    /** Memories retrieved during the interaction. Default: none. */
+    retrievals?: readonly StoredRetrieval[];
   }): void;
   completeRound(input: { runId: string; round: number; summary: unknown; recordsBytes: number }): void;
   loadRounds(runId: string): StoredRound[];
@@ -118,44 +136,6 @@ export interface SimulationRepository {
   saveEmbeddings(modelId: string, entries: readonly { text: string; vector: Float32Array }[]): void;
 }
 
-// Embeddings are stored sparse when most values are zero (lexical embeddings keep a few dozen of
-// 4,096): "SPV1", length, count, then the positions and the values. Dense vectors are raw float32.
-const SPARSE_MAGIC = 0x31565053; // "SPV1" read as little-endian uint32
-const toBlob = (vector: Float32Array): Buffer => {
-  let count = 0;
-  for (const value of vector) if (value !== 0) count += 1;
-  if (count * 4 >= vector.length) return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
-  const blob = Buffer.alloc(12 + count * 8);
-  blob.writeUInt32LE(SPARSE_MAGIC, 0);
-  blob.writeUInt32LE(vector.length, 4);
-  blob.writeUInt32LE(count, 8);
-  let cursor = 0;
-  for (let index = 0; index < vector.length; index += 1) {
-    const value = vector[index] as number;
-    if (value === 0) continue;
-    blob.writeUInt32LE(index, 12 + cursor * 4);
-    blob.writeFloatLE(value, 12 + count * 4 + cursor * 4);
-    cursor += 1;
-  }
-  return blob;
-};
-const fromBlob = (blob: Buffer): Float32Array => {
-  if (blob.byteLength >= 12 && blob.readUInt32LE(0) === SPARSE_MAGIC) {
-    const length = blob.readUInt32LE(4);
-    const count = blob.readUInt32LE(8);
-    if (blob.byteLength === 12 + count * 8) {
-      const vector = new Float32Array(length);
-      for (let cursor = 0; cursor < count; cursor += 1) {
-        vector[blob.readUInt32LE(12 + cursor * 4)] = blob.readFloatLE(12 + count * 4 + cursor * 4);
-      }
-      return vector;
-    }
-  }
-  // Copy: the Buffer may share a pool and not be 4-byte aligned.
-  const copy = new Uint8Array(blob.byteLength);
-  copy.set(blob);
-  return new Float32Array(copy.buffer);
-};
 const textHash = (text: string): string => createHash("sha256").update(text).digest("hex");
 const stepKey = (step: string, peerId: number): string => (peerId < 0 ? step : `${step}:${peerId}`);
 
@@ -223,8 +203,15 @@ export function createSimulationRepository(database: Database.Database): Simulat
       { agent_id: number; step: string; peer_id: number; payload_json: string }
     >("SELECT agent_id, step, peer_id, payload_json FROM simulation_steps WHERE run_id = ? AND round = ?"),
     completeInteraction: database.prepare(
-      `UPDATE simulation_interactions SET status = 'complete', completed_at = ?, record_json = ?
+      `UPDATE simulation_interactions SET status = 'complete', completed_at = ?, record_json = ?,
+         alignment_before = ?, alignment_after = ?, engagement_before = ?, engagement_after = ?,
+         provenance_recorded = 1
        WHERE run_id = ? AND round = ? AND agent_id = ? AND status = 'running'`,
+    ),
+    insertRetrieval: database.prepare(
+      `INSERT OR IGNORE INTO simulation_retrievals
+         (run_id, round, agent_id, retriever_id, rank, question, answer, similarity, source_round)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     completeRound: database.prepare(
       "INSERT OR REPLACE INTO simulation_rounds (run_id, round, summary_json, records_bytes, completed_at) VALUES (?, ?, ?, ?, ?)",
@@ -338,12 +325,42 @@ export function createSimulationRepository(database: Database.Database): Simulat
         steps: steps.get(row.agent_id) ?? new Map(),
       }));
     },
-    completeInteraction: database.transaction(({ runId, round, agentId, record, completedAt, memory }) => {
-      const changed = statements.completeInteraction.run(completedAt, JSON.stringify(record), runId, round, agentId);
-      if (changed.changes === 0) return;
-      if (memory !== undefined) insertMemory(runId, memory);
-      appendEvent({ runId, kind: "interaction-complete", round, agentId });
-    }),
+    completeInteraction: database.transaction(
+      ({ runId, round, agentId, record, completedAt, memory, retrievals = [] }) => {
+        const scores = (typeof record === "object" && record !== null ? record : {}) as Record<string, unknown>;
+        const score = (field: string): number | null => {
+          const value = scores[field];
+          return typeof value === "number" ? value : null;
+        };
+        const changed = statements.completeInteraction.run(
+          completedAt,
+          JSON.stringify(record),
+          score("gen_moral_score_before"),
+          score("gen_moral_score_after"),
+          score("gen_engagement_score_before"),
+          score("gen_engagement_score_after"),
+          runId,
+          round,
+          agentId,
+        );
+        if (changed.changes === 0) return;
+        for (const retrieval of retrievals) {
+          statements.insertRetrieval.run(
+            runId,
+            round,
+            agentId,
+            retrieval.retrieverId,
+            retrieval.rank,
+            retrieval.question,
+            retrieval.answer,
+            retrieval.similarity,
+            retrieval.sourceRound,
+          );
+        }
+        if (memory !== undefined) insertMemory(runId, memory);
+        appendEvent({ runId, kind: "interaction-complete", round, agentId });
+      },
+    ),
     completeRound({ runId, round, summary, recordsBytes }) {
       database.transaction(() => {
         statements.completeRound.run(runId, round, JSON.stringify(summary), recordsBytes, Date.now());

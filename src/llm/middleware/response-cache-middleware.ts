@@ -18,6 +18,8 @@ export interface CacheHit {
   result: GenerateResult | ScoreResult;
   /** Milliseconds from the call to its answer (a coalesced call waited for its twin). */
   latencyMs: number;
+  /** The served request's `callIdentity`; absent when it named none. */
+  callIdentity?: string;
 }
 
 /** Options of {@link createResponseCacheMiddleware}. */
@@ -44,22 +46,24 @@ export function createResponseCacheMiddleware({ store, onCacheHit }: ResponseCac
       write,
       call,
       signal,
+      callIdentity,
     }: {
       key: string;
       read: () => R | undefined;
       write: (result: R) => void;
       call: () => Promise<R>;
       signal: AbortSignal | undefined;
+      callIdentity: string | undefined;
     }): Promise<R> {
       const startedAt = performance.now();
       for (;;) {
         const stored = read();
-        if (stored !== undefined) return hit(stored, startedAt);
+        if (stored !== undefined) return hit(stored, startedAt, callIdentity);
         const twin = inFlight.get(key) as Promise<R> | undefined;
         if (twin === undefined) break;
         // A twin that fails (its caller cancelled, say) must not fail us: look again and maybe lead.
         const result = await waitFor(twin, signal);
-        if (result !== undefined) return hit(result, startedAt);
+        if (result !== undefined) return hit(result, startedAt, callIdentity);
       }
       const pending = call();
       inFlight.set(key, pending);
@@ -73,9 +77,18 @@ export function createResponseCacheMiddleware({ store, onCacheHit }: ResponseCac
       }
     }
 
-    function hit<R extends GenerateResult | ScoreResult>(result: R, startedAt: number): R {
+    function hit<R extends GenerateResult | ScoreResult>(
+      result: R,
+      startedAt: number,
+      callIdentity: string | undefined,
+    ): R {
       const served = { ...result, cached: true };
-      onCacheHit?.({ modelId: model.modelId, result: served, latencyMs: performance.now() - startedAt });
+      onCacheHit?.({
+        modelId: model.modelId,
+        result: served,
+        latencyMs: performance.now() - startedAt,
+        ...(callIdentity === undefined ? {} : { callIdentity }),
+      });
       return served;
     }
 
@@ -87,6 +100,7 @@ export function createResponseCacheMiddleware({ store, onCacheHit }: ResponseCac
         write: (result) => store.put({ key, modelId: model.modelId, callIdentity: request.callIdentity, result }),
         call: () => model.generate(request),
         signal: request.signal,
+        callIdentity: request.callIdentity,
       });
     }
 
@@ -103,6 +117,7 @@ export function createResponseCacheMiddleware({ store, onCacheHit }: ResponseCac
                 store.putScore({ key, modelId: model.modelId, callIdentity: request.callIdentity, result }),
               call: () => innerScore.call(model, request),
               signal: request.signal,
+              callIdentity: request.callIdentity,
             });
           };
 

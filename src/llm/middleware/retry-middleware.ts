@@ -21,6 +21,8 @@ export interface RetryEvent {
   /** Why the attempt failed, for per-cause counts. */
   cause: RetryCause;
   error: ProviderError;
+  /** The retried request's `callIdentity`; absent when it named none. */
+  callIdentity?: string;
 }
 
 /**
@@ -76,7 +78,10 @@ export function createRetryMiddleware({
   onRetry,
 }: RetryOptions = {}): LanguageModelMiddleware {
   return (model: LanguageModel): LanguageModel => {
-    async function retrying<T>(call: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    async function retrying<T>(
+      call: () => Promise<T>,
+      { signal, callIdentity }: { signal?: AbortSignal | undefined; callIdentity?: string | undefined },
+    ): Promise<T> {
       const startedAt = now();
       for (let attempt = 1; ; attempt += 1) {
         try {
@@ -87,7 +92,14 @@ export function createRetryMiddleware({
           const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
           const delayMs = Math.max(error.retryAfterMs ?? 0, random() * ceiling);
           if (now() - startedAt + delayMs > maxElapsedMs) throw error;
-          onRetry?.({ modelId: model.modelId, attempt, delayMs, cause: retryCauseOf(error), error });
+          onRetry?.({
+            modelId: model.modelId,
+            attempt,
+            delayMs,
+            cause: retryCauseOf(error),
+            error,
+            ...(callIdentity === undefined ? {} : { callIdentity }),
+          });
           try {
             await sleep(delayMs, signal);
           } catch (sleepError) {
@@ -99,13 +111,11 @@ export function createRetryMiddleware({
     }
     const score = model.score;
     return withCalls(model, {
-      generate: (request: GenerateRequest): Promise<GenerateResult> =>
-        retrying(() => model.generate(request), request.signal),
+      generate: (request: GenerateRequest): Promise<GenerateResult> => retrying(() => model.generate(request), request),
       ...(score === undefined
         ? {}
         : {
-            score: (request: ScoreRequest): Promise<ScoreResult> =>
-              retrying(() => score.call(model, request), request.signal),
+            score: (request: ScoreRequest): Promise<ScoreResult> => retrying(() => score.call(model, request), request),
           }),
     });
   };

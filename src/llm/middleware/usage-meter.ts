@@ -196,7 +196,21 @@ export function createUsageMeter({
     for (const listener of listeners) listener(entry);
   }
 
-  function record(modelId: string, result: GenerateResult | ScoreResult, costUsd: number, latencyMs: number): void {
+  function record({
+    modelId,
+    result,
+    costUsd,
+    latencyMs,
+    callIdentity,
+    retries,
+  }: {
+    modelId: string;
+    result: GenerateResult | ScoreResult;
+    costUsd: number;
+    latencyMs: number;
+    callIdentity: string | undefined;
+    retries: number;
+  }): void {
     const counters = countersOf(modelId);
     const cached = result.cached === true;
     for (const target of [total, counters]) {
@@ -217,9 +231,21 @@ export function createUsageMeter({
         costUsd: cached ? 0 : costUsd,
         cached,
         latencyMs,
+        retries,
+        ...(callIdentity === undefined ? {} : { callIdentity }),
       });
     }
   }
+
+  /** Retries told so far of each identified call in flight (the retry layer sits below the meter). */
+  const retriesInFlight = new Map<string, number>();
+  const takeRetries = (callIdentity: string | undefined): number => {
+    if (callIdentity === undefined) return 0;
+    const retried = retriesInFlight.get(callIdentity);
+    if (retried === undefined) return 0;
+    retriesInFlight.delete(callIdentity);
+    return retried;
+  };
 
   /** Reserves `reservation`, runs `call`, then settles with its real cost and records it. */
   async function metered<R extends GenerateResult | ScoreResult>({
@@ -227,12 +253,14 @@ export function createUsageMeter({
     price,
     reservation,
     signal,
+    callIdentity,
     call,
   }: {
     model: LanguageModel;
     price: TokenPrice;
     reservation: number;
     signal: AbortSignal | undefined;
+    callIdentity: string | undefined;
     call: () => Promise<R>;
   }): Promise<R> {
     const waiting = gate.reserve(reservation, signal);
@@ -243,6 +271,7 @@ export function createUsageMeter({
       result = await call();
     } catch (error) {
       gate.settle(reservation, 0);
+      takeRetries(callIdentity);
       total.failedCalls += 1;
       countersOf(model.modelId).failedCalls += 1;
       throw error;
@@ -250,7 +279,14 @@ export function createUsageMeter({
     const costUsd =
       (result.usage.promptTokens * price.prompt + result.usage.completionTokens * price.completion) / 1_000_000;
     try {
-      record(model.modelId, result, costUsd, performance.now() - startedAt);
+      record({
+        modelId: model.modelId,
+        result,
+        costUsd,
+        latencyMs: performance.now() - startedAt,
+        callIdentity,
+        retries: takeRetries(callIdentity),
+      });
     } finally {
       gate.settle(reservation, costUsd);
     }
@@ -269,7 +305,14 @@ export function createUsageMeter({
         const maxTokens = request.sampling?.maxTokens ?? defaultMaxTokens;
         reservation = (estimatePromptTokens(model, request) * price.prompt + maxTokens * price.completion) / 1_000_000;
       }
-      return metered({ model, price, reservation, signal: request.signal, call: () => model.generate(request) });
+      return metered({
+        model,
+        price,
+        reservation,
+        signal: request.signal,
+        callIdentity: request.callIdentity,
+        call: () => model.generate(request),
+      });
     }
     const innerScore = model.score;
     if (innerScore === undefined) return withCalls(model, { generate });
@@ -287,6 +330,7 @@ export function createUsageMeter({
         price,
         reservation,
         signal: request.signal,
+        callIdentity: request.callIdentity,
         call: () => innerScore.call(model, request),
       });
     };
@@ -309,10 +353,20 @@ export function createUsageMeter({
       };
     },
     recordCacheHit(hit) {
-      record(hit.modelId, hit.result, 0, hit.latencyMs);
+      record({
+        modelId: hit.modelId,
+        result: hit.result,
+        costUsd: 0,
+        latencyMs: hit.latencyMs,
+        callIdentity: hit.callIdentity,
+        retries: 0,
+      });
     },
     recordRetry(entry) {
       retries[entry.cause] += 1;
+      if (entry.callIdentity !== undefined) {
+        retriesInFlight.set(entry.callIdentity, (retriesInFlight.get(entry.callIdentity) ?? 0) + 1);
+      }
       for (const listener of retryListeners) listener(entry);
     },
     onRetry(listener) {

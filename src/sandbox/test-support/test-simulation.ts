@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLexicalEmbedding } from "../../llm/lexical-embedding.js";
+import type { UsageMeter } from "../../llm/middleware/usage-meter.js";
 import { loadPromptTemplates, type PromptTemplates } from "../../llm/prompts/prompt-templates.js";
 import type { EmbeddingModel } from "../../spec/embedding-model.js";
 import type { InteractionRecord } from "../../spec/interaction-record.js";
@@ -65,6 +66,8 @@ export interface TestSimulationOptions
   schedule?: SimulationSchedule;
   onEvent?: (event: SimulationEvent) => void;
   signal?: AbortSignal;
+  /** The meter of the given models: its usage rows go to the run's ledger, as the CLI wires it. */
+  usageMeter?: UsageMeter;
 }
 
 /** What a test run left behind. */
@@ -109,6 +112,7 @@ export async function runTestSimulation(options: TestSimulationOptions = {}): Pr
     prompts,
   });
   const store = openStore({ path: join(directory, "run.sqlite") });
+  const stopRecording = options.usageMeter?.onUsage((entry) => store.recordUsage(entry));
   try {
     const result = await runSimulation({
       config,
@@ -130,6 +134,7 @@ export async function runTestSimulation(options: TestSimulationOptions = {}): Pr
       .map((line) => JSON.parse(line) as InteractionRecord);
     return { directory, config, result, records };
   } finally {
+    stopRecording?.();
     store.close();
   }
 }
