@@ -3,7 +3,7 @@
  * `node --import tsx bench/support/sandbox-scale-child.ts --url U --size N --concurrency C`.
  * Warms up on a 10x10 society, then runs a size x size society for one round against the society
  * server at `--url` and prints one JSON line: interactions, LM calls, CPU ms (process.cpuUsage of
- * this process, the orchestrator) and peak RSS in MiB.
+ * this process, the orchestrator) for the whole run and for the round alone, and peak RSS in MiB.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,7 +28,9 @@ if (values.url === undefined) throw new RangeError("--url is required");
 const url = values.url;
 const concurrency = Number(values.concurrency);
 
-async function run(size: number): Promise<{ calls: number; cpuMs: number; wallMs: number; interactions: number }> {
+async function run(
+  size: number,
+): Promise<{ calls: number; cpuMs: number; roundCpuMs: number; wallMs: number; interactions: number }> {
   const stack = createModelStack({
     replicas: createOpenAICompatible({
       baseURL: `${url}/v1`,
@@ -42,6 +44,10 @@ async function run(size: number): Promise<{ calls: number; cpuMs: number; wallMs
   try {
     const cpuBefore = process.cpuUsage();
     const startedAt = performance.now();
+    // The round alone, from its start to its barrier: without opening the store, seeding the prior
+    // memories and closing, which a run does once.
+    let roundStart = cpuBefore;
+    let roundCpuMs = 0;
     const { records } = await runTestSimulation({
       directory,
       size,
@@ -53,12 +59,20 @@ async function run(size: number): Promise<{ calls: number; cpuMs: number; wallMs
       questionPool: generatedQuestions(size * size),
       prior: generatedPrior(50),
       priorSize: 50,
+      onEvent: (event) => {
+        if (event.type === "round-start") roundStart = process.cpuUsage();
+        if (event.type === "round-end") {
+          const cpu = process.cpuUsage(roundStart);
+          roundCpuMs = (cpu.user + cpu.system) / 1000;
+        }
+      },
     });
     const wallMs = performance.now() - startedAt;
     const cpu = process.cpuUsage(cpuBefore);
     return {
       calls: stack.usageMeter.totals().calls,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      roundCpuMs,
       wallMs,
       interactions: records.length,
     };
