@@ -27,7 +27,12 @@ import { embedTexts, embedUnitVectors } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
 import { reachedPlateau } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
-import { syncRecordsFile, writeRoundRecords } from "./records-file.js";
+import {
+  createRoundRecordsAppender,
+  type RoundRecordsAppender,
+  syncRecordsFile,
+  writeRoundRecords,
+} from "./records-file.js";
 import { type RoundSummary, summariseRound } from "./round-summary.js";
 import { type SimulationConfig, simulationRunId } from "./simulation-config.js";
 import { selectTargets, validateTargetSettings } from "./target-selection.js";
@@ -204,7 +209,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     callOrder: options.schedule?.callOrder ?? "concurrent",
   };
   // Starts, steps and completions of a turn are committed together (turn-writer.ts).
-  const writer = createTurnWriter({ repository });
+  // A fresh round's records.jsonl lines are appended as its agent-order prefix completes.
+  let appender: RoundRecordsAppender | undefined;
+  const writer = createTurnWriter({ repository, afterWrites: () => appender?.appendReady() });
   const limit = options.schedule?.maxConcurrentInteractions ?? DEFAULT_MAX_CONCURRENT_INTERACTIONS;
 
   try {
@@ -224,6 +231,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         repository.loadRoundInteractions(runId, round).map((interaction) => [interaction.agentId, interaction]),
       );
       const pending = world.agents.filter((agent) => existing.get(agent.id)?.status !== "complete");
+      appender =
+        existing.size === 0
+          ? createRoundRecordsAppender({
+              path: recordsPath,
+              repository,
+              runId,
+              round,
+              baseBytes: repository.loadRounds(runId).at(-1)?.recordsBytes ?? 0,
+            })
+          : undefined;
       emit({
         type: "round-start",
         round,
@@ -316,6 +333,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           memory,
           retrievals,
         });
+        appender?.completed(agent.id);
         if (memory !== undefined) bank.add(memory);
         emit({ type: "interaction-complete", round: currentRound, agentId: agent.id, record });
       });
@@ -329,7 +347,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         runId,
         round,
         summarise: (records) => summariseRound(round, records),
+        ...(appender === undefined ? {} : { prefix: appender.prefix() }),
       });
+      appender = undefined;
       summaries.push(summary);
       emit({ type: "round-end", round, summary });
       round += 1;

@@ -27,13 +27,19 @@ type Write =
   | { kind: "step"; input: StepInput }
   | { kind: "complete"; input: CompleteInput };
 
-/** Creates a writer over `repository`; `defer` schedules the end-of-turn commit (default `setImmediate`). */
+/**
+ * Creates a writer over `repository`; `defer` schedules the end-of-turn commit (default
+ * `setImmediate`); `afterWrites` runs inside each commit's transaction after its writes (records.jsonl
+ * appends, which must happen under the write lock).
+ */
 export function createTurnWriter({
   repository,
   defer = setImmediate,
+  afterWrites,
 }: {
   repository: SimulationRepository;
   defer?: (callback: () => void) => unknown;
+  afterWrites?: () => void;
 }): TurnWriter {
   let queued: Write[] = [];
   let scheduled = false;
@@ -48,6 +54,7 @@ export function createTurnWriter({
         else if (write.kind === "step") repository.saveStep(write.input);
         else repository.completeInteraction(write.input);
       }
+      afterWrites?.();
     });
   };
   const queue = (write: Write): void => {
