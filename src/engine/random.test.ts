@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createRandom, deriveSeed, sampleWithoutReplacement, shuffle } from "./random.js";
+import {
+  createRandom,
+  deriveSeed,
+  sampleIndicesWithoutReplacement,
+  sampleWithoutReplacement,
+  shuffle,
+} from "./random.js";
 
 describe("createRandom", () => {
   it("repeats its sequence for a seed and differs across seeds", () => {
@@ -59,5 +65,35 @@ describe("the simulation's sequences (stored runs depend on them: pinned from th
       for (const index of sample) hits[index] = (hits[index] as number) + 1;
     }
     for (const count of hits) expect(Math.abs(count - 600)).toBeLessThan(90);
+  });
+
+  it("draws positions without listing them exactly as sampling the listed items does", () => {
+    expect(
+      sampleIndicesWithoutReplacement({
+        count: 8,
+        take: 3,
+        random: createRandom({ seed: 42, algorithm: "mulberry32" }),
+      }),
+    ).toEqual([4, 0, 7]);
+    for (let seed = 0; seed < 200; seed += 1) {
+      const count = (seed % 37) + 1;
+      const take = seed % 9;
+      const items = Array.from({ length: count }, (_, index) => index * 3 + 1);
+      const listed = sampleWithoutReplacement({
+        items,
+        count: take,
+        random: createRandom({ seed, algorithm: "mulberry32" }),
+      });
+      const positions = sampleIndicesWithoutReplacement({
+        count,
+        take,
+        random: createRandom({ seed, algorithm: "mulberry32" }),
+      });
+      expect(positions.map((position) => items[position])).toEqual(listed);
+    }
+    // A billion candidates cost nothing: memory grows with the draws.
+    const huge = sampleIndicesWithoutReplacement({ count: 1e9, take: 5, random: createRandom({ seed: 3 }) });
+    expect(new Set(huge).size).toBe(5);
+    expect(sampleIndicesWithoutReplacement({ count: 2, take: -1, random: createRandom({ seed: 3 }) })).toEqual([]);
   });
 });

@@ -114,6 +114,33 @@ export function sampleWithoutReplacement<T>({
   return pool.slice(0, take);
 }
 
+/**
+ * `take` distinct positions of [0, count) drawn uniformly without replacement, in draw order, without
+ * listing the positions: the same draws and the same result as {@link sampleWithoutReplacement} over a
+ * list of `count` items (the partial Fisher-Yates of that list, with only the moved positions kept in
+ * a map), so `itemAt` of each position equals what sampling the listed items would return. Memory
+ * and time grow with `take`, not `count`.
+ */
+export function sampleIndicesWithoutReplacement({
+  count,
+  take,
+  random,
+}: {
+  count: number;
+  take: number;
+  random: Random;
+}): number[] {
+  const chosen: number[] = [];
+  const moved = new Map<number, number>();
+  const draws = Math.min(Math.max(0, take), Math.max(0, count));
+  for (let index = 0; index < draws; index += 1) {
+    const swap = index + random.nextInteger(count - index);
+    chosen.push(moved.get(swap) ?? swap);
+    moved.set(swap, moved.get(index) ?? index);
+  }
+  return chosen;
+}
+
 /** A shuffled copy of `items` (all of them drawn by {@link sampleWithoutReplacement}). */
 export function shuffle<T>({ items, random }: { items: readonly T[]; random: Random }): T[] {
   return sampleWithoutReplacement({ items, count: items.length, random });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cosineDistance, normalise, toUnitVector, unitVectorDistance } from "./cosine-distance.js";
+import { createRandom } from "../engine/random.js";
+import { cosineDistance, normalise, toUnitVector, unitVectorDistance, unitVectorsDistance } from "./cosine-distance.js";
 
 const vector = (...values: number[]) => Float32Array.from(values);
 
@@ -24,5 +25,27 @@ describe("cosineDistance", () => {
     expect(toUnitVector(sparse).indices).toBeDefined();
     expect(unitVectorDistance(normalise(dense), toUnitVector(sparse))).toBe(cosineDistance(dense, sparse));
     expect(unitVectorDistance(normalise(sparse), toUnitVector(dense))).toBeCloseTo(cosineDistance(dense, sparse), 6);
+  });
+
+  it("gives the bit-identical number from a sparse query as from its dense unit copy", () => {
+    const random = createRandom({ seed: 17 });
+    const make = (length: number, nonZero: number): Float32Array => {
+      const vector = new Float32Array(length);
+      for (let index = 0; index < nonZero; index += 1) {
+        vector[random.nextInteger(length)] = random.nextFloat() * 4 - 2;
+      }
+      return vector;
+    };
+    for (let trial = 0; trial < 300; trial += 1) {
+      const length = 8 + random.nextInteger(200);
+      const left = make(length, trial % 3 === 0 ? length : 1 + random.nextInteger(12));
+      const right = make(length, trial % 5 === 0 ? length : 1 + random.nextInteger(12));
+      const expected = unitVectorDistance(normalise(left), toUnitVector(right));
+      expect(Object.is(unitVectorsDistance(toUnitVector(left), toUnitVector(right)), expected)).toBe(true);
+    }
+    expect(unitVectorsDistance(toUnitVector(new Float32Array(4)), toUnitVector(vector(1, 0, 0, 0)))).toBe(1);
+    expect(() => unitVectorsDistance(toUnitVector(vector(1, 0, 0, 0, 0)), toUnitVector(vector(1, 0)))).toThrow(
+      /lengths differ/,
+    );
   });
 });

@@ -70,3 +70,34 @@ export function unitVectorDistance(query: Float32Array, entry: UnitVector): numb
   }
   return 1 - dot;
 }
+
+/**
+ * 1 - (query . entry) for two unit vectors, each sparse or dense; 1 when either is zero. The same
+ * number as `unitVectorDistance(normalise(q), entry)` for `query = toUnitVector(q)`, bit for bit (the
+ * same non-zero products summed in the same index order), without a dense copy of the query. Throws
+ * RangeError when the lengths differ.
+ */
+export function unitVectorsDistance(query: UnitVector, entry: UnitVector): number {
+  if (query.indices === undefined) return unitVectorDistance(query.values, entry);
+  if (query.length !== entry.length) {
+    throw new RangeError(`embedding lengths differ: ${query.length} and ${entry.length}`);
+  }
+  const queryIndices = query.indices;
+  const queryValues = query.values;
+  let dot = 0;
+  if (entry.indices === undefined) {
+    for (let position = 0; position < queryIndices.length; position += 1) {
+      dot += (entry.values[queryIndices[position] as number] as number) * (queryValues[position] as number);
+    }
+    return 1 - dot;
+  }
+  const entryIndices = entry.indices;
+  const entryValues = entry.values;
+  let cursor = 0;
+  for (let position = 0; position < entryIndices.length && cursor < queryIndices.length; position += 1) {
+    const index = entryIndices[position] as number;
+    while (cursor < queryIndices.length && (queryIndices[cursor] as number) < index) cursor += 1;
+    if (queryIndices[cursor] === index) dot += (entryValues[position] as number) * (queryValues[cursor] as number);
+  }
+  return 1 - dot;
+}

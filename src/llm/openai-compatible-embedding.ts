@@ -12,7 +12,7 @@ export interface OpenAICompatibleEmbeddingOptions {
   model: string;
   /** The EmbeddingModel's `modelId`. Default: `model`. */
   modelId?: string;
-  /** Default: `globalThis.fetch`. */
+  /** How requests are sent. Default: node:http(s) with keep-alive, as createOpenAICompatible. */
   fetch?: FetchFunction;
   /** Most texts per request. Default 256. */
   batchSize?: number;
@@ -33,7 +33,7 @@ export function createOpenAICompatibleEmbedding({
   apiKey,
   model,
   modelId = model,
-  fetch = globalThis.fetch,
+  fetch,
   batchSize = 256,
   timeoutMs = 120_000,
   headers,

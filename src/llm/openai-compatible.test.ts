@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { CancelledError, ProviderError } from "../spec/errors.js";
 import { type FakeLlmServer, startFakeLlmServer } from "../test-kit/fake-llm-server.js";
@@ -138,6 +140,24 @@ describe("createOpenAICompatible", () => {
     expect(error.code).toBe("PROVIDER_CONNECTION");
     expect(error.retryable).toBe(true);
     expect(error.message).toContain(url);
+  });
+
+  it("reports a redirect as a final PROVIDER_HTTP error instead of following it", async () => {
+    const redirecting = createServer((_request, response) => {
+      response.writeHead(307, { location: "http://127.0.0.1:1/v1/chat/completions" });
+      response.end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = redirecting.address() as AddressInfo;
+      const model = createOpenAICompatible({ baseURL: `http://127.0.0.1:${port}`, apiKey, model: "m" });
+      const error = await caught(model.generate({ prompt: "p" }));
+      expect(error.code).toBe("PROVIDER_HTTP");
+      expect(error.retryable).toBe(false);
+      expect(error.message).toMatch(/answered with a redirect, which is not followed/);
+    } finally {
+      await new Promise((resolve) => redirecting.close(resolve));
+    }
   });
 
   it("never puts the API key in an error message, even when the server echoes it", async () => {

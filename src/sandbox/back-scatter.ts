@@ -21,7 +21,7 @@ import {
   sortFeedback,
 } from "./assemble-interaction-record.js";
 import { completionPrompt, withCompletionStop } from "./completion-prompt.js";
-import type { MemorySnapshot, RetrievedMemory } from "./memory.js";
+import type { MemoryEmbedding, MemorySnapshot, RetrievedMemory } from "./memory.js";
 import { type RatingStep, ratingStep, stepUsage, type TextStep } from "./step-accounting.js";
 import type { World, WorldAgent } from "./world.js";
 
@@ -72,7 +72,8 @@ export interface InteractionInput {
   round: number;
   agent: WorldAgent;
   question: string;
-  questionEmbedding: Float32Array;
+  /** The question's embedding (a unit vector from `toUnitVector` costs no conversion per retrieval). */
+  questionEmbedding: MemoryEmbedding;
   /** Feedback givers, in selection order. */
   targets: readonly number[];
   /** Memory as of the round's start. */

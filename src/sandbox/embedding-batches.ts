@@ -3,27 +3,38 @@
  * per text), and every vector is kept in the run's database so a resumed run never asks again and a
  * remote embedder's answers cannot drift between the two halves of a run.
  */
+import { toUnitVector, type UnitVector } from "../llm/cosine-distance.js";
 import type { EmbeddingModel } from "../spec/embedding-model.js";
 import type { SimulationRepository } from "../store/simulation-repository.js";
 
-/** Embeddings of `texts` (deduplicated), from the store where present, else from the embedder in batches. */
-export async function embedTexts({
-  embedder,
-  texts,
-  repository,
-  batchSize = 256,
-  signal,
-}: {
+/** Options of {@link embedTexts} and {@link embedUnitVectors}. */
+export interface EmbedTextsOptions {
   embedder: EmbeddingModel;
   texts: readonly string[];
   repository: SimulationRepository;
-  /** Texts per embedder request. Default 256. */
+  /** Texts per embedder request (and per store lookup). Default 256. */
   batchSize?: number;
   signal?: AbortSignal;
-}): Promise<Map<string, Float32Array>> {
+}
+
+async function embedInBatches<T>(
+  { embedder, texts, repository, batchSize = 256, signal }: EmbedTextsOptions,
+  convert: (vector: Float32Array) => T,
+): Promise<Map<string, T>> {
   const unique = [...new Set(texts)];
-  const found = repository.findEmbeddings(embedder.modelId, unique);
-  const missing = unique.filter((text) => !found.has(text));
+  const result = new Map<string, T>();
+  // Chunk by chunk, so only one chunk of dense vectors is alive at a time; the missing texts go to the
+  // embedder in batches of `batchSize` as before.
+  const missing: string[] = [];
+  for (let start = 0; start < unique.length; start += batchSize) {
+    const chunk = unique.slice(start, start + batchSize);
+    const found = repository.findEmbeddings(embedder.modelId, chunk);
+    for (const text of chunk) {
+      const vector = found.get(text);
+      if (vector === undefined) missing.push(text);
+      else result.set(text, convert(vector));
+    }
+  }
   for (let start = 0; start < missing.length; start += batchSize) {
     const batch = missing.slice(start, start + batchSize);
     const vectors = await embedder.embed(batch, signal === undefined ? undefined : { signal });
@@ -32,7 +43,20 @@ export async function embedTexts({
     }
     const entries = batch.map((text, index) => ({ text, vector: vectors[index] as Float32Array }));
     repository.saveEmbeddings(embedder.modelId, entries);
-    for (const { text, vector } of entries) found.set(text, vector);
+    for (const { text, vector } of entries) result.set(text, convert(vector));
   }
-  return found;
+  return result;
+}
+
+/** Embeddings of `texts` (deduplicated), from the store where present, else from the embedder in batches. */
+export function embedTexts(options: EmbedTextsOptions): Promise<Map<string, Float32Array>> {
+  return embedInBatches(options, (vector) => vector);
+}
+
+/**
+ * Like {@link embedTexts}, but each vector as a unit vector (`toUnitVector`: sparse when mostly zeros),
+ * converted batch by batch: 10,000 texts of a 4,096-wide lexical embedder hold kilobytes, not 160 MB.
+ */
+export function embedUnitVectors(options: EmbedTextsOptions): Promise<Map<string, UnitVector>> {
+  return embedInBatches(options, toUnitVector);
 }

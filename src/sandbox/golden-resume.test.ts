@@ -9,7 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InteractionRecord } from "../spec/interaction-record.js";
-import { goldenRunDirectory, runGolden } from "./test-support/golden-run.js";
+import { neighboursOf } from "./target-selection.js";
+import {
+  goldenGlobalRunDirectory,
+  goldenGlobalRunOptions,
+  goldenRunDirectory,
+  runGolden,
+} from "./test-support/golden-run.js";
 import { type SocietyServer, startSocietyServer } from "./test-support/society-server.js";
 
 let society: SocietyServer;
@@ -43,5 +49,26 @@ describe("golden resume", () => {
     expect(withoutTimings(resumed.slice(0, 9))).toEqual(withoutTimings(before));
     expect(withoutTimings(resumed)).toEqual(withoutTimings(uninterrupted));
     expect(withoutTimings(resumed)).toEqual(withoutTimings(expectedBeforeRefactor));
+  });
+
+  it("a global-interaction run made by the code before selection stopped listing candidates resumes to the same records", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "golden-resume-global-"));
+    cpSync(goldenGlobalRunDirectory, directory, { recursive: true });
+    const before = readLines(join(directory, "records.jsonl"));
+    expect(before.map((record) => record.iteration)).toEqual(Array(36).fill(0));
+
+    const resumed = await runGolden({ society, directory, world: goldenGlobalRunOptions });
+    const expected = readLines(join(goldenGlobalRunDirectory, "expected-records.jsonl"));
+    expect(resumed).toHaveLength(72);
+    expect(withoutTimings(resumed.slice(0, 36))).toEqual(withoutTimings(before));
+    expect(withoutTimings(resumed)).toEqual(withoutTimings(expected));
+    // Non-neighbours were chosen, so the resumed run exercised both kinds of draw.
+    const nonNeighbourChosen = (record: InteractionRecord) =>
+      record.target_id.some((id) => !neighboursOf(record.agent_id, goldenGlobalRunOptions.size).includes(id));
+    expect(resumed.every((record) => record.target_id.length === 8 && nonNeighbourChosen(record))).toBe(true);
+    // A fresh run with today's code chooses the same givers and writes the same records.
+    expect(withoutTimings(await runGolden({ society, world: goldenGlobalRunOptions }))).toEqual(
+      withoutTimings(expected),
+    );
   });
 });

@@ -5,14 +5,17 @@
  * per-round snapshot that only sees entries written before the round, so the order in which
  * concurrent interactions finish never changes what another interaction reads.
  */
-import { normalise, toUnitVector, type UnitVector, unitVectorDistance } from "../llm/cosine-distance.js";
+import { toUnitVector, type UnitVector, unitVectorsDistance } from "../llm/cosine-distance.js";
+
+/** An embedding as given (any length) or as a unit vector from `toUnitVector` (kept sparse when mostly zeros). */
+export type MemoryEmbedding = Float32Array | UnitVector;
 
 /** One stored question and answer. `round` is the round that wrote it; -1 for the prior world view. */
 export interface MemoryEntry {
   agentId: number;
   question: string;
   answer: string;
-  embedding: Float32Array;
+  embedding: MemoryEmbedding;
   round: number;
 }
 
@@ -29,7 +32,7 @@ export interface RetrievedMemory {
 export interface MemorySnapshot {
   readonly round: number;
   /** The nearest stored question of `agentId` with distance < threshold, or undefined. Ties: earliest stored. */
-  retrieve(agentId: number, queryEmbedding: Float32Array): RetrievedMemory | undefined;
+  retrieve(agentId: number, queryEmbedding: MemoryEmbedding): RetrievedMemory | undefined;
   /** How many entries of `agentId` this snapshot sees. */
   size(agentId: number): number;
 }
@@ -44,92 +47,101 @@ export interface MemoryBank {
   snapshot(round: number): MemorySnapshot;
 }
 
-interface StoredEntry {
-  question: string;
-  answer: string;
-  unit: UnitVector;
-  round: number;
-}
-
 /**
  * Creates an empty memory bank. `distanceThreshold` is the cosine distance under which a stored
  * question counts as similar (take it from the embedder: 0.3 for ada-002-like embedders, 0.4 for the
  * built-in lexical one).
+ *
+ * Layout, for societies of 10,000 agents with 50 prior memories each: entries live in one pool of
+ * columns (question number, answer, unit vector, round); each agent holds its entries' positions.
+ * Question and answer texts are interned (agents share most prior pairs), each distinct vector is
+ * converted to a unit vector once, and a snapshot copies nothing: it filters by round as it reads.
  */
 export function createMemoryBank({ distanceThreshold }: { distanceThreshold: number }): MemoryBank {
-  const byAgent = new Map<number, StoredEntry[]>();
-  const questions = new Map<number, Set<string>>();
-  // Agents share most prior questions, and every interaction of a round asks with its question's
-  // vector: convert each vector once.
+  const questionNumbers = new Map<string, number>();
+  const questionTexts: string[] = [];
+  const answers = new Map<string, string>();
+  const entryQuestion: number[] = [];
+  const entryAnswer: string[] = [];
+  const entryUnit: UnitVector[] = [];
+  const entryRound: number[] = [];
+  const byAgent = new Map<number, number[]>();
   const units = new WeakMap<Float32Array, UnitVector>();
-  const unitOf = (vector: Float32Array): UnitVector => {
-    let unit = units.get(vector);
+  const unitOf = (embedding: MemoryEmbedding): UnitVector => {
+    if (!(embedding instanceof Float32Array)) return embedding;
+    let unit = units.get(embedding);
     if (unit === undefined) {
-      unit = toUnitVector(vector);
-      units.set(vector, unit);
+      unit = toUnitVector(embedding);
+      units.set(embedding, unit);
     }
     return unit;
   };
-  const queries = new WeakMap<Float32Array, Float32Array>();
-  const queryOf = (vector: Float32Array): Float32Array => {
-    let query = queries.get(vector);
-    if (query === undefined) {
-      query = normalise(vector);
-      queries.set(vector, query);
-    }
-    return query;
+  const holds = (agentId: number, questionNumber: number | undefined): boolean => {
+    if (questionNumber === undefined) return false;
+    const entries = byAgent.get(agentId);
+    if (entries === undefined) return false;
+    for (const entry of entries) if (entryQuestion[entry] === questionNumber) return true;
+    return false;
   };
   return {
     add(entry: MemoryEntry): boolean {
-      let known = questions.get(entry.agentId);
-      if (known === undefined) {
-        known = new Set();
-        questions.set(entry.agentId, known);
+      let questionNumber = questionNumbers.get(entry.question);
+      if (holds(entry.agentId, questionNumber)) return false;
+      if (questionNumber === undefined) {
+        questionNumber = questionTexts.length;
+        questionNumbers.set(entry.question, questionNumber);
+        questionTexts.push(entry.question);
       }
-      if (known.has(entry.question)) return false;
-      known.add(entry.question);
-      let list = byAgent.get(entry.agentId);
-      if (list === undefined) {
-        list = [];
-        byAgent.set(entry.agentId, list);
+      let answer = answers.get(entry.answer);
+      if (answer === undefined) {
+        answer = entry.answer;
+        answers.set(answer, answer);
       }
-      list.push({
-        question: entry.question,
-        answer: entry.answer,
-        unit: unitOf(entry.embedding),
-        round: entry.round,
-      });
+      let entries = byAgent.get(entry.agentId);
+      if (entries === undefined) {
+        entries = [];
+        byAgent.set(entry.agentId, entries);
+      }
+      entries.push(entryQuestion.length);
+      entryQuestion.push(questionNumber);
+      entryAnswer.push(answer);
+      entryUnit.push(unitOf(entry.embedding));
+      entryRound.push(entry.round);
       return true;
     },
     has(agentId: number, question: string): boolean {
-      return questions.get(agentId)?.has(question) ?? false;
+      return holds(agentId, questionNumbers.get(question));
     },
     snapshot(round: number): MemorySnapshot {
-      // Entries only ever append, so a per-agent visible list taken now stays valid all round.
-      const visible = new Map<number, StoredEntry[]>();
-      for (const [agentId, list] of byAgent)
-        visible.set(
-          agentId,
-          list.filter((entry) => entry.round < round),
-        );
+      // Entries only ever append, and each carries its round: reading those before `round` is the snapshot.
       return {
         round,
-        size: (agentId) => visible.get(agentId)?.length ?? 0,
-        retrieve(agentId: number, queryEmbedding: Float32Array): RetrievedMemory | undefined {
-          const entries = visible.get(agentId);
+        size(agentId) {
+          let count = 0;
+          for (const entry of byAgent.get(agentId) ?? []) if ((entryRound[entry] as number) < round) count += 1;
+          return count;
+        },
+        retrieve(agentId: number, queryEmbedding: MemoryEmbedding): RetrievedMemory | undefined {
+          const entries = byAgent.get(agentId);
           if (entries === undefined || entries.length === 0) return undefined;
-          const query = queryOf(queryEmbedding);
-          let best: StoredEntry | undefined;
+          const query = unitOf(queryEmbedding);
+          let best = -1;
           let bestDistance = Number.POSITIVE_INFINITY;
           for (const entry of entries) {
-            const distance = unitVectorDistance(query, entry.unit);
+            if ((entryRound[entry] as number) >= round) continue;
+            const distance = unitVectorsDistance(query, entryUnit[entry] as UnitVector);
             if (distance < bestDistance) {
               best = entry;
               bestDistance = distance;
             }
           }
-          if (best === undefined || !(bestDistance < distanceThreshold)) return undefined;
-          return { question: best.question, answer: best.answer, distance: bestDistance, round: best.round };
+          if (best < 0 || !(bestDistance < distanceThreshold)) return undefined;
+          return {
+            question: questionTexts[entryQuestion[best] as number] as string,
+            answer: entryAnswer[best] as string,
+            distance: bestDistance,
+            round: entryRound[best] as number,
+          };
         },
       };
     },

@@ -150,3 +150,67 @@ describe("records.jsonl reconciliation", () => {
     expect(readFileSync(path, "utf8")).toBe('{"a":1}\n{"a":2}\n');
   });
 });
+
+describe("records.jsonl written as interactions complete", () => {
+  const readRecords = (path: string) =>
+    readFileSync(path, "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as InteractionRecord);
+
+  it("holds a round's completed agent-order prefix before the barrier, and a resume cuts and finishes it", async () => {
+    // Models that answer a millisecond later, so completions fall in separate turns of the event loop.
+    const options = {
+      size: 3,
+      rounds: 2,
+      setting: "half_half" as const,
+      seed: 5,
+      targets: 2,
+      observer: createSocietyModel({ modelId: "scripted-observer", latencyMs: 1 }),
+    };
+    const uninterrupted = await runTestSimulation({
+      ...options,
+      agentLanguageModels: [createSocietyModel({ latencyMs: 1 })],
+      schedule: { maxConcurrentInteractions: 1 },
+    });
+    const directory = mkdtempSync(join(tmpdir(), "sandbox-incremental-"));
+    const path = join(directory, "records.jsonl");
+    // Seen at each completion of round 0: the lines already in the file.
+    const linesAtCompletion: number[] = [];
+    // One interaction at a time: 4 agent calls each (draft, 2 peer ratings, revision); call 50 is
+    // the third call of round 1's fourth interaction, so round 1's agents 0-2 are complete.
+    await expect(
+      runTestSimulation({
+        ...options,
+        directory,
+        schedule: { maxConcurrentInteractions: 1 },
+        agentLanguageModels: [failingOnce(createSocietyModel({ latencyMs: 1 }), 50)],
+        onEvent: (event) => {
+          if (event.type === "interaction-complete" && event.round === 0) {
+            linesAtCompletion.push(readRecords(path).length);
+          }
+        },
+      }),
+    ).rejects.toThrow(/endpoint went away/);
+    // Agent k's completion is written in the turn after it, so agent k sees agents 0..k-1.
+    expect(linesAtCompletion).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    const left = readRecords(path);
+    expect(left.map((record) => `${record.iteration}/${record.agent_id}`)).toEqual([
+      ...Array.from({ length: 9 }, (_, agent) => `0/${agent}`),
+      "1/0",
+      "1/1",
+      "1/2",
+    ]);
+    expect(withoutTimings(left)).toEqual(withoutTimings(uninterrupted.records.slice(0, 12)));
+
+    const resumed = await runTestSimulation({
+      ...options,
+      directory,
+      agentLanguageModels: [createSocietyModel({ latencyMs: 1 })],
+    });
+    expect(resumed.records.map((record) => `${record.iteration}/${record.agent_id}`)).toEqual(
+      uninterrupted.records.map((record) => `${record.iteration}/${record.agent_id}`),
+    );
+    expect(withoutTimings(resumed.records)).toEqual(withoutTimings(uninterrupted.records));
+  });
+});

@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import { INITIAL_SETTINGS } from "../spec/interaction-record.js";
-import type { GenerateRequest } from "../spec/language-model.js";
+import type { GenerateRequest, LanguageModel } from "../spec/language-model.js";
 
 import { formatMean, meanValidRating, sortFeedback } from "./assemble-interaction-record.js";
+import { DEFAULT_MAX_CONCURRENT_INTERACTIONS } from "./simulation.js";
 import { keptNeighbourCount, neighboursOf } from "./target-selection.js";
 import type { PromptKind } from "./test-support/scripted-society.js";
 import { classifyPrompt, promptTextOf } from "./test-support/scripted-society.js";
@@ -298,5 +299,38 @@ describe("memory during a run (SPEC 1.4)", () => {
     expect(near).toContain("Earlier question: How do I grow tomatoes on a balcony?");
     expect(near).toContain("Your earlier answer: Good tomato answer.");
     expect(far).not.toContain("Earlier question");
+  });
+
+  it("keeps at most maxConcurrentInteractions in flight, and the records do not depend on it", async () => {
+    const run = async (maxConcurrentInteractions: number) => {
+      const base = society.model({ modelId: "window-agent" });
+      const inFlight = new Set<number>();
+      let most = 0;
+      const agent: LanguageModel = {
+        ...base,
+        generate(request) {
+          inFlight.add(Number(/agent:(\d+)/.exec(request.callIdentity ?? "")?.[1]));
+          most = Math.max(most, inFlight.size);
+          return base.generate(request);
+        },
+      };
+      const { records } = await runTestSimulation({
+        rounds: 2,
+        agentLanguageModels: [agent],
+        observer: society.model({ modelId: "window-observer" }),
+        schedule: { maxConcurrentInteractions },
+        onEvent: (event) => {
+          if (event.type === "interaction-complete") inFlight.delete(event.agentId);
+        },
+      });
+      return { most, records: records.map(({ timings: _timings, ...rest }) => rest) };
+    };
+    const windowed = await run(2);
+    const all = await run(100);
+    expect(windowed.most).toBe(2);
+    expect(all.most).toBe(9);
+    expect(windowed.records).toHaveLength(18);
+    expect(windowed.records).toEqual(all.records);
+    expect(DEFAULT_MAX_CONCURRENT_INTERACTIONS).toBeGreaterThanOrEqual(1024);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * The simulation loop (SPEC 1.5, 1.8): rounds with a barrier between them, every interaction of a
- * round started at once (the model stack's endpoint limiter is the only bound), memory read through a
- * per-round snapshot, every step persisted, and records appended to `records.jsonl` at each barrier.
+ * The simulation loop (SPEC 1.5, 1.8): rounds with a barrier between them, a round's interactions
+ * started in agent order with up to `maxConcurrentInteractions` in flight (the model stack's endpoint
+ * limiter bounds the calls), memory read through a per-round snapshot, every step persisted, and records appended to `records.jsonl` at each barrier.
  * A rerun with the same run directory resumes: completed rounds are skipped, complete interactions
  * are not run again, and a half-done one continues from its last persisted step.
  */
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { questionsForRound } from "../data/question-pool.js";
 import { deriveSeed } from "../engine/random.js";
+import type { UnitVector } from "../llm/cosine-distance.js";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
@@ -18,19 +19,24 @@ import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel } from "../spec/language-model.js";
 import {
   createSimulationRepository,
-  type StepInput,
   type StoredInteraction,
   type StoredRetrieval,
 } from "../store/simulation-repository.js";
 import { type BackScatterSettings, runInteraction } from "./back-scatter.js";
-import { embedTexts } from "./embedding-batches.js";
+import { embedTexts, embedUnitVectors } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
 import { reachedPlateau } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
-import { syncRecordsFile, writeRoundRecords } from "./records-file.js";
+import {
+  createRoundRecordsAppender,
+  type RoundRecordsAppender,
+  syncRecordsFile,
+  writeRoundRecords,
+} from "./records-file.js";
 import { type RoundSummary, summariseRound } from "./round-summary.js";
 import { type SimulationConfig, simulationRunId } from "./simulation-config.js";
 import { selectTargets, validateTargetSettings } from "./target-selection.js";
+import { createTurnWriter } from "./turn-writer.js";
 import { createWorld, type World } from "./world.js";
 
 /** Progress events, in the order they happen. */
@@ -44,11 +50,19 @@ export type SimulationEvent =
 
 /** How interactions are scheduled (the bench compares ours with the reference's). */
 export interface SimulationSchedule {
-  /** Interactions in flight at once within a round. Default: all of them. */
+  /** Interactions in flight at once within a round. Default {@link DEFAULT_MAX_CONCURRENT_INTERACTIONS}. */
   maxConcurrentInteractions?: number;
   /** Calls within an interaction: `concurrent` (default) or `sequential` (the reference). */
   callOrder?: BackScatterSettings["callOrder"];
 }
+
+/**
+ * Interactions in flight by default: 2,048. Each has 1 to 6 calls ready at a time, so this keeps
+ * endpoints with thousands of concurrent slots busy, while a 100x100 society no longer queues 70,000
+ * requests at once (the queue, not the work, was what grew its memory past 1.5 GB). Records do not
+ * depend on it: every choice is seeded by round, agent and step, and reads see the round's snapshot.
+ */
+export const DEFAULT_MAX_CONCURRENT_INTERACTIONS = 2048;
 
 /** Options of {@link runSimulation}. */
 export interface SimulationOptions {
@@ -169,14 +183,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   const bank = createMemoryBank({ distanceThreshold: config.memory.distanceThreshold });
   const storedMemories = repository.loadMemories(runId);
-  const memoryVectors = await embedTexts({
+  const memoryVectors = await embedUnitVectors({
     embedder,
     texts: storedMemories.map((memory) => memory.question),
     repository,
     ...(signal === undefined ? {} : { signal }),
   });
   for (const memory of storedMemories) {
-    bank.add({ ...memory, embedding: memoryVectors.get(memory.question) as Float32Array });
+    bank.add({ ...memory, embedding: memoryVectors.get(memory.question) as UnitVector });
   }
   const recordsPath = join(runDirectory, "records.jsonl");
   const completedRounds = syncRecordsFile({ path: recordsPath, repository, runId });
@@ -194,22 +208,19 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     ...config.backScatter,
     callOrder: options.schedule?.callOrder ?? "concurrent",
   };
-  // Steps that complete in the same turn of the event loop are committed together: one SQLite
-  // transaction per turn instead of one per call. A step is on disk before the next turn starts
-  // (and its answer is in the response cache as soon as it arrives), so a kill loses at most a turn.
-  const pendingSteps: StepInput[] = [];
-  let flushScheduled = false;
-  const flushSteps = (): void => {
-    flushScheduled = false;
-    if (pendingSteps.length > 0) repository.saveSteps(pendingSteps.splice(0));
-  };
-  const limit = options.schedule?.maxConcurrentInteractions ?? Number.POSITIVE_INFINITY;
+  // Starts, steps and completions of a turn are committed together (turn-writer.ts).
+  // A fresh round's records.jsonl lines are appended as its agent-order prefix completes.
+  let appender: RoundRecordsAppender | undefined;
+  const writer = createTurnWriter({ repository, afterWrites: () => appender?.appendReady() });
+  const limit = options.schedule?.maxConcurrentInteractions ?? DEFAULT_MAX_CONCURRENT_INTERACTIONS;
 
   try {
     while (round < config.rounds && !plateauReached()) {
       signal?.throwIfAborted();
       const roundQuestions = questionsForRound({ pool: questions, round, agentCount: world.agents.length });
-      const embeddings = await embedTexts({
+      // Unit vectors (sparse when mostly zeros), not the embedder's dense arrays: at 10,000 agents the
+      // round's 4,096-wide lexical vectors alone would hold 160 MB all round.
+      const embeddings = await embedUnitVectors({
         embedder,
         texts: roundQuestions,
         repository,
@@ -220,6 +231,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         repository.loadRoundInteractions(runId, round).map((interaction) => [interaction.agentId, interaction]),
       );
       const pending = world.agents.filter((agent) => existing.get(agent.id)?.status !== "complete");
+      appender =
+        existing.size === 0
+          ? createRoundRecordsAppender({
+              path: recordsPath,
+              repository,
+              runId,
+              round,
+              baseBytes: repository.loadRounds(runId).at(-1)?.recordsBytes ?? 0,
+            })
+          : undefined;
       emit({
         type: "round-start",
         round,
@@ -240,7 +261,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           });
         const startedAt = stored?.startedAt ?? Date.now();
         if (stored === undefined) {
-          repository.beginInteraction({
+          writer.beginInteraction({
             runId,
             round: currentRound,
             agentId: agent.id,
@@ -257,7 +278,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             round: currentRound,
             agent,
             question,
-            questionEmbedding: embeddings.get(question) as Float32Array,
+            questionEmbedding: embeddings.get(question) as UnitVector,
             targets,
             snapshot,
             startedAt,
@@ -282,7 +303,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
               });
             },
             saveStep: (step, peerId, payload) => {
-              pendingSteps.push({
+              writer.saveStep({
                 runId,
                 round: currentRound,
                 agentId: agent.id,
@@ -290,10 +311,6 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
                 ...(peerId === undefined ? {} : { peerId }),
                 payload,
               });
-              if (!flushScheduled) {
-                flushScheduled = true;
-                setImmediate(flushSteps);
-              }
               emit({ type: "step-complete", round: currentRound, agentId: agent.id, step, peerId });
             },
           },
@@ -304,11 +321,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
               agentId: agent.id,
               question,
               answer: record.revised_answer,
-              embedding: embeddings.get(question) as Float32Array,
+              embedding: embeddings.get(question) as UnitVector,
               round: currentRound,
             };
-        flushSteps();
-        repository.completeInteraction({
+        writer.completeInteraction({
           runId,
           round: currentRound,
           agentId: agent.id,
@@ -317,10 +333,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           memory,
           retrievals,
         });
+        appender?.completed(agent.id);
         if (memory !== undefined) bank.add(memory);
         emit({ type: "interaction-complete", round: currentRound, agentId: agent.id, record });
       });
       await runAll(tasks, limit);
+      writer.flush();
 
       // The barrier: the round's records, in agent order, then the summary that marks it complete.
       const summary = writeRoundRecords({
@@ -329,13 +347,15 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         runId,
         round,
         summarise: (records) => summariseRound(round, records),
+        ...(appender === undefined ? {} : { prefix: appender.prefix() }),
       });
+      appender = undefined;
       summaries.push(summary);
       emit({ type: "round-end", round, summary });
       round += 1;
     }
   } catch (error) {
-    flushSteps();
+    writer.flush();
     const stopped = error instanceof BudgetExceededError || error instanceof CancelledError || signal?.aborted === true;
     repository.setRunStatus(runId, stopped ? "stopped" : "failed");
     if (signal?.aborted && !(error instanceof CancelledError) && !(error instanceof BudgetExceededError)) {

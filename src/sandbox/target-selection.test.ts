@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { createRandom, deriveSeed, sampleWithoutReplacement } from "../engine/random.js";
 import { ConfigError } from "../spec/errors.js";
-import { keptNeighbourCount, neighboursOf, selectTargets, validateTargetSettings } from "./target-selection.js";
+import {
+  keptNeighbourCount,
+  neighbourCountOf,
+  neighboursOf,
+  selectTargets,
+  type TargetSelectionSettings,
+  validateTargetSettings,
+} from "./target-selection.js";
 
 describe("neighbours (SPEC 1.6 step 3)", () => {
   it("are the other cells within Euclidean distance <= size//2, without wrap-around", () => {
@@ -68,5 +76,79 @@ describe("global selection", () => {
     expect(tooFew).toThrow(/needs \d+ non-neighbours but only \d+ exist; lower --targets/);
     expect(() => validateTargetSettings({ targets: 0, global: false, dropout: 0 }, 3)).toThrow(/--targets/);
     expect(() => validateTargetSettings({ targets: 2, global: true, dropout: 1.5 }, 3)).toThrow(/--dropout/);
+  });
+});
+
+// The selection as it was before it stopped listing candidates (square scan, id-ordered lists,
+// sampling the lists): stored runs chose their feedback givers this way, so the new one must agree.
+function listedNeighbours(agentId: number, size: number): number[] {
+  const row = Math.floor(agentId / size);
+  const col = agentId % size;
+  const radius = Math.floor(size / 2);
+  const neighbours: number[] = [];
+  for (let otherRow = 0; otherRow < size; otherRow += 1) {
+    for (let otherCol = 0; otherCol < size; otherCol += 1) {
+      if (otherRow === row && otherCol === col) continue;
+      if ((otherRow - row) ** 2 + (otherCol - col) ** 2 <= radius * radius) neighbours.push(otherRow * size + otherCol);
+    }
+  }
+  return neighbours;
+}
+
+function listedSelection(agentId: number, size: number, settings: TargetSelectionSettings, seed: number): number[] {
+  const random = createRandom({ seed, algorithm: "mulberry32" });
+  const neighbours = listedNeighbours(agentId, size);
+  if (!settings.global) return sampleWithoutReplacement({ items: neighbours, count: settings.targets, random });
+  const kept = keptNeighbourCount(neighbours.length, settings.dropout);
+  const neighbourSet = new Set(neighbours);
+  const others = Array.from({ length: size * size }, (_, id) => id).filter(
+    (id) => id !== agentId && !neighbourSet.has(id),
+  );
+  return [
+    ...sampleWithoutReplacement({ items: neighbours, count: kept, random }),
+    ...sampleWithoutReplacement({ items: others, count: settings.targets - kept, random }),
+  ];
+}
+
+describe("selection without listing candidates", () => {
+  it("chooses exactly what sampling the listed candidates chose, for every cell of many worlds", () => {
+    for (let size = 1; size <= 13; size += 1) {
+      for (let agentId = 0; agentId < size * size; agentId += 1) {
+        expect(neighboursOf(agentId, size)).toEqual(listedNeighbours(agentId, size));
+        expect(neighbourCountOf(agentId, size)).toBe(listedNeighbours(agentId, size).length);
+        for (const targets of [1, 4, 9]) {
+          const seed = deriveSeed(size, "agent", agentId, targets);
+          const local = { targets, global: false, dropout: 0.5 };
+          expect(selectTargets({ agentId, size, settings: local, seed })).toEqual(
+            listedSelection(agentId, size, local, seed),
+          );
+        }
+      }
+    }
+    for (const size of [8, 10, 17, 24]) {
+      const settings = { targets: Math.floor(size * 2.5), global: true, dropout: 0.9 };
+      validateTargetSettings(settings, size);
+      for (let agentId = 0; agentId < size * size; agentId += 7) {
+        const seed = deriveSeed(size, "global", agentId);
+        expect(selectTargets({ agentId, size, settings, seed })).toEqual(
+          listedSelection(agentId, size, settings, seed),
+        );
+      }
+    }
+  });
+
+  it("stays cheap at 100x100 with global interaction: every agent's givers are distinct and in range", () => {
+    const size = 100;
+    const settings = { targets: 8, global: true, dropout: 0.9995 };
+    validateTargetSettings(settings, size);
+    const centre = 50 * size + 50;
+    const chosen = selectTargets({ agentId: centre, size, settings, seed: 5 });
+    expect(chosen).toEqual(listedSelection(centre, size, settings, 5));
+    for (let agentId = 0; agentId < size * size; agentId += 3) {
+      const givers = selectTargets({ agentId, size, settings, seed: agentId });
+      expect(givers).toHaveLength(8);
+      expect(new Set(givers).size).toBe(8);
+      expect(givers.every((id) => id !== agentId && id >= 0 && id < size * size)).toBe(true);
+    }
   });
 });

@@ -120,6 +120,8 @@ export interface SimulationRepository {
   }): void;
   completeRound(input: { runId: string; round: number; summary: unknown; recordsBytes: number }): void;
   loadRounds(runId: string): StoredRound[];
+  /** The stored record of a complete interaction as JSON text (its `records.jsonl` line), else undefined. */
+  loadRecordText(runId: string, round: number, agentId: number): string | undefined;
   /** Completed records of the run in (round, agent) order, from `fromRound` on. */
   loadRecords(runId: string, fromRound?: number): unknown[];
   /** The completed records of a run, one at a time (parsed JSON), in (round, agent) order. */
@@ -218,6 +220,10 @@ export function createSimulationRepository(database: Database.Database): Simulat
     ),
     loadRounds: database.prepare<[string], { round: number; summary_json: string; records_bytes: number }>(
       "SELECT round, summary_json, records_bytes FROM simulation_rounds WHERE run_id = ? ORDER BY round",
+    ),
+    loadRecordText: database.prepare<[string, number, number], { record_json: string }>(
+      `SELECT record_json FROM simulation_interactions
+       WHERE run_id = ? AND round = ? AND agent_id = ? AND status = 'complete'`,
     ),
     loadRecords: database.prepare<[string, number], { record_json: string }>(
       `SELECT record_json FROM simulation_interactions
@@ -366,6 +372,9 @@ export function createSimulationRepository(database: Database.Database): Simulat
         statements.completeRound.run(runId, round, JSON.stringify(summary), recordsBytes, Date.now());
         appendEvent({ runId, kind: "round-end", round, payload: summary });
       })();
+    },
+    loadRecordText(runId, round, agentId) {
+      return statements.loadRecordText.get(runId, round, agentId)?.record_json;
     },
     loadRounds(runId) {
       return statements.loadRounds.all(runId).map((row) => ({

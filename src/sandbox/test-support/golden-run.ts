@@ -18,6 +18,32 @@ export const goldenRunDirectory = join(dirname(fileURLToPath(import.meta.url)), 
 /** The world of the golden run; the committed directory was stopped during round 1 of `rounds`. */
 export const goldenRunOptions = { size: 3, rounds: 3, setting: "mixed_half_half" as const, seed: 20261129, targets: 2 };
 
+/**
+ * The golden global-interaction run: a 6x6 society choosing kept neighbours and non-neighbours, made
+ * with the code of main at bd645a9 (before selection stopped listing candidates), stopped by the
+ * agent model's call {@link goldenGlobalFailingCall} failing during round 1.
+ */
+export const goldenGlobalRunDirectory = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "__fixtures__",
+  "golden-run-global",
+);
+
+/** The world of the golden global run. */
+export const goldenGlobalRunOptions = {
+  size: 6,
+  rounds: 2,
+  setting: "mixed_half_half" as const,
+  seed: 20261130,
+  targets: 8,
+  global: true,
+  dropout: 0.8,
+};
+
+/** The agent model's call (from 1) that failed when the global fixture was made. */
+export const goldenGlobalFailingCall = 520;
+
 /** The call (from 1) of the agent model that failed when the fixture was made. */
 export const goldenFailingCall = 50;
 
@@ -42,22 +68,25 @@ export function failingAt(model: LanguageModel, failAt: number): LanguageModel {
   };
 }
 
-/** Runs (or resumes, when `directory` holds a run) the golden world to `rounds` rounds. */
+/** Runs (or resumes, when `directory` holds a run) a golden world (default the first) to `rounds` rounds. */
 export async function runGolden({
   society,
   directory,
-  rounds = goldenRunOptions.rounds,
+  world = goldenRunOptions,
+  rounds = world.rounds,
   failAt,
 }: {
   society: SocietyServer;
   directory?: string;
+  /** Which golden world: {@link goldenRunOptions} (default) or {@link goldenGlobalRunOptions}. */
+  world?: typeof goldenRunOptions | typeof goldenGlobalRunOptions;
   rounds?: number;
   /** Make the agent's `failAt`-th call fail. Default: none fails. */
   failAt?: number;
 }): Promise<InteractionRecord[]> {
   const { agent, observer } = goldenModels(society);
   const run = await runTestSimulation({
-    ...goldenRunOptions,
+    ...world,
     rounds,
     ...(directory === undefined ? {} : { directory }),
     agentLanguageModels: [failAt === undefined ? agent : failingAt(agent, failAt)],
