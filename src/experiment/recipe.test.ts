@@ -83,4 +83,13 @@ describe("parseRecipe", () => {
     expect(errorOf(judge).field).toBe("evaluation.judge.model");
     expect(parseRecipe({ text: `${minimal}data:\n  mix: all\n`, file: "recipe.yaml" }).data.mix).toBe("all");
   });
+
+  it("names the serving kind and the unknown field of a serving section", () => {
+    expect(errorOf(`${minimal}serving: { kind: ollama }\n`).message).toMatch(
+      /^recipe\.yaml:12: field "serving\.kind": .*'gguf' \| 'local' \| 'server'/,
+    );
+    expect(errorOf(`${minimal}serving: { kind: gguf, thread: 2 }\n`).message).toMatch(
+      /^recipe\.yaml:12: field "serving": Unrecognized key: "thread"/,
+    );
+  });
 });

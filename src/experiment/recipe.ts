@@ -195,7 +195,7 @@ const evaluationSchema = z
 
 /** How a trained model serves as an agent in the next generation. */
 const servingSchema = z
-  .union([
+  .discriminatedUnion("kind", [
     z.strictObject({
       /** Exported to GGUF and run in process by llama.cpp. */
       kind: z.literal("gguf"),
