@@ -77,6 +77,9 @@ describe("human-eval", () => {
     const recorded = await runCliProcess({ args: ["human-eval", "export", join(root, "study"), "--format", "eval"] });
     expect(recorded.code).toBe(0);
     expect(recorded.stdout).toContain("wrote 12 human verdicts"); // 6 items x 2 directions
+    // The run's report files, which `serve` draws, are rewritten with the human judge in them.
+    for (const file of ["report.json", "report.md", "report.html"])
+      expect(readFileSync(join(root, "eval", file), "utf8")).toContain("human-eval:study");
     const report = await runCliProcess({ args: ["eval", "report", join(root, "eval")] });
     expect(report.code).toBe(0);
     // careful wins all 6 items for the humans, and the LM judge (7 vs 2) agrees on every one.

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,6 +51,13 @@ describe("serve command", () => {
     const missing = await runCliProcess({ args: ["serve", "--runs", "/no/such/runs", "--port", "0"] });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("--runs /no/such/runs: no such directory");
+    const file = join(mkdtempSync(join(tmpdir(), "serve-command-")), "runs.txt");
+    writeFileSync(file, "");
+    const notDirectory = await runCliProcess({ args: ["serve", "--runs", file, "--port", "0"], timeoutMs: 20_000 });
+    expect(notDirectory.code).toBe(2);
+    expect(notDirectory.stderr.split("\n")[0]).toBe(
+      `error: --runs ${file}: not a directory (give the folder that holds your runs)`,
+    );
   });
 
   it("serves the runs page on 127.0.0.1 and stops on SIGTERM", async () => {

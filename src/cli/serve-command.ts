@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../spec/errors.js";
@@ -60,6 +60,12 @@ export function registerServeCommand(program: Command): void {
     .action(async (options: { runs: string[]; port: number; host: string; open?: boolean }) => {
       const missing = options.runs.find((directory) => !existsSync(directory));
       if (missing !== undefined) throw new UsageError(`--runs ${missing}: no such directory`, { field: "--runs" });
+      const file = options.runs.find((directory) => !statSync(directory).isDirectory());
+      if (file !== undefined) {
+        throw new UsageError(`--runs ${file}: not a directory (give the folder that holds your runs)`, {
+          field: "--runs",
+        });
+      }
       const policy = accessPolicyFor({ host: options.host });
       const roots = options.runs.map((directory) => resolve(directory));
       const studies = createHumanEvalRoutes({ studyDirectories: () => findStudyDirectories({ roots }) });

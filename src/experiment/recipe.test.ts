@@ -63,4 +63,33 @@ describe("parseRecipe", () => {
   it("reports YAML syntax errors with their line", () => {
     expect(errorOf(`${minimal}  bad: [unclosed\n`).message).toMatch(/^recipe\.yaml:\d+: not valid YAML: /);
   });
+
+  it("refuses an unreadable model spec, embedder or data mix when read, naming its line and field", () => {
+    const observer = errorOf(minimal.replace("observer: openai:gpt-4o-mini", "observer: nomodel:x"));
+    expect(observer.message).toMatch(/^recipe\.yaml:6: field "society\.observer": unknown model provider "nomodel"/);
+    expect(observer.message.split("\n")).toHaveLength(1);
+    expect(errorOf(minimal.replace("- model: openai:gpt-4o-mini", "- model: gpt-4o-mini")).message).toMatch(
+      /^recipe\.yaml:5: field "society\.agents\.0\.model": model spec "gpt-4o-mini" has no provider prefix/,
+    );
+    expect(errorOf(minimal.replace("  observer:", "  embedder: hf:owner/repo\n  observer:")).field).toBe(
+      "society.embedder",
+    );
+    const mix = errorOf(`${minimal}data:\n  mix: "5:x:1"\n`);
+    expect(mix.message).toMatch(
+      /^recipe\.yaml:13: field "data\.mix": must be "all" or imitation:self-critic:realignment/,
+    );
+    expect(errorOf(`${minimal}data:\n  mix: "0:1:1"\n`).field).toBe("data.mix");
+    const judge = `${minimal}  judge:\n    model: judge\n    benchmarks:\n      - name: sandbox\n`;
+    expect(errorOf(judge).field).toBe("evaluation.judge.model");
+    expect(parseRecipe({ text: `${minimal}data:\n  mix: all\n`, file: "recipe.yaml" }).data.mix).toBe("all");
+  });
+
+  it("names the serving kind and the unknown field of a serving section", () => {
+    expect(errorOf(`${minimal}serving: { kind: ollama }\n`).message).toMatch(
+      /^recipe\.yaml:12: field "serving\.kind": .*'gguf' \| 'local' \| 'server'/,
+    );
+    expect(errorOf(`${minimal}serving: { kind: gguf, thread: 2 }\n`).message).toMatch(
+      /^recipe\.yaml:12: field "serving": Unrecognized key: "thread"/,
+    );
+  });
 });

@@ -7,14 +7,33 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { parseDataMix } from "../data/data-mix.js";
 import { BENCHMARK_NAMES } from "../eval/benchmarks.js";
 import { GENERATION_BENCHMARKS } from "../eval/generation-items.js";
+import { parseEmbeddingSpec, parseModelSpec } from "../llm/model-spec.js";
 import { LORA_TARGETS } from "../model/llama/index.js";
 import { ConfigError } from "../spec/errors.js";
 import { INITIAL_SETTINGS } from "../spec/interaction-record.js";
 import { PROMPT_FORMATS, TRAINING_LOSSES, TRAINING_STAGES } from "../train/training-settings.js";
 
 const positiveInteger = z.number().int().positive();
+
+/**
+ * A string the given parser accepts; its error message becomes the issue, so a bad model spec or mix
+ * fails when the recipe is read, naming the line and field, not after earlier steps have run.
+ */
+const parsedBy = (parse: (text: string) => unknown) =>
+  z
+    .string()
+    .min(1)
+    .superRefine((text, context) => {
+      try {
+        parse(text);
+      } catch (error) {
+        context.addIssue({ code: "custom", message: (error as Error).message.replace(/^--mix /, "") });
+      }
+    });
+const modelSpecSchema = parsedBy(parseModelSpec);
 const samplingSchema = z.strictObject({
   temperature: z.number().min(0).max(2).default(1),
   maxTokens: positiveInteger.default(256),
@@ -23,7 +42,7 @@ const samplingSchema = z.strictObject({
 /** One agent model of the society and its weight (the share of agents running it). */
 const agentSchema = z.strictObject({
   /** Model spec of generation 1. */
-  model: z.string().min(1),
+  model: modelSpecSchema,
   weight: z.number().positive().default(1),
   /** Whether these agents run the newly trained model from generation 2 on. Default true. */
   trained: z.boolean().default(true),
@@ -53,8 +72,8 @@ const societySchema = z
     /** Questions each generation draws (a fresh, disjoint slice). Default: the pool split evenly. */
     questionsPerGeneration: positiveInteger.optional(),
     agents: z.array(agentSchema).min(1),
-    observer: z.string().min(1),
-    embedder: z.string().min(1).default("lexical"),
+    observer: modelSpecSchema,
+    embedder: parsedBy(parseEmbeddingSpec).default("lexical"),
     agentSampling: samplingSchema.default({ temperature: 1, maxTokens: 256 }),
     observerSampling: samplingSchema.default({ temperature: 1, maxTokens: 256 }),
     ratingAttempts: positiveInteger.default(3),
@@ -68,7 +87,7 @@ const societySchema = z
 
 const dataSchema = z.strictObject({
   /** `all`, or the imitation:self-critic:realignment ratio. Default the reference's 5:1:1. */
-  mix: z.string().default("5:1:1"),
+  mix: parsedBy(parseDataMix).default("5:1:1"),
   seed: z.number().int().min(0).default(0),
 });
 
@@ -154,7 +173,7 @@ const evaluationSchema = z
     /** Generation mode: each generation's model answers, the judge rates (`eval run --mode generation`). */
     judge: z
       .strictObject({
-        model: z.string().min(1),
+        model: modelSpecSchema,
         /** `sandbox` asks the society's question pool less every question the model was trained on. */
         benchmarks: z
           .array(
@@ -176,7 +195,7 @@ const evaluationSchema = z
 
 /** How a trained model serves as an agent in the next generation. */
 const servingSchema = z
-  .union([
+  .discriminatedUnion("kind", [
     z.strictObject({
       /** Exported to GGUF and run in process by llama.cpp. */
       kind: z.literal("gguf"),

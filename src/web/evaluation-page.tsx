@@ -152,6 +152,37 @@ function GenerationView({ report, page, href }: { report: GenerationReport; page
                 ))}
               </tbody>
             </table>
+            {(benchmark.human ?? []).length === 0 ? null : (
+              <table id={`human-${benchmark.name}`}>
+                <caption>
+                  Human judge (blind study, included raters' majority per item) beside the LM judge on the same items
+                </caption>
+                <thead>
+                  <tr>
+                    <th>model</th>
+                    <th>opponent</th>
+                    <th>judge</th>
+                    <th>win rate</th>
+                    <th>items</th>
+                    <th>LM judge win rate, same items</th>
+                    <th>agreement</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {(benchmark.human ?? []).map((row) => (
+                    <tr>
+                      <td>{row.model}</td>
+                      <td>{row.opponent}</td>
+                      <td>human ({row.study})</td>
+                      <td>{interval(row.winRate)}</td>
+                      <td>{row.winRate.count}</td>
+                      <td>{row.judgeWinRate === undefined ? "-" : interval(row.judgeWinRate)}</td>
+                      <td>{row.agreement === undefined ? "-" : row.agreement.toFixed(2)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
             <BarChart
               title={`${benchmark.name}: alignment`}
               minimum={1}

@@ -99,7 +99,7 @@ function DetailView({ detail }: { detail: InteractionDetail }) {
         </tbody>
       </table>
       <h2>Memories retrieved</h2>
-      <Memories memories={detail.memories} />
+      <Memories memories={detail.memories} status={detail.status} />
       <h2>LM calls</h2>
       <Calls calls={detail.calls} />
     </>
@@ -117,7 +117,21 @@ function Observer({ alignment, engagement }: { alignment?: RatingDetail; engagem
   );
 }
 
-function Memories({ memories }: { memories: RetrievalDetail[] | undefined }) {
+function Memories({
+  memories,
+  status,
+}: {
+  memories: RetrievalDetail[] | undefined;
+  status: InteractionDetail["status"];
+}) {
+  // Retrievals are stored when the interaction completes, so a running one has none to show yet.
+  if (memories === undefined && status === "running") {
+    return (
+      <p class="muted" id="memories">
+        (not yet: stored when the interaction completes)
+      </p>
+    );
+  }
   if (memories === undefined) {
     return (
       <p class="muted" id="memories">

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -100,6 +100,33 @@ describe("evaluation page", () => {
     expect(html).not.toContain(HOSTILE_MARKUP);
     expect(html).toContain("5.000 [4.500, 5.500]");
     expect(html).toContain("<svg");
+  });
+
+  it("shows the human judge beside the LM judge when a study's verdicts are in the report", async () => {
+    const report = JSON.parse(readFileSync(join(evaluation(), "report.json"), "utf8"));
+    const winRate = (value: number) => ({ value, lower: value - 0.25, upper: value + 0.25, count: 6 });
+    report.benchmarks[0].human = [
+      {
+        model: "model-a",
+        opponent: "model-b",
+        study: "human-eval:study-1",
+        winRate: winRate(0.75),
+        judgeWinRate: winRate(0.5),
+        agreement: 0.5,
+      },
+    ];
+    const parent = mkdtempSync(join(tmpdir(), "web-human-"));
+    const directory = join(parent, "eval-human");
+    mkdirSync(directory);
+    writeFileSync(join(directory, "run.sqlite"), "");
+    writeFileSync(join(directory, "report.json"), JSON.stringify(report));
+    const humanServer = await startWebServer({ webApp: createWebApp({ runDirectories: [parent] }), port: 0 });
+    const html = await (await fetch(`${humanServer.url}/runs/${runId(directory)}/evaluation`)).text();
+    await humanServer.close();
+    const table = html.match(/<table id="human-hh-generation">[\s\S]*?<\/table>/)?.[0] ?? "(no human table)";
+    expect(table).toContain("human (human-eval:study-1)");
+    expect(table).toContain("0.750 [0.500, 1.000]");
+    expect(table).toContain("0.500 [0.250, 0.750]");
   });
 
   it("shows a likelihood report with the report's bar chart, labels escaped", async () => {

@@ -1,14 +1,19 @@
 /**
  * What a study gives back: preference pairs (`human-eval export --format jsonl|dpo`, read by
  * `data import --format jsonl --chosen-field chosen`), and the human judge's verdicts written into
- * the evaluation runs the study came from, so `eval report` shows them beside the LM judge. Both use
+ * the evaluation runs the study came from (their report files rewritten), so `eval report` and `serve`
+ * show them beside the LM judge. Both use
  * the included raters' majority per item; items without a majority preference give no pair.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { mean } from "../../data/statistics.js";
+import { writeFileAtomically } from "../../model/atomic-writer.js";
+import { createEvaluationRepository } from "../../store/evaluation-repository.js";
 import { createJudgeRepository, type StoredVerdict } from "../../store/judge-repository.js";
 import { openStore } from "../../store/open-store.js";
+import { buildGenerationReport } from "../generation-report.js";
+import { formatGenerationHtml, formatGenerationJson, formatGenerationMarkdown } from "../generation-report-format.js";
 import { GENERATION_RUN_ID } from "../generation-run.js";
 import { EVALUATION_STORE_FILE, loadPromptAnswers } from "./create-study.js";
 import { HUMAN_ASPECT, HUMAN_JUDGE } from "./human-verdicts.js";
@@ -117,12 +122,16 @@ export function recordHumanVerdicts({ study }: { study: OpenStudy }): Map<string
   for (const [directory, rows] of rowsBySource) {
     const store = openStore({ path: join(directory, EVALUATION_STORE_FILE) });
     try {
-      createJudgeRepository({ database: store.database }).replaceJudgeVerdicts({
-        runId: GENERATION_RUN_ID,
-        judgeModel: HUMAN_JUDGE,
-        promptVersion,
-        rows,
+      const judgeRepository = createJudgeRepository({ database: store.database });
+      judgeRepository.replaceJudgeVerdicts({ runId: GENERATION_RUN_ID, judgeModel: HUMAN_JUDGE, promptVersion, rows });
+      // The run's report files (what `serve` draws) are recomputed so they show the human judge too.
+      const report = buildGenerationReport({
+        evaluationRepository: createEvaluationRepository({ database: store.database }),
+        judgeRepository,
       });
+      writeFileAtomically({ path: join(directory, "report.md"), data: formatGenerationMarkdown(report) });
+      writeFileAtomically({ path: join(directory, "report.json"), data: formatGenerationJson(report) });
+      writeFileAtomically({ path: join(directory, "report.html"), data: formatGenerationHtml(report) });
     } finally {
       store.close();
     }

@@ -113,7 +113,8 @@ describe("human evaluation in Chromium", () => {
       }
       await page.keyboard.press(await keyFor(page));
       await Promise.all([
-        page.waitForURL(number < total ? /\/items\/\d+$/ : /\/rate\/[^/]+$/),
+        // The next item's URL, not any item's: the current one (items/N) would match before navigating.
+        page.waitForURL(number < total ? new RegExp(`/items/${number + 1}$`) : /\/rate\/[^/]+$/),
         page.keyboard.press("Enter"),
       ]);
     }
