@@ -184,15 +184,16 @@ export function registerEvalCommand(program: Command): void {
     .action(async (directory: string, _options: unknown, command: Command) => {
       const context = createCliContext(command);
       const options = resolveCommandOptions<EvalReportOptions & Record<string, unknown>>(command, context);
-      const open = (path: string, flag: string) => {
+      const open = (path: string, flag: string | undefined) => {
         const file = join(path, STORE_FILE);
         if (!existsSync(file))
-          throw new UsageError(`${flag} ${path} holds no ${STORE_FILE}; give an \`eval run --out\` directory`, {
-            field: flag,
-          });
+          throw new UsageError(
+            `${flag === undefined ? "" : `${flag} `}${path} holds no ${STORE_FILE}; give an \`eval run --out\` directory`,
+            flag === undefined ? {} : { field: flag },
+          );
         return openStore({ path: file });
       };
-      const main = open(directory, "<dir>");
+      const main = open(directory, undefined);
       const mainRepository = createEvaluationRepository({ database: main.database });
       if (
         mainRepository.findRun(EVALUATION_RUN_ID) === undefined &&
