@@ -57,10 +57,9 @@ const args = (out: string) => [
   `openai:judge@${server.url}/v1`,
   "--bench",
   "hh-harmless,hh-adversarial",
+  // hh-adversarial wraps hh-harmless's prompts: the hh-harmless file serves it (no download).
   "--data",
   `hh-harmless=${join(directory, "hh.jsonl")}`,
-  "--data",
-  `hh-adversarial=${join(directory, "hh.jsonl")}`,
   "--templates",
   join(directory, "templates.csv"),
   "--limit",

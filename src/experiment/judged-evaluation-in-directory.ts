@@ -141,23 +141,25 @@ async function loadGenerationItems(
             question,
             judgeNotes: "",
           }))
-        : await likelihoodItems(options, "hh-harmless", "hh-adversarial");
+        : // Its own --data first, else the hh-harmless file it wraps (the same layout), else a download.
+          await likelihoodItems(options, "hh-harmless", ["hh-adversarial", "hh-harmless"]);
     const limited = limit === undefined ? baseItems : baseItems.slice(0, limit);
     // The limit applies to the base prompts here, each asked plain and under every template.
     return adversarialItems({ baseItems: limited, templates });
   }
-  const items = await likelihoodItems(options, benchmark, benchmark);
+  const items = await likelihoodItems(options, benchmark, [benchmark]);
   return limit === undefined ? items : items.slice(0, limit);
 }
 
 async function likelihoodItems(
   options: JudgeInDirectoryOptions,
   name: Exclude<GenerationBenchmark, "sandbox" | "hh-adversarial">,
-  dataKey: string,
+  dataKeys: readonly string[],
 ): Promise<GenerationItem[]> {
   const split = options.split ?? "test";
+  const local = dataKeys.map((key) => options.dataPaths?.get(key)).find((path) => path !== undefined);
   const path =
-    options.dataPaths?.get(dataKey) ??
+    local ??
     (await downloadBenchmarkData({
       benchmark: name as BenchmarkName,
       split,
