@@ -230,6 +230,13 @@ def main():
         save_at = settings["saveEvery"]
         resumable = {**job, "settings": {**job["settings"], "saveEvery": save_at}, "fsdp": sharded}
         before = train(work, "killed", resumable, kill_after=save_at, discard=False)
+        # The SIGKILL follows the step-`save_at` checkpoint's line on stdout; a fast trainer may have
+        # written later checkpoints (the last step always saves) before it lands. Drop them, so the
+        # resume starts where the kill was meant to be and has steps to continue.
+        killed_checkpoints = os.path.join(work, "killed", "torch-checkpoints")
+        for name in os.listdir(killed_checkpoints):
+            if name.startswith("step-") and int(name[len("step-"):]) > save_at:
+                shutil.rmtree(os.path.join(killed_checkpoints, name))
         after = train(work, "killed", resumable, discard=False)
         continued = [record["step"] for record in after]
         difference = largest_relative(after, reference[save_at:])
