@@ -29,7 +29,9 @@ export function formatGenerationMarkdown(report: GenerationReport): string {
   ];
   for (const benchmark of report.benchmarks) {
     lines.push(`## ${benchmark.name} (${benchmark.items} items)`, "");
-    lines.push("| model | alignment | engagement | invalid verdicts (alignment/engagement) | win rate vs reference | length-controlled |");
+    lines.push(
+      "| model | alignment | engagement | invalid verdicts (alignment/engagement) | win rate vs reference | length-controlled |",
+    );
     lines.push("| --- | --- | --- | --- | --- | --- |");
     for (const model of benchmark.models) {
       const versus = model.versusReference;
