@@ -1,7 +1,10 @@
 /** Recipe validation: defaults filled in, and every problem one line naming the file, line and field. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../spec/errors.js";
-import { parseRecipe } from "./recipe.js";
+import { loadRecipe, parseRecipe } from "./recipe.js";
 
 const minimal = `society:
   size: 3
@@ -35,6 +38,31 @@ describe("parseRecipe", () => {
     expect(recipe.data).toEqual({ mix: "5:1:1", seed: 0 });
     expect(recipe.training.objective).toBe("stable-alignment");
     expect(recipe.serving).toEqual({ kind: "gguf", threads: 1, dtype: "f32" });
+  });
+
+  it("refuses a file the recipe names but that does not exist, with its line and field, before anything runs", () => {
+    const directory = mkdtempSync(join(tmpdir(), "recipe-files-"));
+    writeFileSync(join(directory, "questions.json"), "[]");
+    const text = minimal
+      .replace("  size: 3\n", "  size: 3\n  questions: questions.json\n")
+      .replace("    - name: truthfulqa\n", "    - name: truthfulqa\n      data: missing/truthfulqa.csv\n");
+    const file = join(directory, "recipe.yaml");
+    writeFileSync(file, text);
+    const error = (() => {
+      try {
+        loadRecipe({ file });
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+      throw new Error("the recipe was accepted");
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe(
+      `${file}:13: field "evaluation.benchmarks.0.data": no such file or folder: ${join(directory, "missing/truthfulqa.csv")}`,
+    );
+    // The same text without the missing file loads (the questions file exists).
+    writeFileSync(file, text.replace("      data: missing/truthfulqa.csv\n", ""));
+    expect(loadRecipe({ file }).recipe.society.questions).toBe("questions.json");
   });
 
   it("names the file, the line and the field path of a bad value", () => {

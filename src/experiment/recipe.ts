@@ -3,8 +3,8 @@
  * evaluation, generations). Validated with zod; every error is one line naming the file, the line and
  * the field path (`society.size`). Paths inside a recipe are relative to the recipe's folder.
  */
-import { readFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { parseDataMix } from "../data/data-mix.js";
@@ -253,11 +253,38 @@ export function loadRecipe({ file }: { file: string }): LoadedRecipe {
   } catch (cause) {
     throw new ConfigError(`${file}: cannot read the recipe (${(cause as Error).message})`, { file, cause });
   }
-  return { recipe: parseRecipe({ text, file }), file, directory: dirname(file) };
+  return { recipe: parseRecipe({ text, file, directory: dirname(file) }), file, directory: dirname(file) };
 }
 
-/** Validates recipe YAML text; `file` names it in messages. */
-export function parseRecipe({ text, file }: { text: string; file: string }): Recipe {
+/** The recipe's file and folder paths (other than `starter`), each with its field path. */
+function recipeFiles(recipe: Recipe): { path: (string | number)[]; value: string }[] {
+  const files: { path: (string | number)[]; value: string }[] = [
+    { path: ["society", "questions"], value: recipe.society.questions },
+    { path: ["society", "prior"], value: recipe.society.prior },
+  ];
+  const start = recipe.training.start as { tokenizerFiles?: readonly string[]; tokenizer?: string };
+  if (start.tokenizer !== undefined) files.push({ path: ["training", "start", "tokenizer"], value: start.tokenizer });
+  for (const [index, value] of (start.tokenizerFiles ?? []).entries()) {
+    files.push({ path: ["training", "start", "tokenizerFiles", index], value });
+  }
+  for (const [index, benchmark] of recipe.evaluation.benchmarks.entries()) {
+    if (benchmark.data !== undefined)
+      files.push({ path: ["evaluation", "benchmarks", index, "data"], value: benchmark.data });
+  }
+  for (const [index, benchmark] of (recipe.evaluation.judge?.benchmarks ?? []).entries()) {
+    if (benchmark.data !== undefined) {
+      files.push({ path: ["evaluation", "judge", "benchmarks", index, "data"], value: benchmark.data });
+    }
+  }
+  return files.filter((file) => file.value !== "starter");
+}
+
+/**
+ * Validates recipe YAML text; `file` names it in messages. With `directory` (the folder recipe paths
+ * are relative to; default none) every file the recipe names must exist, so a missing one is refused
+ * before anything runs.
+ */
+export function parseRecipe({ text, file, directory }: { text: string; file: string; directory?: string }): Recipe {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const yamlError = document.errors[0];
@@ -265,19 +292,29 @@ export function parseRecipe({ text, file }: { text: string; file: string }): Rec
     const line = lineCounter.linePos(yamlError.pos[0]).line;
     throw new ConfigError(`${file}:${line}: not valid YAML: ${yamlError.message.split("\n")[0]}`, { file });
   }
+  const refuse = (fieldPath: readonly PropertyKey[], message: string): never => {
+    const field = fieldPath.map(String).join(".") || "(recipe)";
+    // The line of the deepest node of the path that exists (a missing field points at its parent).
+    let line: number | undefined;
+    for (let depth = fieldPath.length; depth >= 0 && line === undefined; depth -= 1) {
+      const node = depth === 0 ? document.contents : document.getIn(fieldPath.slice(0, depth) as never, true);
+      if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
+    }
+    throw new ConfigError(`${file}${line === undefined ? "" : `:${line}`}: field "${field}": ${message}`, {
+      file,
+      field,
+    });
+  };
   const parsed = recipeSchema.safeParse(document.toJS());
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-  const path = issue.path.map(String);
-  const field = path.join(".") || "(recipe)";
-  // The line of the deepest node of the path that exists (a missing field points at its parent).
-  let line: number | undefined;
-  for (let depth = path.length; depth >= 0 && line === undefined; depth -= 1) {
-    const node = depth === 0 ? document.contents : document.getIn(issue.path.slice(0, depth) as never, true);
-    if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    return refuse(issue.path, issue.message);
   }
-  throw new ConfigError(`${file}${line === undefined ? "" : `:${line}`}: field "${field}": ${issue.message}`, {
-    file,
-    field,
-  });
+  if (directory !== undefined) {
+    for (const { path, value } of recipeFiles(parsed.data)) {
+      const resolved = isAbsolute(value) ? value : resolve(directory, value);
+      if (!existsSync(resolved)) refuse(path, `no such file or folder: ${resolved}`);
+    }
+  }
+  return parsed.data;
 }
