@@ -241,6 +241,30 @@ describe("simulate: interrupted", () => {
   });
 });
 
+describe("simulate --interactions-in-flight", () => {
+  it("bounds the interactions of a round in flight, so at most one interaction's calls are open at once", async () => {
+    let open = 0;
+    let mostOpen = 0;
+    respondHook = async () => {
+      open += 1;
+      mostOpen = Math.max(mostOpen, open);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      open -= 1;
+    };
+    const run = async (extra: string[]) => {
+      mostOpen = 0;
+      const args = ["--size", "3", "--targets", "2", "--rounds", "1", "--json", ...extra];
+      await simulate([...modelFlags(), "--run-dir", join(directory(), "run"), ...args]);
+      return mostOpen;
+    };
+    // One interaction's widest step: the observer's two ratings and the two peer ratings at once.
+    expect(await run(["--interactions-in-flight", "1"])).toBe(4);
+    // By default all 9 interactions of the round start together.
+    expect(await run([])).toBeGreaterThan(4);
+    await expect(run(["--interactions-in-flight", "0"])).rejects.toThrow(/--interactions-in-flight/);
+  });
+});
+
 describe("simulate: killed and resumed", () => {
   it("SIGKILLed mid-round, resumes to the same records, sending only calls not already answered", {
     timeout: 240_000,

@@ -162,6 +162,11 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
       "calls in flight per HTTP endpoint, adaptive on 429 (default 64, or the config's endpoints.maxConcurrency); in-process GGUF models run 4 sequences",
       integerOption("--concurrency", { min: 1 }),
     )
+    .option(
+      "--interactions-in-flight <n>",
+      "interactions of a round in flight at once (default 2048); their calls beyond --concurrency wait in a queue, and fewer hold less memory",
+      integerOption("--interactions-in-flight", { min: 1 }),
+    )
     .option("--budget <usd>", "stop cleanly once this many US dollars are spent", numberOption("--budget", { min: 0 }))
     .option("--run-dir <dir>", "run directory (default runs/sandbox-<size>x<size>-<setting>-seed<seed>)")
     .option("--resume", "resume the run in --run-dir (it must exist); flags not given come from its config.json")
@@ -379,6 +384,7 @@ async function runCommand({
       ? {}
       : { budgetUsd: options.budget ?? context.config.budgetUsd }),
     maxConcurrency: concurrency,
+    ...(options.interactionsInFlight === undefined ? {} : { maxInteractionsInFlight: options.interactionsInFlight }),
     embedder,
     questions: orderQuestions(pool, { shuffled, seed: options.seed }),
     prior,

@@ -44,6 +44,7 @@ export interface SimulateOptions {
   prompts?: string;
   seed: number;
   concurrency?: number;
+  interactionsInFlight?: number;
   budget?: number;
   runDir?: string;
   resume?: boolean;

@@ -31,6 +31,11 @@ export interface RunSimulationInDirectoryOptions {
   budgetUsd?: number;
   /** Calls in flight per HTTP endpoint. */
   maxConcurrency: number;
+  /**
+   * Interactions of a round in flight at once; their calls beyond `maxConcurrency` wait in a queue.
+   * Default 2,048 (the simulation's `DEFAULT_MAX_CONCURRENT_INTERACTIONS`), which bounds memory at 100x100.
+   */
+  maxInteractionsInFlight?: number;
   embedder: EmbeddingModel;
   /** The question pool in hand-out order. */
   questions: readonly string[];
@@ -58,6 +63,7 @@ export async function runSimulationInDirectory({
   models,
   budgetUsd,
   maxConcurrency,
+  maxInteractionsInFlight,
   embedder,
   questions,
   prior,
@@ -103,6 +109,9 @@ export async function runSimulationInDirectory({
         model.pricePerMillionTokens ?? lookupPrice(prices, model.modelId) ?? { prompt: 0, completion: 0 },
       ...(reporter ? { onEvent: (event: SimulationEvent) => reporter.onEvent(event) } : {}),
       ...(signal ? { signal } : {}),
+      ...(maxInteractionsInFlight === undefined
+        ? {}
+        : { schedule: { maxConcurrentInteractions: maxInteractionsInFlight } }),
     });
     await factory.usageMeter.idle();
     return {

@@ -48,4 +48,38 @@ describe("cosineDistance", () => {
       /lengths differ/,
     );
   });
+
+  it("toUnitVector holds exactly the non-zero values of normalise's copy, sparse below a quarter non-zero", () => {
+    // The definition, spelled out: normalise, then keep positions and values of the non-zeros.
+    const reference = (input: Float32Array) => {
+      const dense = normalise(input);
+      const positions = [...dense.keys()].filter((index) => dense[index] !== 0);
+      return positions.length * 4 >= dense.length
+        ? { indices: undefined, values: [...dense] }
+        : { indices: positions, values: positions.map((index) => dense[index] as number) };
+    };
+    const random = createRandom({ seed: 5 });
+    const scales = [1, 1e-30, 1e30, 1e-44];
+    for (let trial = 0; trial < 600; trial += 1) {
+      const length = [1, 3, 8, 64, 4096][trial % 5] as number;
+      const density = [0, 0.01, 0.2, 0.24, 0.26, 0.5, 1][trial % 7] as number;
+      const input = new Float32Array(length);
+      for (let index = 0; index < length; index += 1) {
+        if (random.nextFloat() < density) input[index] = (random.nextFloat() - 0.5) * (scales[trial % 4] as number);
+      }
+      const unit = toUnitVector(input);
+      const expected = reference(input);
+      expect(unit.length).toBe(length);
+      expect(unit.indices === undefined ? undefined : [...unit.indices]).toEqual(expected.indices);
+      // Bit for bit: values are compared as their float32 bit patterns (NaN and -0 included).
+      expect([...new Uint32Array(Float32Array.from(unit.values).buffer)]).toEqual([
+        ...new Uint32Array(Float32Array.from(expected.values).buffer),
+      ]);
+    }
+    // A value too small to survive the division is not kept (1e-45 over a norm of 1e4 underflows to 0).
+    const tiny = new Float32Array(16);
+    tiny[2] = 1e4;
+    tiny[9] = 1e-45;
+    expect([...(toUnitVector(tiny).indices ?? [])]).toEqual([2]);
+  });
 });

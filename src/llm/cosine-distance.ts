@@ -28,10 +28,50 @@ export function normalise(vector: Float32Array): Float32Array {
 
 /** A unit-length copy of a vector, sparse when mostly zeros. */
 export function toUnitVector(vector: Float32Array): UnitVector {
-  const dense = normalise(vector);
+  // One pass finds the non-zero positions and the squared norm (summed in index order, as normalise
+  // does: zeros add nothing); the sparse values are then the same quotients normalise would store.
+  const length = vector.length;
+  const positions: number[] = [];
+  let sum = 0;
+  for (let index = 0; index < length; index += 1) {
+    const value = vector[index] as number;
+    if (value !== 0) {
+      positions.push(index);
+      sum += value * value;
+      if (positions.length * 4 >= length) break;
+    }
+  }
+  if (positions.length * 4 >= length) {
+    const dense = normalise(vector);
+    let count = 0;
+    for (let index = 0; index < length; index += 1) if (dense[index] !== 0) count += 1;
+    if (count * 4 >= length) return { length, indices: undefined, values: dense };
+    return sparseOf(dense, count);
+  }
+  const norm = Math.sqrt(sum);
+  const quotients = new Float32Array(positions.length);
   let count = 0;
-  for (const value of dense) if (value !== 0) count += 1;
-  if (count * 4 >= dense.length) return { length: dense.length, indices: undefined, values: dense };
+  if (norm !== 0) {
+    for (let position = 0; position < positions.length; position += 1) {
+      quotients[position] = (vector[positions[position] as number] as number) / norm;
+      if (quotients[position] !== 0) count += 1;
+    }
+  }
+  const indices = new Uint32Array(count);
+  const values = new Float32Array(count);
+  let cursor = 0;
+  for (let position = 0; position < positions.length; position += 1) {
+    const value = quotients[position] as number;
+    if (value === 0) continue;
+    indices[cursor] = positions[position] as number;
+    values[cursor] = value;
+    cursor += 1;
+  }
+  return { length, indices, values };
+}
+
+/** The `count` non-zero values of a dense unit vector, with their positions. */
+function sparseOf(dense: Float32Array, count: number): UnitVector {
   const indices = new Uint32Array(count);
   const values = new Float32Array(count);
   let cursor = 0;

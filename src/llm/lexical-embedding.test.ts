@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { cosineDistance } from "./cosine-distance.js";
 import { createLexicalEmbedding, fitLexicalStatistics, LEXICAL_DISTANCE_THRESHOLD } from "./lexical-embedding.js";
@@ -40,5 +41,25 @@ describe("createLexicalEmbedding", () => {
     const embedder = createLexicalEmbedding();
     const [empty, word] = await embedder.embed(["", "hello"]);
     expect(cosineDistance(empty!, word!)).toBe(1);
+  });
+
+  it("gives the vectors stored runs hold, bit for bit (fixture made by the version that normed all buckets)", async () => {
+    const fixture = JSON.parse(
+      readFileSync(new URL("./__fixtures__/lexical-embedding-vectors.json", import.meta.url), "utf8"),
+    ) as { embedder: "default" | "dims64-fitted"; text: string; length: number; entries: [number, number][] }[];
+    const texts = fixture.filter((entry) => entry.embedder === "default").map((entry) => entry.text);
+    const embedders = {
+      default: createLexicalEmbedding(),
+      "dims64-fitted": createLexicalEmbedding({ dimensions: 64, statistics: fitLexicalStatistics(texts) }),
+    };
+    expect(fixture.length).toBe(22);
+    for (const entry of fixture) {
+      const [vector] = await embedders[entry.embedder].embed([entry.text]);
+      const expected = new Float32Array(entry.length);
+      for (const [index, value] of entry.entries) expected[index] = value;
+      expect([...new Uint32Array(vector!.buffer)], `${entry.embedder}: ${entry.text.slice(0, 40)}`).toEqual([
+        ...new Uint32Array(expected.buffer),
+      ]);
+    }
   });
 });

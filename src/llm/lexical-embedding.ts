@@ -93,17 +93,33 @@ export function createLexicalEmbedding({
       if (next !== undefined) add(`${token} ${next}`, 0.5 * Math.min(weightOf(token), weightOf(next)));
     }
     const vector = new Float32Array(dimensions);
+    const touched: number[] = [];
     for (const [feature, { count, weight }] of counts) {
       const bucket = bucketOf(feature);
       const value = (1 + Math.log(count)) * weight;
       const index = Math.abs(bucket) - 1;
+      touched.push(index);
       vector[index] = (vector[index] ?? 0) + (bucket > 0 ? value : -value);
     }
+    // Only the touched buckets are non-zero; summed in index order, the norm is the one a pass over all
+    // `dimensions` values gives, bit for bit (adding 0 changes nothing).
+    touched.sort((left, right) => left - right);
     let norm = 0;
-    for (const value of vector) norm += value * value;
+    let previous = -1;
+    for (const index of touched) {
+      if (index === previous) continue;
+      previous = index;
+      const value = vector[index] as number;
+      norm += value * value;
+    }
     if (norm > 0) {
       const scale = 1 / Math.sqrt(norm);
-      for (let index = 0; index < dimensions; index++) vector[index] = (vector[index] ?? 0) * scale;
+      previous = -1;
+      for (const index of touched) {
+        if (index === previous) continue;
+        previous = index;
+        vector[index] = (vector[index] as number) * scale;
+      }
     }
     return vector;
   };

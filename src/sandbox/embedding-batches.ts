@@ -7,7 +7,7 @@ import { toUnitVector, type UnitVector } from "../llm/cosine-distance.js";
 import type { EmbeddingModel } from "../spec/embedding-model.js";
 import type { SimulationRepository } from "../store/simulation-repository.js";
 
-/** Options of {@link embedTexts} and {@link embedUnitVectors}. */
+/** Options of {@link embedUnitVectors}. */
 export interface EmbedTextsOptions {
   embedder: EmbeddingModel;
   texts: readonly string[];
@@ -17,12 +17,20 @@ export interface EmbedTextsOptions {
   signal?: AbortSignal;
 }
 
-async function embedInBatches<T>(
-  { embedder, texts, repository, batchSize = 256, signal }: EmbedTextsOptions,
-  convert: (vector: Float32Array) => T,
-): Promise<Map<string, T>> {
+/**
+ * Unit vectors (`toUnitVector`: sparse when mostly zeros) of `texts` (deduplicated), from the store where
+ * present, else from the embedder in batches; converted batch by batch, so 10,000 texts of a 4,096-wide
+ * lexical embedder hold kilobytes, not 160 MB.
+ */
+export async function embedUnitVectors({
+  embedder,
+  texts,
+  repository,
+  batchSize = 256,
+  signal,
+}: EmbedTextsOptions): Promise<Map<string, UnitVector>> {
   const unique = [...new Set(texts)];
-  const result = new Map<string, T>();
+  const result = new Map<string, UnitVector>();
   // Chunk by chunk, so only one chunk of dense vectors is alive at a time; the missing texts go to the
   // embedder in batches of `batchSize` as before.
   const missing: string[] = [];
@@ -32,7 +40,7 @@ async function embedInBatches<T>(
     for (const text of chunk) {
       const vector = found.get(text);
       if (vector === undefined) missing.push(text);
-      else result.set(text, convert(vector));
+      else result.set(text, toUnitVector(vector));
     }
   }
   for (let start = 0; start < missing.length; start += batchSize) {
@@ -43,20 +51,7 @@ async function embedInBatches<T>(
     }
     const entries = batch.map((text, index) => ({ text, vector: vectors[index] as Float32Array }));
     repository.saveEmbeddings(embedder.modelId, entries);
-    for (const { text, vector } of entries) result.set(text, convert(vector));
+    for (const { text, vector } of entries) result.set(text, toUnitVector(vector));
   }
   return result;
-}
-
-/** Embeddings of `texts` (deduplicated), from the store where present, else from the embedder in batches. */
-export function embedTexts(options: EmbedTextsOptions): Promise<Map<string, Float32Array>> {
-  return embedInBatches(options, (vector) => vector);
-}
-
-/**
- * Like {@link embedTexts}, but each vector as a unit vector (`toUnitVector`: sparse when mostly zeros),
- * converted batch by batch: 10,000 texts of a 4,096-wide lexical embedder hold kilobytes, not 160 MB.
- */
-export function embedUnitVectors(options: EmbedTextsOptions): Promise<Map<string, UnitVector>> {
-  return embedInBatches(options, toUnitVector);
 }

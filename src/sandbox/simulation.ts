@@ -6,6 +6,7 @@
  * are not run again, and a half-done one continues from its last persisted step.
  */
 import { join } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type Database from "better-sqlite3";
 import { questionsForRound } from "../data/question-pool.js";
 import { deriveSeed } from "../engine/random.js";
@@ -20,10 +21,11 @@ import type { LanguageModel } from "../spec/language-model.js";
 import {
   createSimulationRepository,
   type StoredInteraction,
+  type StoredMemory,
   type StoredRetrieval,
 } from "../store/simulation-repository.js";
 import { type BackScatterSettings, runInteraction } from "./back-scatter.js";
-import { embedTexts, embedUnitVectors } from "./embedding-batches.js";
+import { embedUnitVectors } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
 import { reachedPlateau } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
@@ -95,11 +97,18 @@ export interface SimulationResult {
   recordsPath: string;
 }
 
-/** Runs tasks with at most `limit` in flight (in order of the list); waits for all, then throws the first failure. */
+/**
+ * Runs tasks with at most `limit` in flight (in order of the list); waits for all, then throws the
+ * first failure. Each worker starts in its own event-loop turn: Node writes an HTTP request only when
+ * the synchronous work around it has finished, so starting a round's interactions in one go would hold
+ * every first request back until the last interaction had been set up (measured: the round's first wave
+ * of calls took 71-84 ms at 50 ms per call instead of 51).
+ */
 async function runAll(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
   const errors: unknown[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
+    await nextTurn();
     while (next < tasks.length) {
       const task = tasks[next] as () => Promise<void>;
       next += 1;
@@ -148,13 +157,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   });
   const modelSpecOf = (index: number): string => config.models.agents[index]?.spec ?? "";
   const resumed = repository.findRun(runId) !== undefined;
+  // The memories the bank starts from: a new run's prior as sampled (and stored), or what the database holds.
+  let memories: readonly StoredMemory[];
+  let memoryVectors: Map<string, UnitVector>;
   if (!resumed) {
     const labels = world.agents.map((agent) => agent.label);
     const perAgent = samplePriorMemories({ prior, labels, perAgent: config.memory.priorSize, seed: config.world.seed });
+    memories = perAgent.flatMap((pairs, agentId) => pairs.map((pair) => ({ agentId, ...pair, round: -1 })));
     // Embedded before the run row exists, so a run that exists always has its prior's embeddings.
-    await embedTexts({
+    const priorVectors = await embedUnitVectors({
       embedder,
-      texts: perAgent.flat().map((pair) => pair.question),
+      texts: memories.map((memory) => memory.question),
       repository,
       ...(signal === undefined ? {} : { signal }),
     });
@@ -168,8 +181,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         label: agent.label,
         modelId: modelSpecOf(agent.modelIndex),
       })),
-      memories: perAgent.flatMap((pairs, agentId) => pairs.map((pair) => ({ agentId, ...pair, round: -1 }))),
+      memories,
     });
+    memoryVectors = priorVectors;
   } else {
     const stored = repository.loadAgents(runId);
     const mismatch = stored.find((agent) => world.agents[agent.agentId]?.label !== agent.label);
@@ -177,19 +191,21 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       throw new ConfigError(`${runDirectory}: stored agents do not match the world this configuration builds`);
     }
     repository.appendEvent({ runId, kind: "run-resume" });
+    memories = repository.loadMemories(runId);
+    memoryVectors = await embedUnitVectors({
+      embedder,
+      texts: memories.map((memory) => memory.question),
+      repository,
+      ...(signal === undefined ? {} : { signal }),
+    });
   }
   writeConfigFile(runDirectory, config);
   repository.setRunStatus(runId, "running");
 
+  // The same entries in the same order either way (the database lists them by agent and position, the
+  // order they were sampled and stored in; a repeated question keeps its first answer in both).
   const bank = createMemoryBank({ distanceThreshold: config.memory.distanceThreshold });
-  const storedMemories = repository.loadMemories(runId);
-  const memoryVectors = await embedUnitVectors({
-    embedder,
-    texts: storedMemories.map((memory) => memory.question),
-    repository,
-    ...(signal === undefined ? {} : { signal }),
-  });
-  for (const memory of storedMemories) {
+  for (const memory of memories) {
     bank.add({ ...memory, embedding: memoryVectors.get(memory.question) as UnitVector });
   }
   const recordsPath = join(runDirectory, "records.jsonl");

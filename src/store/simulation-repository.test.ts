@@ -51,6 +51,48 @@ describe("simulation repository", () => {
     expect(repository.loadMemories("r")).toEqual([{ agentId: 0, question: "q", answer: "prior", round: -1 }]);
   });
 
+  it("stores a new run's prior per agent in the given order, first answer of a repeated question kept", () => {
+    const store = openStore({ path: ":memory:" });
+    const repository = createSimulationRepository(store.database);
+    const prior = (agentId: number, question: string, answer: string) => ({ agentId, question, answer, round: -1 });
+    repository.createRun({
+      runId: "p",
+      config: {},
+      agents: [0, 1].map((agentId) => ({ agentId, row: 0, col: agentId, label: "good" as const, modelId: "m" })),
+      memories: [
+        prior(1, "z", "1z"),
+        prior(0, "b", "0b"),
+        prior(1, "a", "1a"),
+        prior(0, "b", "0b again"),
+        prior(0, "a", "0a"),
+      ],
+    });
+    repository.beginInteraction({ runId: "p", round: 0, agentId: 0, question: "c", targetIds: [1], startedAt: 0 });
+    repository.completeInteraction({
+      runId: "p",
+      round: 0,
+      agentId: 0,
+      record: {},
+      completedAt: 1,
+      memory: { agentId: 0, question: "c", answer: "0c", round: 0 },
+    });
+    // Positions count from 0 per agent in insertion order (no gap where the repeat was dropped), and a
+    // later memory takes the next one.
+    const positions = store.database
+      .prepare(
+        "SELECT agent_id, question, position FROM simulation_memories WHERE run_id = 'p' ORDER BY agent_id, position",
+      )
+      .all();
+    expect(positions).toEqual([
+      { agent_id: 0, question: "b", position: 0 },
+      { agent_id: 0, question: "a", position: 1 },
+      { agent_id: 0, question: "c", position: 2 },
+      { agent_id: 1, question: "z", position: 0 },
+      { agent_id: 1, question: "a", position: 1 },
+    ]);
+    expect(repository.loadMemories("p").map((memory) => memory.answer)).toEqual(["0b", "0a", "0c", "1z", "1a"]);
+  });
+
   it("stores embeddings once per embedder and text, and rounds with their records size", () => {
     const { repository } = setup();
     repository.saveEmbeddings("lexical", [{ text: "a", vector: Float32Array.from([1, 2]) }]);

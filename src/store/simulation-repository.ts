@@ -170,6 +170,9 @@ export function createSimulationRepository(database: Database.Database): Simulat
       `INSERT OR IGNORE INTO simulation_memories (run_id, agent_id, question, answer, round, position)
        VALUES (?, ?, ?, ?, ?, (SELECT COUNT(*) FROM simulation_memories WHERE run_id = ? AND agent_id = ?))`,
     ),
+    insertMemoryAt: database.prepare(
+      "INSERT INTO simulation_memories (run_id, agent_id, question, answer, round, position) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
     loadAgents: database.prepare<
       [string],
       { agent_id: number; grid_row: number; grid_col: number; label: "good" | "bad"; model_id: string }
@@ -279,7 +282,20 @@ export function createSimulationRepository(database: Database.Database): Simulat
       for (const agent of agents) {
         statements.insertAgent.run(runId, agent.agentId, agent.row, agent.col, agent.label, agent.modelId);
       }
-      for (const memory of memories) insertMemory(runId, memory);
+      // A new run holds no memories yet: positions count from 0 per agent, and a repeated question keeps
+      // its first answer (as the primary key and insertMemory's OR IGNORE do) without a COUNT per row.
+      const questionsByAgent = new Map<number, Set<string>>();
+      for (const memory of memories) {
+        let questions = questionsByAgent.get(memory.agentId);
+        if (questions === undefined) {
+          questions = new Set();
+          questionsByAgent.set(memory.agentId, questions);
+        }
+        if (questions.has(memory.question)) continue;
+        const position = questions.size;
+        questions.add(memory.question);
+        statements.insertMemoryAt.run(runId, memory.agentId, memory.question, memory.answer, memory.round, position);
+      }
       appendEvent({ runId, kind: "run-create" });
     }),
     setRunStatus(runId, status) {

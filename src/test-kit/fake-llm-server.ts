@@ -58,7 +58,11 @@ export interface FakeLlmServerOptions {
   port?: number;
   /** Default `127.0.0.1`. */
   host?: string;
-  /** Milliseconds before each answer. Default 0. */
+  /**
+   * Milliseconds from a request's arrival (its headers read) to its answer: the time the server spends
+   * reading the body and answering counts towards it, so a busy server still emulates this latency
+   * rather than this plus its own work. Default 0.
+   */
   latencyMs?: number;
   /** Faults served at random; see FakeLlmRandomFaults. Default: none. */
   randomFaults?: FakeLlmRandomFaults;
@@ -113,7 +117,12 @@ export async function startFakeLlmServer({
     return randomFaults.faults[Math.floor(faultRandom() * randomFaults.faults.length)];
   };
 
-  async function handle(request: IncomingMessage, response: ServerResponse, raw: string): Promise<void> {
+  async function handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    raw: string,
+    arrivedAt: number,
+  ): Promise<void> {
     const path = (request.url ?? "/").split("?")[0] ?? "/";
     const record: FakeLlmRequest = {
       method: request.method ?? "GET",
@@ -145,7 +154,8 @@ export async function startFakeLlmServer({
       send(404, JSON.stringify({ error: { message: `no route ${request.method} ${path}`, type: "not_found" } }));
       return;
     }
-    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    const wait = latency - (performance.now() - arrivedAt);
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
     const fault = nextFault();
     if (fault !== undefined) {
       if (fault.type === "hang") return;
@@ -187,13 +197,14 @@ export async function startFakeLlmServer({
   }
 
   const server = createServer((request, response) => {
+    const arrivedAt = performance.now();
     let raw = "";
     request.setEncoding("utf8");
     request.on("data", (chunk: string) => {
       raw += chunk;
     });
     request.on("end", () => {
-      handle(request, response, raw).catch((error: unknown) => {
+      handle(request, response, raw, arrivedAt).catch((error: unknown) => {
         if (response.headersSent) return;
         const message = error instanceof Error ? error.message : String(error);
         response.writeHead(500, { "content-type": "application/json" });
