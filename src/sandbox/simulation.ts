@@ -25,7 +25,7 @@ import {
   type StoredRetrieval,
 } from "../store/simulation-repository.js";
 import { type BackScatterSettings, runInteraction } from "./back-scatter.js";
-import { embedUnitVectors } from "./embedding-batches.js";
+import { createRoundEmbeddings, embedUnitVectors } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
 import { reachedPlateau } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
@@ -163,7 +163,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   if (!resumed) {
     const labels = world.agents.map((agent) => agent.label);
     const perAgent = samplePriorMemories({ prior, labels, perAgent: config.memory.priorSize, seed: config.world.seed });
-    memories = perAgent.flatMap((pairs, agentId) => pairs.map((pair) => ({ agentId, ...pair, round: -1 })));
+    memories = perAgent.flatMap((pairs, agentId) =>
+      pairs.map(({ question, answer }) => ({ agentId, question, answer, round: -1 })),
+    );
     // Embedded before the run row exists, so a run that exists always has its prior's embeddings.
     const priorVectors = await embedUnitVectors({
       embedder,
@@ -206,7 +208,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   // order they were sampled and stored in; a repeated question keeps its first answer in both).
   const bank = createMemoryBank({ distanceThreshold: config.memory.distanceThreshold });
   for (const memory of memories) {
-    bank.add({ ...memory, embedding: memoryVectors.get(memory.question) as UnitVector });
+    const { agentId, question, answer, round } = memory;
+    bank.add({ agentId, question, answer, round, embedding: memoryVectors.get(question) as UnitVector });
   }
   const recordsPath = join(runDirectory, "records.jsonl");
   const completedRounds = syncRecordsFile({ path: recordsPath, repository, runId });
@@ -229,19 +232,21 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let appender: RoundRecordsAppender | undefined;
   const writer = createTurnWriter({ repository, afterWrites: () => appender?.appendReady() });
   const limit = options.schedule?.maxConcurrentInteractions ?? DEFAULT_MAX_CONCURRENT_INTERACTIONS;
+  // Unit vectors (sparse when mostly zeros), not the embedder's dense arrays: at 10,000 agents the
+  // round's 4,096-wide lexical vectors alone would hold 160 MB all round.
+  const roundEmbeddings = createRoundEmbeddings({
+    embedder,
+    repository,
+    questionsOf: (questionRound) =>
+      questionsForRound({ pool: questions, round: questionRound, agentCount: world.agents.length }),
+    ...(signal === undefined ? {} : { signal }),
+  });
 
   try {
     while (round < config.rounds && !plateauReached()) {
       signal?.throwIfAborted();
       const roundQuestions = questionsForRound({ pool: questions, round, agentCount: world.agents.length });
-      // Unit vectors (sparse when mostly zeros), not the embedder's dense arrays: at 10,000 agents the
-      // round's 4,096-wide lexical vectors alone would hold 160 MB all round.
-      const embeddings = await embedUnitVectors({
-        embedder,
-        texts: roundQuestions,
-        repository,
-        ...(signal === undefined ? {} : { signal }),
-      });
+      const embeddings = await roundEmbeddings.get(round);
       const snapshot = bank.snapshot(round);
       const existing = new Map<number, StoredInteraction>(
         repository.loadRoundInteractions(runId, round).map((interaction) => [interaction.agentId, interaction]),
@@ -353,7 +358,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         if (memory !== undefined) bank.add(memory);
         emit({ type: "interaction-complete", round: currentRound, agentId: agent.id, record });
       });
-      await runAll(tasks, limit);
+      const roundDone = runAll(tasks, limit);
+      // The next round's questions are embedded while this round's calls are in flight.
+      if (round + 1 < config.rounds) roundEmbeddings.prefetch(round + 1);
+      await roundDone;
       writer.flush();
 
       // The barrier: the round's records, in agent order, then the summary that marks it complete.
