@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openStudy } from "../eval/human-eval/open-study.js";
 import { markItemShown, raterView, submitVote } from "../eval/human-eval/rater-session.js";
 import { writeGenerationFixture } from "../eval/human-eval/test-support/generation-fixture.js";
+import { acquireRunLock } from "../store/run-lock.js";
 import { runCliProcess } from "./cli-process.js";
 
 let root: string;
@@ -73,6 +74,23 @@ beforeAll(async () => {
 }, 120_000);
 
 describe("human-eval", () => {
+  it("export --format eval is refused whole while an evaluation run is locked, naming the holder", async () => {
+    const reportOf = () => {
+      const path = join(root, "eval", "report.md");
+      return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+    };
+    const before = reportOf();
+    const lock = acquireRunLock({ directory: join(root, "eval"), command: "eval judge" });
+    try {
+      const refused = await runCliProcess({ args: ["human-eval", "export", join(root, "study"), "--format", "eval"] });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(new RegExp(`in use by pid ${process.pid} \\(eval judge`));
+    } finally {
+      lock.release();
+    }
+    expect(reportOf()).toBe(before);
+  }, 120_000);
+
   it("three raters vote -> eval report shows the human judge's win rate with its interval beside the LM judge", async () => {
     const recorded = await runCliProcess({ args: ["human-eval", "export", join(root, "study"), "--format", "eval"] });
     expect(recorded.code).toBe(0);

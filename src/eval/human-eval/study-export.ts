@@ -12,6 +12,7 @@ import { writeFileAtomically } from "../../model/atomic-writer.js";
 import { createEvaluationRepository } from "../../store/evaluation-repository.js";
 import { createJudgeRepository, type StoredVerdict } from "../../store/judge-repository.js";
 import { openStore } from "../../store/open-store.js";
+import { acquireRunLock, type RunLock } from "../../store/run-lock.js";
 import { buildGenerationReport } from "../generation-report.js";
 import { formatGenerationHtml, formatGenerationJson, formatGenerationMarkdown } from "../generation-report-format.js";
 import { GENERATION_RUN_ID } from "../generation-run.js";
@@ -119,6 +120,29 @@ export function recordHumanVerdicts({ study }: { study: OpenStudy }): Map<string
     }
   }
   const written = new Map<string, number>();
+  // Every evaluation run is locked before any is written (as `eval` locks it while it runs), so a study
+  // exported while one of them is still being judged is refused whole, naming the holder.
+  const locks: RunLock[] = [];
+  try {
+    for (const directory of rowsBySource.keys()) {
+      locks.push(acquireRunLock({ directory, command: "human-eval export" }));
+    }
+    writeVerdicts({ rowsBySource, promptVersion, written });
+  } finally {
+    for (const lock of locks) lock.release();
+  }
+  return written;
+}
+
+function writeVerdicts({
+  rowsBySource,
+  promptVersion,
+  written,
+}: {
+  rowsBySource: Map<string, { model: string; benchmark: string; verdict: StoredVerdict }[]>;
+  promptVersion: string;
+  written: Map<string, number>;
+}): void {
   for (const [directory, rows] of rowsBySource) {
     const store = openStore({ path: join(directory, EVALUATION_STORE_FILE) });
     try {
@@ -137,5 +161,4 @@ export function recordHumanVerdicts({ study }: { study: OpenStudy }): Map<string
     }
     written.set(directory, rows.length);
   }
-  return written;
 }
