@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import type { Command } from "commander";
 import { describeEngine, type EngineDescription } from "../engine/engine-description.js";
+import { probeEndpoint } from "../llm/endpoint-probe.js";
 import { findCachedHuggingFaceCheckpoint } from "../llm/hugging-face-checkpoint.js";
 import { findCachedHuggingFaceModelFile } from "../llm/hugging-face-model-file.js";
 import { describeLlamaCppBackend } from "../llm/llama-cpp-backend.js";
@@ -52,7 +53,6 @@ export function registerDoctorCommand(program: Command): void {
 export async function runDoctorChecks({
   context,
   timeoutMs = 3000,
-  fetch = globalThis.fetch,
   blasLibraryPaths,
   torchPython,
 }: {
@@ -60,7 +60,6 @@ export async function runDoctorChecks({
   /** The interpreter to probe for `train --backend torch` (default: python3, then /usr/bin/python3). */
   torchPython?: string;
   timeoutMs?: number;
-  fetch?: typeof globalThis.fetch;
   blasLibraryPaths?: readonly string[] | undefined;
 }): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
@@ -129,7 +128,7 @@ export async function runDoctorChecks({
           : `none configured; default agent and observer ${DEFAULT_AGENT_MODEL}: cached at ${cached}`,
     });
   }
-  for (const spec of specs) checks.push(...(await checkModelSpec({ spec, context, timeoutMs, fetch })));
+  for (const spec of specs) checks.push(...(await checkModelSpec({ spec, context, timeoutMs })));
   return checks;
 }
 
@@ -158,12 +157,10 @@ async function checkModelSpec({
   spec,
   context,
   timeoutMs,
-  fetch,
 }: {
   spec: string;
   context: CliContext;
   timeoutMs: number;
-  fetch: typeof globalThis.fetch;
 }): Promise<DoctorCheck[]> {
   let parsed: ReturnType<typeof parseModelSpec>;
   try {
@@ -201,24 +198,13 @@ async function checkModelSpec({
   return Promise.all(
     urls.map(async (url): Promise<DoctorCheck> => {
       const name = `endpoint ${url}`;
-      try {
-        const headers: Record<string, string> = {};
-        if (parsed.baseURLs === undefined && context.environment.OPENAI_API_KEY) {
-          headers.authorization = `Bearer ${context.environment.OPENAI_API_KEY}`;
-        }
-        const response = await fetch(`${url.replace(/\/+$/, "")}/models`, {
-          headers,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        if (!response.ok) return { name, status: "fail", detail: `answered HTTP ${response.status} to GET /models` };
-        return { name, status: "ok", detail: `reachable (GET /models: HTTP ${response.status})` };
-      } catch (error) {
-        const reason =
-          error instanceof Error && error.name === "TimeoutError"
-            ? `no answer within ${timeoutMs} ms`
-            : String(error instanceof Error ? (error.cause ?? error.message) : error);
-        return { name, status: "fail", detail: `unreachable: ${reason}` };
+      const apiKey = parsed.baseURLs === undefined ? context.environment.OPENAI_API_KEY : undefined;
+      const probe = await probeEndpoint({ baseURL: url, ...(apiKey ? { apiKey } : {}), timeoutMs });
+      if (!probe.answered) return { name, status: "fail", detail: `unreachable: ${probe.reason}` };
+      if (probe.status < 200 || probe.status >= 300) {
+        return { name, status: "fail", detail: `answered HTTP ${probe.status} to GET /models` };
       }
+      return { name, status: "ok", detail: `reachable (GET /models: HTTP ${probe.status})` };
     }),
   );
 }

@@ -279,6 +279,31 @@ describe("experiment run: two generations on the fake server", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("an endpoint a step will call that does not answer is named with its recipe line before anything runs", async () => {
+    const recipeFile = join(root, "judge-down.yaml");
+    // Port 9 (discard) is closed here: the judge's endpoint refuses the connection.
+    writeFileSync(
+      recipeFile,
+      recipe({ limit: 3 }).replace(
+        "  limit: 3\n",
+        "  limit: 3\n  judge:\n    model: openai:judge@http://127.0.0.1:9/v1\n    benchmarks: [{ name: sandbox }]\n",
+      ),
+    );
+    const out = join(root, "judge-down");
+    const result = await runCliProcess({
+      args: ["experiment", "run", recipeFile, "--out", out],
+      environment: environment(),
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `${recipeFile.replaceAll("/", "\\/")}:2\\d: field "evaluation\\.judge\\.model": endpoint http:\\/\\/127\\.0\\.0\\.1:9\\/v1 does not answer \\(.*ECONNREFUSED.*\\); evaluation-0 needs it`,
+      ),
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("refuses a second process on the same experiment directory, naming the holder's pid", async () => {
     const recipeFile = join(root, "locked.yaml");
     writeFileSync(recipeFile, recipe({ limit: 3 }));

@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import { ConfigError } from "../spec/errors.js";
 import { acquireRunLock } from "../store/run-lock.js";
+import { checkRecipeEndpoints } from "./endpoint-preflight.js";
 import { type ExperimentNode, planNodes } from "./experiment-nodes.js";
 import { writeExperimentReport } from "./experiment-report.js";
 import type { ExperimentModelSettings } from "./experiment-step-context.js";
@@ -61,6 +62,12 @@ export async function runExperiment({
   // Everything a plan needs (the recipe's files) is read before the directory is touched.
   const nodes = planNodes({ recipe: recipe.recipe, recipeDirectory: recipe.directory, out });
   const byName = new Map(nodes.map((node) => [node.name, node]));
+  // So are the endpoints the steps still to run will call: one that is down is named now, not hours in.
+  await checkRecipeEndpoints({
+    recipe,
+    pending: nodes.filter((node) => readNodeMarker(node) === undefined),
+    ...(models.secrets === undefined ? {} : { secrets: models.secrets }),
+  });
   mkdirSync(out, { recursive: true });
   const lock = acquireRunLock({ directory: out, command: "experiment run" });
   try {

@@ -243,6 +243,8 @@ export interface LoadedRecipe {
   file: string;
   /** The folder recipe paths are relative to. */
   directory: string;
+  /** The line of a field (a path such as `["society", "agents", 0, "model"]`), or of its nearest parent that exists. */
+  lineOf(fieldPath: readonly PropertyKey[]): number | undefined;
 }
 
 /** Reads and validates a recipe file; ConfigError naming file, line and field on any problem. */
@@ -253,7 +255,8 @@ export function loadRecipe({ file }: { file: string }): LoadedRecipe {
   } catch (cause) {
     throw new ConfigError(`${file}: cannot read the recipe (${(cause as Error).message})`, { file, cause });
   }
-  return { recipe: parseRecipe({ text, file, directory: dirname(file) }), file, directory: dirname(file) };
+  const directory = dirname(file);
+  return { ...parseRecipeDocument({ text, file, directory }), file, directory };
 }
 
 /** The recipe's file and folder paths (other than `starter`), each with its field path. */
@@ -285,6 +288,13 @@ function recipeFiles(recipe: Recipe): { path: (string | number)[]; value: string
  * before anything runs.
  */
 export function parseRecipe({ text, file, directory }: { text: string; file: string; directory?: string }): Recipe {
+  return parseRecipeDocument({ text, file, ...(directory === undefined ? {} : { directory }) }).recipe;
+}
+
+function parseRecipeDocument({ text, file, directory }: { text: string; file: string; directory?: string }): {
+  recipe: Recipe;
+  lineOf: LoadedRecipe["lineOf"];
+} {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const yamlError = document.errors[0];
@@ -292,14 +302,17 @@ export function parseRecipe({ text, file, directory }: { text: string; file: str
     const line = lineCounter.linePos(yamlError.pos[0]).line;
     throw new ConfigError(`${file}:${line}: not valid YAML: ${yamlError.message.split("\n")[0]}`, { file });
   }
+  // The line of the deepest node of the path that exists (a missing field points at its parent).
+  const lineOf = (fieldPath: readonly PropertyKey[]): number | undefined => {
+    for (let depth = fieldPath.length; depth >= 0; depth -= 1) {
+      const node = depth === 0 ? document.contents : document.getIn(fieldPath.slice(0, depth) as never, true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
   const refuse = (fieldPath: readonly PropertyKey[], message: string): never => {
     const field = fieldPath.map(String).join(".") || "(recipe)";
-    // The line of the deepest node of the path that exists (a missing field points at its parent).
-    let line: number | undefined;
-    for (let depth = fieldPath.length; depth >= 0 && line === undefined; depth -= 1) {
-      const node = depth === 0 ? document.contents : document.getIn(fieldPath.slice(0, depth) as never, true);
-      if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
-    }
+    const line = lineOf(fieldPath);
     throw new ConfigError(`${file}${line === undefined ? "" : `:${line}`}: field "${field}": ${message}`, {
       file,
       field,
@@ -316,5 +329,5 @@ export function parseRecipe({ text, file, directory }: { text: string; file: str
       if (!existsSync(resolved)) refuse(path, `no such file or folder: ${resolved}`);
     }
   }
-  return parsed.data;
+  return { recipe: parsed.data, lineOf };
 }

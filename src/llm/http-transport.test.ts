@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { postOverHttp } from "./http-transport.js";
+import { sendOverHttp } from "./http-transport.js";
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -17,14 +17,14 @@ async function serve(handler: Parameters<typeof createServer>[1]): Promise<strin
 }
 
 const post = (url: string, signal = new AbortController().signal) =>
-  postOverHttp({
+  sendOverHttp({
     url: `${url}/v1/chat?x=1`,
     headers: { "content-type": "application/json" },
     body: '{"q":"é"}',
     signal,
   });
 
-describe("postOverHttp", () => {
+describe("sendOverHttp", () => {
   it("sends the body with its length and reads status, headers and a UTF-8 body split mid-character", async () => {
     let received = "";
     const url = await serve((request, response) => {
@@ -70,7 +70,7 @@ describe("postOverHttp", () => {
     await expect(pending).rejects.toThrow(/aborted/);
     await expect(post(url, AbortSignal.abort())).rejects.toThrow(/aborted/);
     await expect(
-      postOverHttp({ url: "ftp://x/y", headers: {}, body: "", signal: new AbortController().signal }),
+      sendOverHttp({ url: "ftp://x/y", headers: {}, body: "", signal: new AbortController().signal }),
     ).rejects.toThrow(/unsupported protocol/);
   });
 });

@@ -16,7 +16,7 @@ import type {
   SamplingOptions,
 } from "../spec/language-model.js";
 import type { ScoreRequest, ScoreResult } from "../spec/scoring.js";
-import { type HeaderReader, type HttpAnswer, postOverHttp } from "./http-transport.js";
+import { type HeaderReader, type HttpAnswer, sendOverHttp } from "./http-transport.js";
 import { echoScoringBody, readEchoScores } from "./openai-echo-scoring.js";
 
 /** A `fetch`-shaped function, injectable so tests and proxies can stand in for the network. */
@@ -254,7 +254,7 @@ export function createJsonClient({
     apiKey !== undefined && apiKey.length >= 4 ? text.split(apiKey).join("[redacted]") : text;
 
   const send = async (url: string, body: string, signal: AbortSignal): Promise<HttpAnswer> => {
-    if (fetch === undefined) return postOverHttp({ url, headers: requestHeaders, body, signal });
+    if (fetch === undefined) return sendOverHttp({ url, headers: requestHeaders, body, signal });
     const response = await fetch(url, {
       method: "POST",
       headers: requestHeaders,
