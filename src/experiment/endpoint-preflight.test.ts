@@ -88,12 +88,36 @@ describe("checkRecipeEndpoints", () => {
 
       // Port 1 has no listener here; the probe goes over node:http, so any port a server may use is asked.
       const down = recipeWith({ trained: live, kept: "http://127.0.0.1:1/v1", observer: live, judge: live });
-      await expect(checkRecipeEndpoints({ recipe: down.recipe, pending: down.nodes })).rejects.toThrow(
+      await expect(checkRecipeEndpoints({ recipe: down.recipe, pending: down.nodes, waitMs: 300 })).rejects.toThrow(
         /:8: field "society\.agents\.1\.model": endpoint http:\/\/127\.0\.0\.1:1\/v1 does not answer \(.*ECONNREFUSED.*\)/,
       );
     } finally {
       await fake.close();
       await new Promise((resolve) => refusing.close(resolve));
+    }
+  });
+
+  it("waits for a server that starts within waitMs", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as AddressInfo).port;
+    await new Promise((resolve) => holder.close(resolve));
+    const url = `http://127.0.0.1:${port}/v1`;
+    const late = recipeWith({ trained: url, kept: url, observer: url, judge: url });
+    const checked = checkRecipeEndpoints({ recipe: late.recipe, pending: late.nodes, waitMs: 5000 });
+    let settled = false;
+    checked.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // The first probes are refused; the server starts listening 600 ms in.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(settled).toBe(false);
+    const server = await startFakeLlmServer({ port });
+    try {
+      await expect(checked).resolves.toBeUndefined();
+    } finally {
+      await server.close();
     }
   });
 });

@@ -4,7 +4,8 @@
  * (`GET /models`). One that does not, or that refuses the key, stops the run at once with the recipe
  * line that names it, instead of failing when its step starts, after hours of earlier steps.
  */
-import { probeEndpoint } from "../llm/endpoint-probe.js";
+import { setTimeout as delay } from "node:timers/promises";
+import { type EndpointProbeResult, probeEndpoint } from "../llm/endpoint-probe.js";
 import { parseEmbeddingSpec, parseModelSpec } from "../llm/model-spec.js";
 import { ConfigError } from "../spec/errors.js";
 import type { ExperimentNode } from "./experiment-nodes.js";
@@ -63,18 +64,22 @@ export function endpointsOfPendingNodes({
 /**
  * Probes every endpoint of {@link endpointsOfPendingNodes} at once; throws one ConfigError naming the
  * recipe file, line and field of the first that does not answer (or answers 401/403), its reason and
- * the step that needs it. `timeoutMs` per probe, default 5,000.
+ * the step that needs it. An endpoint that does not answer is asked again (after 0.25, 0.5, 1, 2 s ...)
+ * until `waitMs` (default 5,000) have passed, so a server started just before the run is found;
+ * `timeoutMs` per probe, default 5,000.
  */
 export async function checkRecipeEndpoints({
   recipe,
   pending,
   secrets,
   timeoutMs = 5000,
+  waitMs = 5000,
 }: {
   recipe: LoadedRecipe;
   pending: readonly ExperimentNode[];
   secrets?: ModelSecrets;
   timeoutMs?: number;
+  waitMs?: number;
 }): Promise<void> {
   const endpoints = endpointsOfPendingNodes({
     recipe: recipe.recipe,
@@ -84,11 +89,7 @@ export async function checkRecipeEndpoints({
   const probes = await Promise.all(
     endpoints.map(async (endpoint) => ({
       endpoint,
-      probe: await probeEndpoint({
-        baseURL: endpoint.baseURL,
-        ...(endpoint.apiKey === undefined ? {} : { apiKey: endpoint.apiKey }),
-        timeoutMs,
-      }),
+      probe: await probeUntilAnswered({ endpoint, timeoutMs, deadline: performance.now() + waitMs }),
     })),
   );
   for (const { endpoint, probe } of probes) {
@@ -104,5 +105,26 @@ export async function checkRecipeEndpoints({
       `${recipe.file}${line === undefined ? "" : `:${line}`}: field "${field}": endpoint ${endpoint.baseURL} ${problem}, then rerun`,
       { file: recipe.file, field },
     );
+  }
+}
+
+async function probeUntilAnswered({
+  endpoint,
+  timeoutMs,
+  deadline,
+}: {
+  endpoint: RecipeEndpoint;
+  timeoutMs: number;
+  deadline: number;
+}): Promise<EndpointProbeResult> {
+  for (let pauseMs = 250; ; pauseMs *= 2) {
+    const probe = await probeEndpoint({
+      baseURL: endpoint.baseURL,
+      ...(endpoint.apiKey === undefined ? {} : { apiKey: endpoint.apiKey }),
+      timeoutMs,
+    });
+    const left = deadline - performance.now();
+    if (probe.answered || left <= 0) return probe;
+    await delay(Math.min(pauseMs, left));
   }
 }
