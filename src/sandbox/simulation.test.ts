@@ -333,4 +333,40 @@ describe("memory during a run (SPEC 1.4)", () => {
     expect(windowed.records).toEqual(all.records);
     expect(DEFAULT_MAX_CONCURRENT_INTERACTIONS).toBeGreaterThanOrEqual(1024);
   });
+
+  it("overlaps rounds around a straggler: next-round interactions finish before its barrier, with the same records", async () => {
+    const run = async (overlapRounds: boolean) => {
+      const base = society.model({ modelId: "straggler-agent" });
+      // Agent 0's own calls (its draft and revision) answer 150 ms late.
+      const agent: LanguageModel = {
+        ...base,
+        async generate(request) {
+          if (/agent:0\//.test(request.callIdentity ?? "")) await new Promise((resolve) => setTimeout(resolve, 150));
+          return base.generate(request);
+        },
+      };
+      const order: string[] = [];
+      const { records } = await runTestSimulation({
+        size: 4,
+        rounds: 2,
+        targets: 1,
+        agentLanguageModels: [agent],
+        observer: society.model({ modelId: "straggler-observer" }),
+        schedule: { overlapRounds },
+        onEvent: (event) => {
+          if (event.type === "interaction-complete") order.push(`${event.round}:${event.agentId}`);
+          if (event.type === "round-end") order.push(`end ${event.round}`);
+        },
+      });
+      return { order, records: records.map(({ timings: _timings, ...rest }) => rest) };
+    };
+    const overlapped = await run(true);
+    const byRound = await run(false);
+    const earlyInRound1 = (order: string[]) =>
+      order.slice(0, order.indexOf("end 0")).filter((entry) => entry.startsWith("1:")).length;
+    expect(earlyInRound1(byRound.order)).toBe(0);
+    expect(earlyInRound1(overlapped.order)).toBeGreaterThan(0);
+    expect(overlapped.records).toHaveLength(32);
+    expect(overlapped.records).toEqual(byRound.records);
+  });
 });

@@ -6,7 +6,6 @@
  * are not run again, and a half-done one continues from its last persisted step.
  */
 import { join } from "node:path";
-import { setImmediate as nextTurn } from "node:timers/promises";
 import type Database from "better-sqlite3";
 import { questionsForRound } from "../data/question-pool.js";
 import { deriveSeed } from "../engine/random.js";
@@ -35,6 +34,7 @@ import {
   syncRecordsFile,
   writeRoundRecords,
 } from "./records-file.js";
+import { runRounds } from "./round-scheduler.js";
 import { type RoundSummary, summariseRound } from "./round-summary.js";
 import { type SimulationConfig, simulationRunId } from "./simulation-config.js";
 import { selectTargets, validateTargetSettings } from "./target-selection.js";
@@ -56,6 +56,12 @@ export interface SimulationSchedule {
   maxConcurrentInteractions?: number;
   /** Calls within an interaction: `concurrent` (default) or `sequential` (the reference). */
   callOrder?: BackScatterSettings["callOrder"];
+  /**
+   * Start an interaction of the next round once the interactions it reads are complete, before the
+   * round's barrier (round-scheduler.ts): default true, and off with a plateau (the barrier decides
+   * whether there is a next round). The reference waits for every barrier. The records are the same.
+   */
+  overlapRounds?: boolean;
 }
 
 /**
@@ -95,35 +101,6 @@ export interface SimulationResult {
   stoppedAtPlateau: boolean;
   summaries: RoundSummary[];
   recordsPath: string;
-}
-
-/**
- * Runs tasks with at most `limit` in flight (in order of the list); waits for all, then throws the
- * first failure. Each worker starts in its own event-loop turn: Node writes an HTTP request only when
- * the synchronous work around it has finished, so starting a round's interactions in one go would hold
- * every first request back until the last interaction had been set up (measured: the round's first wave
- * of calls took 71-84 ms at 50 ms per call instead of 51).
- */
-async function runAll(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
-  const errors: unknown[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    await nextTurn();
-    while (next < tasks.length) {
-      const task = tasks[next] as () => Promise<void>;
-      next += 1;
-      try {
-        await task();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
-  if (errors.length > 0) {
-    // A budget stop or cancellation explains the other failures; report it rather than a side effect.
-    throw errors.find((error) => error instanceof BudgetExceededError || error instanceof CancelledError) ?? errors[0];
-  }
 }
 
 function writeConfigFile(runDirectory: string, config: SimulationConfig): void {
@@ -242,142 +219,178 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     ...(signal === undefined ? {} : { signal }),
   });
 
+  // Per round in progress (at most two): what its interactions read. An interaction that completes
+  // before its round is the oldest (lookahead) is noted, so the round's records appender counts it.
+  interface RoundInputs {
+    questions: readonly string[];
+    embeddings: Map<string, UnitVector>;
+    snapshot: ReturnType<typeof bank.snapshot>;
+    existing: Map<number, StoredInteraction>;
+    targetsOf: (agentId: number) => number[];
+    completedEarly: number[];
+  }
+  const inputs = new Map<number, RoundInputs>();
+  let oldestRound = round;
+  const runAgent = async (currentRound: number, agentId: number): Promise<void> => {
+    const {
+      questions: roundQuestions,
+      embeddings,
+      snapshot,
+      existing,
+      targetsOf,
+      completedEarly,
+    } = inputs.get(currentRound) as RoundInputs;
+    const agent = world.agents[agentId] as World["agents"][number];
+    const question = roundQuestions[agentId] as string;
+    const stored = existing.get(agentId);
+    const targets = targetsOf(agentId);
+    const startedAt = stored?.startedAt ?? Date.now();
+    if (stored === undefined) {
+      writer.beginInteraction({ runId, round: currentRound, agentId, question, targetIds: targets, startedAt });
+    }
+    const retrievals: StoredRetrieval[] = [];
+    const record = await runInteraction(
+      {
+        runId,
+        world,
+        round: currentRound,
+        agent,
+        question,
+        questionEmbedding: embeddings.get(question) as UnitVector,
+        targets,
+        snapshot,
+        startedAt,
+        completedSteps: stored?.steps ?? new Map(),
+      },
+      {
+        agentModels: options.agentModels,
+        observer,
+        prompts,
+        settings,
+        priceOf: options.priceOf ?? defaultPrice,
+        ...(signal === undefined ? {} : { signal }),
+        onRetrieve: ({ retrieverId, memory }) => {
+          if (memory === undefined) return;
+          retrievals.push({
+            retrieverId,
+            rank: 1,
+            question: memory.question,
+            answer: memory.answer,
+            similarity: 1 - memory.distance,
+            sourceRound: memory.round,
+          });
+        },
+        saveStep: (step, peerId, payload) => {
+          writer.saveStep({
+            runId,
+            round: currentRound,
+            agentId,
+            step,
+            ...(peerId === undefined ? {} : { peerId }),
+            payload,
+          });
+          emit({ type: "step-complete", round: currentRound, agentId, step, peerId });
+        },
+      },
+    );
+    const memory = bank.has(agentId, question)
+      ? undefined
+      : {
+          agentId,
+          question,
+          answer: record.revised_answer,
+          embedding: embeddings.get(question) as UnitVector,
+          round: currentRound,
+        };
+    writer.completeInteraction({
+      runId,
+      round: currentRound,
+      agentId,
+      record,
+      completedAt: Date.now(),
+      memory,
+      retrievals,
+    });
+    if (currentRound === oldestRound) appender?.completed(agentId);
+    else completedEarly.push(agentId);
+    if (memory !== undefined) bank.add(memory);
+    emit({ type: "interaction-complete", round: currentRound, agentId, record });
+  };
+
   try {
-    while (round < config.rounds && !plateauReached()) {
-      signal?.throwIfAborted();
-      const roundQuestions = questionsForRound({ pool: questions, round, agentCount: world.agents.length });
-      const embeddings = await roundEmbeddings.get(round);
-      const snapshot = bank.snapshot(round);
-      const existing = new Map<number, StoredInteraction>(
-        repository.loadRoundInteractions(runId, round).map((interaction) => [interaction.agentId, interaction]),
-      );
-      const pending = world.agents.filter((agent) => existing.get(agent.id)?.status !== "complete");
-      appender =
-        existing.size === 0
-          ? createRoundRecordsAppender({
-              path: recordsPath,
-              repository,
-              runId,
-              round,
-              baseBytes: repository.loadRounds(runId).at(-1)?.recordsBytes ?? 0,
-            })
-          : undefined;
-      emit({
-        type: "round-start",
-        round,
-        interactions: world.agents.length,
-        alreadyComplete: world.agents.length - pending.length,
-      });
-      const currentRound = round;
-      const tasks = pending.map((agent) => async (): Promise<void> => {
-        const question = roundQuestions[agent.id] as string;
-        const stored = existing.get(agent.id);
-        const targets =
-          stored?.targetIds ??
+    if (plateauReached()) round = config.rounds;
+    round = await runRounds({
+      firstRound: round,
+      rounds: config.rounds,
+      agentCount: world.agents.length,
+      limit,
+      lookahead: config.untilPlateau === null && (options.schedule?.overlapRounds ?? true),
+      prepare: async (preparedRound) => {
+        signal?.throwIfAborted();
+        const embeddings = await roundEmbeddings.get(preparedRound);
+        if (preparedRound + 1 < config.rounds) roundEmbeddings.prefetch(preparedRound + 1);
+        const existing = new Map<number, StoredInteraction>(
+          repository
+            .loadRoundInteractions(runId, preparedRound)
+            .map((interaction) => [interaction.agentId, interaction]),
+        );
+        const targetsOf = (agentId: number): number[] =>
+          existing.get(agentId)?.targetIds ??
           selectTargets({
-            agentId: agent.id,
+            agentId,
             size: world.size,
             settings: config.selection,
-            seed: deriveSeed(world.seed, "round", currentRound, "agent", agent.id, "targets"),
+            seed: deriveSeed(world.seed, "round", preparedRound, "agent", agentId, "targets"),
           });
-        const startedAt = stored?.startedAt ?? Date.now();
-        if (stored === undefined) {
-          writer.beginInteraction({
-            runId,
-            round: currentRound,
-            agentId: agent.id,
-            question,
-            targetIds: targets,
-            startedAt,
-          });
-        }
-        const retrievals: StoredRetrieval[] = [];
-        const record = await runInteraction(
-          {
-            runId,
-            world,
-            round: currentRound,
-            agent,
-            question,
-            questionEmbedding: embeddings.get(question) as UnitVector,
-            targets,
-            snapshot,
-            startedAt,
-            completedSteps: stored?.steps ?? new Map(),
-          },
-          {
-            agentModels: options.agentModels,
-            observer,
-            prompts,
-            settings,
-            priceOf: options.priceOf ?? defaultPrice,
-            ...(signal === undefined ? {} : { signal }),
-            onRetrieve: ({ retrieverId, memory }) => {
-              if (memory === undefined) return;
-              retrievals.push({
-                retrieverId,
-                rank: 1,
-                question: memory.question,
-                answer: memory.answer,
-                similarity: 1 - memory.distance,
-                sourceRound: memory.round,
-              });
-            },
-            saveStep: (step, peerId, payload) => {
-              writer.saveStep({
-                runId,
-                round: currentRound,
-                agentId: agent.id,
-                step,
-                ...(peerId === undefined ? {} : { peerId }),
-                payload,
-              });
-              emit({ type: "step-complete", round: currentRound, agentId: agent.id, step, peerId });
-            },
-          },
-        );
-        const memory = bank.has(agent.id, question)
-          ? undefined
-          : {
-              agentId: agent.id,
-              question,
-              answer: record.revised_answer,
-              embedding: embeddings.get(question) as UnitVector,
-              round: currentRound,
-            };
-        writer.completeInteraction({
-          runId,
-          round: currentRound,
-          agentId: agent.id,
-          record,
-          completedAt: Date.now(),
-          memory,
-          retrievals,
+        inputs.set(preparedRound, {
+          questions: questionsForRound({ pool: questions, round: preparedRound, agentCount: world.agents.length }),
+          embeddings,
+          snapshot: bank.snapshot(preparedRound),
+          existing,
+          targetsOf,
+          completedEarly: [],
         });
-        appender?.completed(agent.id);
-        if (memory !== undefined) bank.add(memory);
-        emit({ type: "interaction-complete", round: currentRound, agentId: agent.id, record });
-      });
-      const roundDone = runAll(tasks, limit);
-      // The next round's questions are embedded while this round's calls are in flight.
-      if (round + 1 < config.rounds) roundEmbeddings.prefetch(round + 1);
-      await roundDone;
-      writer.flush();
-
-      // The barrier: the round's records, in agent order, then the summary that marks it complete.
-      const summary = writeRoundRecords({
-        path: recordsPath,
-        repository,
-        runId,
-        round,
-        summarise: (records) => summariseRound(round, records),
-        ...(appender === undefined ? {} : { prefix: appender.prefix() }),
-      });
-      appender = undefined;
-      summaries.push(summary);
-      emit({ type: "round-end", round, summary });
-      round += 1;
-    }
+        return {
+          complete: (agentId) => existing.get(agentId)?.status === "complete",
+          reads: (agentId) => [agentId, ...targetsOf(agentId)],
+        };
+      },
+      open: (openedRound) => {
+        oldestRound = openedRound;
+        const { existing, completedEarly } = inputs.get(openedRound) as RoundInputs;
+        appender =
+          existing.size === 0
+            ? createRoundRecordsAppender({
+                path: recordsPath,
+                repository,
+                runId,
+                round: openedRound,
+                baseBytes: repository.loadRounds(runId).at(-1)?.recordsBytes ?? 0,
+              })
+            : undefined;
+        for (const agentId of completedEarly) appender?.completed(agentId);
+        const alreadyComplete = [...existing.values()].filter((stored) => stored.status === "complete").length;
+        emit({ type: "round-start", round: openedRound, interactions: world.agents.length, alreadyComplete });
+      },
+      run: (runRound, agentId) => runAgent(runRound, agentId),
+      finish: (finishedRound) => {
+        writer.flush();
+        // The barrier: the round's records, in agent order, then the summary that marks it complete.
+        const summary = writeRoundRecords({
+          path: recordsPath,
+          repository,
+          runId,
+          round: finishedRound,
+          summarise: (records) => summariseRound(finishedRound, records),
+          ...(appender === undefined ? {} : { prefix: appender.prefix() }),
+        });
+        appender = undefined;
+        inputs.delete(finishedRound);
+        summaries.push(summary);
+        emit({ type: "round-end", round: finishedRound, summary });
+        return !plateauReached();
+      },
+    });
   } catch (error) {
     writer.flush();
     const stopped = error instanceof BudgetExceededError || error instanceof CancelledError || signal?.aborted === true;
