@@ -60,7 +60,8 @@ export async function startSocietyServer(latencyMs: number): Promise<{ url: stri
   };
 }
 
-const fakeStack = ({ url, concurrency }: { url: string; concurrency: number }) =>
+/** The model stack on the society server at `url` (no prices), as every sandbox benchmark drives it. */
+export const fakeStack = ({ url, concurrency }: { url: string; concurrency: number }) =>
   createModelStack({
     replicas: createOpenAICompatible({
       baseURL: `${url}/v1`,

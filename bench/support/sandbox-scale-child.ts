@@ -9,13 +9,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createModelStack } from "../../src/llm/model-stack.js";
-import { createOpenAICompatible } from "../../src/llm/openai-compatible.js";
 import {
   generatedPrior,
   generatedQuestions,
   runTestSimulation,
 } from "../../src/sandbox/test-support/test-simulation.js";
+import { fakeStack } from "../sandbox.js";
 
 const { values } = parseArgs({
   options: {
@@ -31,15 +30,7 @@ const concurrency = Number(values.concurrency);
 async function run(
   size: number,
 ): Promise<{ calls: number; cpuMs: number; roundCpuMs: number; wallMs: number; interactions: number }> {
-  const stack = createModelStack({
-    replicas: createOpenAICompatible({
-      baseURL: `${url}/v1`,
-      model: "fake",
-      modelId: "fake",
-      pricePerMillionTokens: { prompt: 0, completion: 0 },
-    }),
-    maxConcurrency: concurrency,
-  });
+  const stack = fakeStack({ url, concurrency });
   const directory = mkdtempSync(join(tmpdir(), "bench-sandbox-scale-"));
   try {
     const cpuBefore = process.cpuUsage();
