@@ -130,4 +130,27 @@ describe("runRounds", () => {
     // Agent 2's interaction of round 0 finished after the failures; nothing new started after them.
     expect(calls).toBe(3);
   });
+
+  it("reads a resumed round's finished interactions even when the next round would be ready first", async () => {
+    // Round 0 was half done by an earlier process and is slow to load; round 1 loads at once.
+    const started: string[] = [];
+    const finished = runRounds({
+      firstRound: 0,
+      rounds: 2,
+      agentCount: 2,
+      limit: 4,
+      lookahead: true,
+      prepare: async (round) => {
+        if (round === 0) await new Promise((resolve) => setTimeout(resolve, 30));
+        return { complete: (agentId) => round === 0 && agentId === 1, reads: () => [0, 1] };
+      },
+      open: () => {},
+      run: async (round, agentId) => {
+        started.push(`${round}:${agentId}`);
+      },
+      finish: () => true,
+    });
+    expect(await finished).toBe(2);
+    expect(started).toEqual(["0:0", "1:0", "1:1"]);
+  });
 });

@@ -44,6 +44,8 @@ export interface RoundSchedulerOptions {
 
 interface RoundState {
   plan: RoundPlan | undefined;
+  /** Settles once `plan` is set (or its preparation failed). */
+  prepared: Promise<void>;
   done: Uint8Array;
   remaining: number;
   /** Per agent: the previous round's interactions it reads that are not complete yet. */
@@ -78,6 +80,7 @@ export async function runRounds(options: RoundSchedulerOptions): Promise<number>
     if (states.has(round) || round >= rounds) return;
     const state: RoundState = {
       plan: undefined,
+      prepared: Promise.resolve(),
       done: new Uint8Array(agentCount),
       remaining: agentCount,
       waiting: new Int32Array(agentCount),
@@ -87,8 +90,12 @@ export async function runRounds(options: RoundSchedulerOptions): Promise<number>
     };
     states.set(round, state);
     preparing += 1;
-    // A later round is prepared in the next turn, after the requests just started have gone out.
-    (later ? nextTurn().then(() => options.prepare(round)) : options.prepare(round))
+    // A later round is prepared in the next turn, after the requests just started have gone out, and
+    // after the round before it, whose plan (its interactions already complete) it reads.
+    const previousPrepared = states.get(round - 1)?.prepared ?? Promise.resolve();
+    state.prepared = (
+      later ? previousPrepared.then(() => nextTurn()).then(() => options.prepare(round)) : options.prepare(round)
+    )
       .then((plan) => {
         state.plan = plan;
         const previous = states.get(round - 1);
