@@ -3,7 +3,6 @@
  * per text), and every vector is kept in the run's database so a resumed run never asks again and a
  * remote embedder's answers cannot drift between the two halves of a run.
  */
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { toUnitVector, type UnitVector } from "../llm/cosine-distance.js";
 import type { EmbeddingModel } from "../spec/embedding-model.js";
 import type { SimulationRepository } from "../store/simulation-repository.js";
@@ -55,43 +54,4 @@ export async function embedUnitVectors({
     for (const { text, vector } of entries) result.set(text, toUnitVector(vector));
   }
   return result;
-}
-
-/** A round's question vectors, each round embedded once; see {@link createRoundEmbeddings}. */
-export interface RoundEmbeddings {
-  /** The unit vectors of `round`'s questions (started now unless prefetched). */
-  get(round: number): Promise<Map<string, UnitVector>>;
-  /**
-   * Starts embedding `round`'s questions in the next event-loop turn, so a round barrier does not wait
-   * for the embedder (a remote one answers in hundreds of milliseconds per batch). A failure surfaces
-   * at `get`.
-   */
-  prefetch(round: number): void;
-}
-
-/** Embeds each round's questions (`questionsOf(round)`) through {@link embedUnitVectors}, one round ahead on request. */
-export function createRoundEmbeddings({
-  questionsOf,
-  ...options
-}: Omit<EmbedTextsOptions, "texts"> & { questionsOf: (round: number) => readonly string[] }): RoundEmbeddings {
-  const started = new Map<number, Promise<Map<string, UnitVector>>>();
-  const keep = (round: number, vectors: Promise<Map<string, UnitVector>>): void => {
-    // Handled here so a failed prefetch is not an unhandled rejection; `get` still rejects with it.
-    vectors.catch(() => {});
-    started.set(round, vectors);
-  };
-  return {
-    get(round) {
-      const vectors = started.get(round) ?? embedUnitVectors({ ...options, texts: questionsOf(round) });
-      started.delete(round);
-      return vectors;
-    },
-    prefetch(round) {
-      if (started.has(round)) return;
-      keep(
-        round,
-        nextTurn().then(() => embedUnitVectors({ ...options, texts: questionsOf(round) })),
-      );
-    },
-  };
 }

@@ -30,7 +30,10 @@ export interface RoundSchedulerOptions {
   agentCount: number;
   /** Interactions in flight at most. */
   limit: number;
-  /** Start a round's interactions before the previous round's barrier (see the module comment). */
+  /**
+   * Start a round's interactions before the previous round's barrier (see the module comment). Either
+   * way the next round is prepared while the oldest runs.
+   */
   lookahead: boolean;
   /** Loads a round (its questions, embeddings, stored interactions); called once per round, before any of its interactions start. */
   prepare(round: number): Promise<RoundPlan>;
@@ -157,7 +160,6 @@ export async function runRounds(options: RoundSchedulerOptions): Promise<number>
 
   if (!stopped) {
     prepare(oldest, { later: false });
-    if (lookahead) prepare(oldest + 1, { later: true });
   }
   let opened = -1;
   for (;;) {
@@ -178,18 +180,23 @@ export async function runRounds(options: RoundSchedulerOptions): Promise<number>
           stopped = true;
         } else {
           prepare(oldest, { later: false });
-          if (lookahead) prepare(oldest + 1, { later: true });
         }
       }
     }
     if (!stopped && failures.length === 0) {
-      for (const round of [oldest, oldest + 1]) {
+      for (const round of lookahead ? [oldest, oldest + 1] : [oldest]) {
         const state = states.get(round);
         while (state !== undefined && inFlight < limit && state.readyHead < state.ready.length) {
           launch(round, state.ready[state.readyHead] as number);
           state.readyHead += 1;
           progressed = true;
         }
+      }
+      // The next round is loaded (its questions embedded) once the oldest one's first interactions are
+      // on their way (its preparation waits a turn, behind theirs), so no barrier waits for it.
+      if (states.get(oldest)?.plan !== undefined && !states.has(oldest + 1)) {
+        prepare(oldest + 1, { later: true });
+        progressed = progressed || oldest + 1 < rounds;
       }
     }
     const idle = inFlight === 0 && preparing === 0;

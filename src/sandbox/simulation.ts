@@ -24,7 +24,7 @@ import {
   type StoredRetrieval,
 } from "../store/simulation-repository.js";
 import { type BackScatterSettings, runInteraction } from "./back-scatter.js";
-import { createRoundEmbeddings, embedUnitVectors } from "./embedding-batches.js";
+import { embedUnitVectors } from "./embedding-batches.js";
 import { createMemoryBank } from "./memory.js";
 import { reachedPlateau } from "./plateau.js";
 import { type Prior, samplePriorMemories } from "./prior-loader.js";
@@ -209,15 +209,6 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let appender: RoundRecordsAppender | undefined;
   const writer = createTurnWriter({ repository, afterWrites: () => appender?.appendReady() });
   const limit = options.schedule?.maxConcurrentInteractions ?? DEFAULT_MAX_CONCURRENT_INTERACTIONS;
-  // Unit vectors (sparse when mostly zeros), not the embedder's dense arrays: at 10,000 agents the
-  // round's 4,096-wide lexical vectors alone would hold 160 MB all round.
-  const roundEmbeddings = createRoundEmbeddings({
-    embedder,
-    repository,
-    questionsOf: (questionRound) =>
-      questionsForRound({ pool: questions, round: questionRound, agentCount: world.agents.length }),
-    ...(signal === undefined ? {} : { signal }),
-  });
 
   // Per round in progress (at most two): what its interactions read. An interaction that completes
   // before its round is the oldest (lookahead) is noted, so the round's records appender counts it.
@@ -327,8 +318,19 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       lookahead: config.untilPlateau === null && (options.schedule?.overlapRounds ?? true),
       prepare: async (preparedRound) => {
         signal?.throwIfAborted();
-        const embeddings = await roundEmbeddings.get(preparedRound);
-        if (preparedRound + 1 < config.rounds) roundEmbeddings.prefetch(preparedRound + 1);
+        const roundQuestions = questionsForRound({
+          pool: questions,
+          round: preparedRound,
+          agentCount: world.agents.length,
+        });
+        // Unit vectors (sparse when mostly zeros), not the embedder's dense arrays: at 10,000 agents the
+        // round's 4,096-wide lexical vectors alone would hold 160 MB all round.
+        const embeddings = await embedUnitVectors({
+          embedder,
+          texts: roundQuestions,
+          repository,
+          ...(signal === undefined ? {} : { signal }),
+        });
         const existing = new Map<number, StoredInteraction>(
           repository
             .loadRoundInteractions(runId, preparedRound)
@@ -343,7 +345,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             seed: deriveSeed(world.seed, "round", preparedRound, "agent", agentId, "targets"),
           });
         inputs.set(preparedRound, {
-          questions: questionsForRound({ pool: questions, round: preparedRound, agentCount: world.agents.length }),
+          questions: roundQuestions,
           embeddings,
           snapshot: bank.snapshot(preparedRound),
           existing,
