@@ -64,7 +64,7 @@ for (let round = 0; round < rounds; round += 1) {
         model: "m",
         usage: {},
       });
-      repository.saveSteps([
+      for (const step of [
         { runId, round, agentId, step: "draft", payload: { text: text(80, agentId), model: "agent" } },
         { runId, round, agentId, step: "revision", payload: { text: text(80, agentId + 1), model: "agent" } },
         ...[
@@ -81,7 +81,8 @@ for (let round = 0; round < rounds; round += 1) {
           peerId,
           payload: rating(index + 4),
         })),
-      ]);
+      ])
+        repository.saveStep(step);
       const steps = [
         "draft",
         "revision",

@@ -13,16 +13,11 @@ import { type RatingFormat, requestRating } from "../llm/ratings.js";
 import { formatSimulationCallIdentity } from "../spec/call-identity.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel, SamplingOptions } from "../spec/language-model.js";
-import {
-  assembleInteractionRecord,
-  formatMean,
-  meanValidRating,
-  type PeerFeedback,
-  sortFeedback,
-} from "./assemble-interaction-record.js";
+import { assembleInteractionRecord, type PeerFeedback, sortFeedback } from "./assemble-interaction-record.js";
 import { completionPrompt, withCompletionStop } from "./completion-prompt.js";
 import type { MemoryEmbedding, MemorySnapshot, RetrievedMemory } from "./memory.js";
 import { type RatingStep, ratingStep, stepUsage, type TextStep } from "./step-accounting.js";
+import { createStepPrompts } from "./step-prompt-tokens.js";
 import type { World, WorldAgent } from "./world.js";
 
 /** How interactions are run. */
@@ -146,8 +141,8 @@ export async function runInteraction(
   const stored = <T>(step: string, peerId?: number): T | undefined =>
     input.completedSteps.get(peerId === undefined ? step : `${step}:${peerId}`) as T | undefined;
 
-  const systemFor = (agentId: number): string | undefined =>
-    settings.agentSystemPrompt ? prompts.render("agent-system", { agent_id: agentId }) : undefined;
+  // The same renderers the cost estimate counts (step-prompt-tokens.ts).
+  const render = createStepPrompts({ prompts, agentSystemPrompt: settings.agentSystemPrompt });
 
   async function textStep(
     step: string,
@@ -214,7 +209,7 @@ export async function runInteraction(
   }
 
   const observe = (step: string, promptName: "observer-alignment" | "observer-engagement", answer: string) => () =>
-    rate(step, observer, undefined, prompts.render(promptName, { question, answer }), settings.observerSampling);
+    rate(step, observer, undefined, render.observer({ step: promptName, question, answer }), settings.observerSampling);
 
   // Step 1: the draft, informed by the centre agent's own nearest memory.
   const agentModel = modelOf(agent.id);
@@ -223,28 +218,29 @@ export async function runInteraction(
   const draft = await textStep(
     STEP.draft,
     agentModel,
-    systemFor(agent.id),
-    prompts.render("draft", {
-      agent_id: agent.id,
-      question,
-      memory_question: ownMemory?.question ?? "",
-      memory_answer: ownMemory?.answer ?? "",
-    }),
+    render.system(agent.id),
+    render.draft({ agentId: agent.id, question, ...(ownMemory === undefined ? {} : { memory: ownMemory }) }),
   );
 
   // Steps 2-4: observer judgments of the draft and every peer rating, all at once.
   const peerTask = (peerId: number) => async (): Promise<PeerFeedback> => {
     const peerMemory = snapshot.retrieve(peerId, questionEmbedding);
     services.onRetrieve?.({ retrieverId: peerId, memory: peerMemory });
-    const user = prompts.render("peer-rating", {
-      agent_id: peerId,
-      centre_id: agent.id,
+    const user = render.peerRating({
+      peerId,
+      centreId: agent.id,
       question,
-      draft_answer: draft.text,
-      memory_question: peerMemory?.question ?? "",
-      memory_answer: peerMemory?.answer ?? "",
+      draft: draft.text,
+      ...(peerMemory === undefined ? {} : { memory: peerMemory }),
     });
-    const step = await rate(STEP.peerRating, modelOf(peerId), systemFor(peerId), user, settings.agentSampling, peerId);
+    const step = await rate(
+      STEP.peerRating,
+      modelOf(peerId),
+      render.system(peerId),
+      user,
+      settings.agentSampling,
+      peerId,
+    );
     return { agentId: peerId, step };
   };
   const [observedBefore, peerFeedback] = await settleAll<RatingStep[] | PeerFeedback[]>(
@@ -263,32 +259,25 @@ export async function runInteraction(
   );
   const [alignmentBefore, engagementBefore] = observedBefore as RatingStep[];
 
-  // Step 5: sort highest first; mean over valid ratings.
+  // Step 5: sort highest first; the revision prompt quotes the valid ratings and their mean.
   const sorted = sortFeedback(peerFeedback as PeerFeedback[]);
-  const ratings = sorted.map((entry) => entry.step.rating);
-  const mean = meanValidRating(ratings);
   const validFeedback = sorted.filter((entry) => entry.step.valid);
 
   // Step 6: the revision.
   const revision = await textStep(
     STEP.revision,
     agentModel,
-    systemFor(agent.id),
-    prompts.render("revision", {
-      agent_id: agent.id,
+    render.system(agent.id),
+    render.revision({
+      agentId: agent.id,
       question,
-      draft_answer: draft.text,
-      has_rating: mean !== null,
-      mean_rating: mean === null ? "" : formatMean(mean),
-      rating_count: validFeedback.length,
-      score_only: settings.scoreOnly,
-      feedback: settings.scoreOnly
-        ? []
-        : validFeedback.map((entry) => ({
-            agent_id: entry.agentId,
-            rating: entry.step.rating,
-            reason: entry.step.reason,
-          })),
+      draft: draft.text,
+      feedback: validFeedback.map((entry) => ({
+        agentId: entry.agentId,
+        rating: entry.step.rating as number,
+        reason: entry.step.reason,
+      })),
+      scoreOnly: settings.scoreOnly,
     }),
   );
 

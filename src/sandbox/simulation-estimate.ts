@@ -10,7 +10,6 @@
  */
 import type Database from "better-sqlite3";
 import { questionsForRound } from "../data/question-pool.js";
-import { deriveSeed } from "../engine/random.js";
 import type { TokenPrice } from "../llm/middleware/price-table.js";
 import { parseModelSpec } from "../llm/model-spec.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
@@ -28,7 +27,7 @@ import {
   representativeMemory,
   textTokens,
 } from "./step-prompt-tokens.js";
-import { selectTargets } from "./target-selection.js";
+import { roundTargets } from "./target-selection.js";
 import { createWorld } from "./world.js";
 
 /** Chat calls of one model (or all models together). */
@@ -279,12 +278,7 @@ export function estimateSimulation({
       const question = roundQuestions[agent.id] as string;
       const targets =
         existing?.targetIds ??
-        selectTargets({
-          agentId: agent.id,
-          size: world.size,
-          settings: config.selection,
-          seed: deriveSeed(world.seed, "round", round, "agent", agent.id, "targets"),
-        });
+        roundTargets({ worldSeed: world.seed, size: world.size, settings: config.selection, round, agentId: agent.id });
       const spec = specOf(agent.id);
       const system = isChatSpec(spec) ? render.system(agent.id) : undefined;
       if (!done("draft")) {

@@ -6,7 +6,7 @@
  */
 import type Database from "better-sqlite3";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
-import { createSimulationRepository } from "../store/simulation-repository.js";
+import { createSimulationRepository, type SimulationRepository } from "../store/simulation-repository.js";
 import type { QuestionAnswer } from "./prior-loader.js";
 import type { SimulationConfig } from "./simulation-config.js";
 import type { RatingStep, TextStep } from "./step-accounting.js";
@@ -93,21 +93,20 @@ interface Sums {
 }
 
 function measureRun({
-  database,
+  repository,
   runId,
   config,
   prompts,
   memory,
   sums,
 }: {
-  database: Database.Database;
+  repository: SimulationRepository;
   runId: string;
   config: SimulationConfig;
   prompts: PromptTemplates;
   memory: QuestionAnswer | undefined;
   sums: Sums;
 }): void {
-  const repository = createSimulationRepository(database);
   const render = createStepPrompts({ prompts, agentSystemPrompt: config.backScatter.agentSystemPrompt });
   const specOf = new Map(repository.loadAgents(runId).map((agent) => [agent.agentId, agent.modelId]));
   const observerChat = isChatSpec(config.models.observer);
@@ -213,14 +212,12 @@ function measureLedger(database: Database.Database, sums: Sums): void {
   const names = new Set(tables.map((table) => table.name));
   // A store from before the retry ledger (or not a run's store) has nothing to say here.
   if (!names.has("lm_usage") || !names.has("lm_retries")) return;
-  const answered = database.prepare("SELECT COUNT(*) AS calls FROM lm_usage WHERE cached = 0").get() as {
-    calls: number;
-  };
   const retried = database.prepare("SELECT COUNT(*) AS retries FROM lm_retries").get() as { retries: number };
-  sums.answeredCalls += answered.calls;
   sums.retries += retried.retries;
+  // One row per answered (not cached) call: its latency.
   for (const row of database.prepare("SELECT latency_ms FROM lm_usage WHERE cached = 0").iterate()) {
     sums.latencies.push((row as { latency_ms: number }).latency_ms);
+    sums.answeredCalls += 1;
   }
 }
 
@@ -264,7 +261,7 @@ export function measureSimulationProfile({
     for (const runId of repository.listRunIds()) {
       const config = repository.findRun(runId)?.config as SimulationConfig | undefined;
       if (config === undefined) continue;
-      measureRun({ database, runId, config, prompts, memory, sums });
+      measureRun({ repository, runId, config, prompts, memory, sums });
     }
     measureLedger(database, sums);
   }

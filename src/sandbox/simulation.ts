@@ -8,7 +8,6 @@
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { questionsForRound } from "../data/question-pool.js";
-import { deriveSeed } from "../engine/random.js";
 import type { UnitVector } from "../llm/cosine-distance.js";
 import { defaultPriceTable, lookupPrice } from "../llm/middleware/price-table.js";
 import type { PromptTemplates } from "../llm/prompts/prompt-templates.js";
@@ -37,7 +36,7 @@ import {
 import { runRounds } from "./round-scheduler.js";
 import { type RoundSummary, summariseRound } from "./round-summary.js";
 import { type SimulationConfig, simulationRunId } from "./simulation-config.js";
-import { selectTargets, validateTargetSettings } from "./target-selection.js";
+import { roundTargets, validateTargetSettings } from "./target-selection.js";
 import { createTurnWriter } from "./turn-writer.js";
 import { createWorld, type World } from "./world.js";
 
@@ -336,14 +335,18 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             .loadRoundInteractions(runId, preparedRound)
             .map((interaction) => [interaction.agentId, interaction]),
         );
+        // Drawn once per agent: the scheduler reads them before the interaction does.
+        const targets: (number[] | undefined)[] = [];
         const targetsOf = (agentId: number): number[] =>
-          existing.get(agentId)?.targetIds ??
-          selectTargets({
-            agentId,
-            size: world.size,
-            settings: config.selection,
-            seed: deriveSeed(world.seed, "round", preparedRound, "agent", agentId, "targets"),
-          });
+          (targets[agentId] ??=
+            existing.get(agentId)?.targetIds ??
+            roundTargets({
+              worldSeed: world.seed,
+              size: world.size,
+              settings: config.selection,
+              round: preparedRound,
+              agentId,
+            }));
         inputs.set(preparedRound, {
           questions: roundQuestions,
           embeddings,

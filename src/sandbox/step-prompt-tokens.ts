@@ -142,8 +142,8 @@ export function createStepPrompts({
       agentId: number;
       question: string;
       draft: string;
-      /** The valid peer ratings. */
-      feedback: readonly { agentId: number; rating: number; reason: string }[];
+      /** The valid peer ratings, in the order the prompt lists them. */
+      feedback: readonly { agentId: number; rating: number; reason: string | null }[];
       scoreOnly: boolean;
     }) => {
       const mean =

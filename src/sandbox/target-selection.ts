@@ -10,7 +10,7 @@
  * disc's row ranges, so one selection costs O(size + targets) instead of O(size²).
  */
 
-import { createRandom, type Random, sampleIndicesWithoutReplacement } from "../engine/random.js";
+import { createRandom, deriveSeed, type Random, sampleIndicesWithoutReplacement } from "../engine/random.js";
 import { ConfigError } from "../spec/errors.js";
 import { agentIdAt, cellOf } from "./world.js";
 
@@ -142,6 +142,31 @@ export function validateTargetSettings(settings: TargetSelectionSettings, size: 
       );
     }
   }
+}
+
+/**
+ * The feedback givers of `agentId`'s interaction in `round`: {@link selectTargets} seeded by the run's
+ * world seed, the round and the agent, as the simulation and its cost estimate both draw them.
+ */
+export function roundTargets({
+  worldSeed,
+  size,
+  settings,
+  round,
+  agentId,
+}: {
+  worldSeed: number;
+  size: number;
+  settings: TargetSelectionSettings;
+  round: number;
+  agentId: number;
+}): number[] {
+  return selectTargets({
+    agentId,
+    size,
+    settings,
+    seed: deriveSeed(worldSeed, "round", round, "agent", agentId, "targets"),
+  });
 }
 
 /**

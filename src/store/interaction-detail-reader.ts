@@ -6,7 +6,7 @@
  * an interaction) is `undefined`, meaning "not recorded" rather than "none".
  */
 import type Database from "better-sqlite3";
-import type { StoredRetrieval } from "./simulation-repository.js";
+import { type StoredRetrieval, stepKey } from "./simulation-repository.js";
 
 /** The schema version that records call identities, retrievals and score columns (migration 7). */
 const PROVENANCE_VERSION = 7;
@@ -36,7 +36,6 @@ export interface PeerDetail extends RatingDetail {
   shownToAgent: boolean;
 }
 
-/** A memory an agent retrieved during the interaction. */
 /** A memory an interaction's agent retrieved: the same shape the simulation stores. */
 export type RetrievalDetail = StoredRetrieval;
 
@@ -125,7 +124,7 @@ export function readInteractionDetail(
       "SELECT step, peer_id, payload_json FROM simulation_steps WHERE run_id = ? AND round = ? AND agent_id = ?",
     )
     .all(runId, round, agentId)) {
-    steps.set(row.peer_id < 0 ? row.step : `${row.step}:${row.peer_id}`, JSON.parse(row.payload_json));
+    steps.set(stepKey(row.step, row.peer_id), JSON.parse(row.payload_json));
   }
   const config = JSON.parse(interaction.config_json as string) as { backScatter?: { scoreOnly?: boolean } };
   const scoreOnly = config.backScatter?.scoreOnly === true;

@@ -99,8 +99,6 @@ export interface SimulationRepository {
   }): void;
   /** Persists one completed step; a step saved twice keeps the first payload. */
   saveStep(input: StepInput): void;
-  /** Persists several completed steps in one transaction. */
-  saveSteps(inputs: readonly StepInput[]): void;
   /** Interactions of a round, with their steps. */
   loadRoundInteractions(runId: string, round: number): StoredInteraction[];
   /**
@@ -139,7 +137,8 @@ export interface SimulationRepository {
 }
 
 const textHash = (text: string): string => createHash("sha256").update(text).digest("hex");
-const stepKey = (step: string, peerId: number): string => (peerId < 0 ? step : `${step}:${peerId}`);
+/** A step's key in an interaction's steps: the step name, and `:<peer>` for a peer's rating (peer_id >= 0). */
+export const stepKey = (step: string, peerId: number): string => (peerId < 0 ? step : `${step}:${peerId}`);
 
 /** Creates the repository on a database that has the simulation migration applied. */
 export function createSimulationRepository(database: Database.Database): SimulationRepository {
@@ -322,9 +321,6 @@ export function createSimulationRepository(database: Database.Database): Simulat
       statements.beginInteraction.run(runId, round, agentId, question, JSON.stringify(targetIds), startedAt);
     },
     saveStep,
-    saveSteps: database.transaction((inputs: readonly StepInput[]) => {
-      for (const input of inputs) saveStep(input);
-    }),
     loadRoundInteractions(runId, round) {
       const steps = new Map<number, Map<string, unknown>>();
       for (const row of statements.loadSteps.all(runId, round)) {
