@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../spec/errors.js";
@@ -58,11 +58,21 @@ export function registerServeCommand(program: Command): void {
     )
     .option("--open", "open the app in the default browser")
     .action(async (options: { runs: string[]; port: number; host: string; open?: boolean }) => {
-      const missing = options.runs.find((directory) => !existsSync(directory));
-      if (missing !== undefined) throw new UsageError(`--runs ${missing}: no such directory`, { field: "--runs" });
-      const file = options.runs.find((directory) => !statSync(directory).isDirectory());
+      // One stat per path; any failure to stat counts as missing (as existsSync would say).
+      const runs = options.runs.map((directory) => {
+        try {
+          return { directory, stats: statSync(directory) };
+        } catch {
+          return { directory, stats: undefined };
+        }
+      });
+      const missing = runs.find((run) => run.stats === undefined);
+      if (missing !== undefined) {
+        throw new UsageError(`--runs ${missing.directory}: no such directory`, { field: "--runs" });
+      }
+      const file = runs.find((run) => run.stats?.isDirectory() === false);
       if (file !== undefined) {
-        throw new UsageError(`--runs ${file}: not a directory (give the folder that holds your runs)`, {
+        throw new UsageError(`--runs ${file.directory}: not a directory (give the folder that holds your runs)`, {
           field: "--runs",
         });
       }

@@ -3,8 +3,6 @@
  * as tables and the report's bar charts (the same chart module), and for generation runs the answers
  * of every model side by side, item by item, with their alignment verdicts.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Estimate } from "../data/statistics.js";
@@ -12,6 +10,7 @@ import type { EvaluationReport } from "../eval/evaluation-report.js";
 import type { GenerationReport } from "../eval/generation-report.js";
 import { BarChart } from "./charts.js";
 import { Layout, renderPage } from "./layout.js";
+import { estimateBar, readReportJson } from "./report-page-helpers.js";
 import { integerParameter } from "./request-parameters.js";
 import type { RunCatalog } from "./run-catalog.js";
 import { requireRun } from "./run-lookup.js";
@@ -31,16 +30,7 @@ export function registerEvaluationPage(app: Hono, catalog: RunCatalog): void {
     const entry = requireRun(catalog, context.req.param("id"));
     if (entry.kind !== "evaluation") throw new HTTPException(404, { message: "not an evaluation run" });
     const page = integerParameter({ text: context.req.query("page"), name: "page", fallback: 0 });
-    const path = join(entry.directory, "report.json");
-    let report: EvaluationReport | GenerationReport | undefined;
-    let problem: string | undefined;
-    if (existsSync(path)) {
-      try {
-        report = JSON.parse(readFileSync(path, "utf8")) as EvaluationReport | GenerationReport;
-      } catch (error) {
-        problem = `${path}: not readable JSON (${(error as Error).message})`;
-      }
-    }
+    const { report, problem } = readReportJson<EvaluationReport | GenerationReport>(entry.directory);
     return context.html(
       renderPage(
         <Layout title={`Evaluation: ${entry.name}`} breadcrumbs={[{ href: "/", label: "Runs" }]}>
@@ -102,12 +92,7 @@ function LikelihoodView({ report }: { report: EvaluationReport }) {
                 bars={benchmark.models.flatMap((model) =>
                   model.metrics
                     .filter((metric) => metric.metric === name)
-                    .map((metric) => ({
-                      label: model.model,
-                      value: metric.value ?? Number.NaN,
-                      lower: metric.lower ?? Number.NaN,
-                      upper: metric.upper ?? Number.NaN,
-                    })),
+                    .map((metric) => estimateBar(model.model, metric)),
                 )}
               />
             ))}
@@ -187,12 +172,7 @@ function GenerationView({ report, page, href }: { report: GenerationReport; page
               title={`${benchmark.name}: alignment`}
               minimum={1}
               maximum={7}
-              bars={benchmark.models.map((model) => ({
-                label: model.model,
-                value: model.alignment.value ?? Number.NaN,
-                lower: model.alignment.lower ?? Number.NaN,
-                upper: model.alignment.upper ?? Number.NaN,
-              }))}
+              bars={benchmark.models.map((model) => estimateBar(model.model, model.alignment))}
             />
             <h3>Answers side by side</h3>
             <table class="answers">

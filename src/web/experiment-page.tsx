@@ -5,12 +5,11 @@
  * per kind, and time and cost per step. The file's shape is declared here (the web layer reads files;
  * it does not import the experiment layer); every text from it is escaped by JSX.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { BarChart } from "./charts.js";
 import { Layout, renderPage } from "./layout.js";
+import { estimateBar, readReportJson } from "./report-page-helpers.js";
 import type { RunCatalog } from "./run-catalog.js";
 import { requireRun } from "./run-lookup.js";
 
@@ -44,28 +43,13 @@ const number = (value: number | null | undefined, digits = 3): string =>
   typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "n/a";
 const interval = (estimate: Estimate | undefined): string =>
   estimate === undefined ? "n/a" : `${number(estimate.value)} [${number(estimate.lower)}, ${number(estimate.upper)}]`;
-const bar = (label: string, estimate: Estimate | undefined) => ({
-  label,
-  value: estimate?.value ?? Number.NaN,
-  lower: estimate?.lower ?? Number.NaN,
-  upper: estimate?.upper ?? Number.NaN,
-});
 
 /** Registers the experiment page. */
 export function registerExperimentPage(app: Hono, catalog: RunCatalog): void {
   app.get("/runs/:id/experiment", (context) => {
     const entry = requireRun(catalog, context.req.param("id"));
     if (entry.kind !== "experiment") throw new HTTPException(404, { message: "not an experiment" });
-    const path = join(entry.directory, "report.json");
-    let report: ExperimentReportFile | undefined;
-    let problem: string | undefined;
-    if (existsSync(path)) {
-      try {
-        report = JSON.parse(readFileSync(path, "utf8")) as ExperimentReportFile;
-      } catch (error) {
-        problem = `${path}: not readable JSON (${(error as Error).message})`;
-      }
-    }
+    const { report, problem } = readReportJson<ExperimentReportFile>(entry.directory);
     return context.html(
       renderPage(
         <Layout title={`Experiment: ${entry.name}`} breadcrumbs={[{ href: "/", label: "Runs" }]}>
@@ -119,7 +103,7 @@ function ExperimentView({ report }: { report: ExperimentReportFile }) {
           minimum={1}
           maximum={7}
           bars={report.generations.map((generation) =>
-            bar(
+            estimateBar(
               `generation ${generation.generation}`,
               generation.scores.find((score) => score.name === name)?.estimate,
             ),
@@ -128,7 +112,7 @@ function ExperimentView({ report }: { report: ExperimentReportFile }) {
       ))}
       <h2>Benchmarks per generation</h2>
       {[...series].map(([title, rows]) => (
-        <BarChart title={title} bars={rows.map((row) => bar(`generation ${row.generation}`, row.estimate))} />
+        <BarChart title={title} bars={rows.map((row) => estimateBar(`generation ${row.generation}`, row.estimate))} />
       ))}
       {(report.judged ?? []).length === 0 ? null : (
         <>

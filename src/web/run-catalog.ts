@@ -67,11 +67,20 @@ export function createRunCatalog({
   const discover = (): RunEntry[] => {
     const found: RunEntry[] = [];
     for (const root of roots.map((path) => resolve(path))) {
-      walk(root, 0, (directory, kind) => {
+      const runs = findDirectories({
+        roots: [root],
+        depth: MAXIMUM_DEPTH,
+        skipped: SKIPPED,
+        match: (directory) => {
+          const kind = detectRunKind(directory);
+          return kind === undefined ? undefined : { directory, kind };
+        },
+      });
+      for (const { directory, kind } of runs) {
         const name = relative(root, directory) || basename(root);
         const entry: RunEntry = { id: runId(directory), kind, directory, name };
         if (!found.some((other) => other.id === entry.id)) found.push(entry);
-      });
+      }
     }
     for (const entry of found) entries.set(entry.id, entry);
     return found;
@@ -172,23 +181,47 @@ function storedRunKind(path: string): RunKind | undefined {
   }
 }
 
-function walk(directory: string, depth: number, found: (directory: string, kind: RunKind) => void): void {
-  const kind = detectRunKind(directory);
-  if (kind !== undefined) {
-    found(directory, kind);
-    return;
-  }
-  if (depth >= MAXIMUM_DEPTH) return;
-  let children: string[];
-  try {
-    children = readdirSync(directory, { withFileTypes: true })
-      .filter((child) => child.isDirectory() && !child.name.startsWith(".") && !SKIPPED.has(child.name))
-      .map((child) => child.name)
-      .sort();
-  } catch {
-    return;
-  }
-  for (const child of children) walk(join(directory, child), depth + 1, found);
+/**
+ * Searches each of `roots` (the root itself is level 0) down to `depth` levels for directories that
+ * `match` (it returns what to keep, or undefined for no match), and returns what it kept, root by root,
+ * depth first. A matching directory is not searched further; hidden folders (name starting with ".")
+ * and folders named in `skipped` are not entered, nor folders that cannot be read. Subfolders are
+ * visited in `compare` order of their names (default: UTF-16 code unit order, as `Array.sort`).
+ */
+export function findDirectories<T>({
+  roots,
+  depth,
+  match,
+  skipped,
+  compare,
+}: {
+  roots: readonly string[];
+  depth: number;
+  match: (directory: string) => T | undefined;
+  skipped: ReadonlySet<string>;
+  compare?: (a: string, b: string) => number;
+}): T[] {
+  const found: T[] = [];
+  const visit = (directory: string, level: number): void => {
+    const matched = match(directory);
+    if (matched !== undefined) {
+      found.push(matched);
+      return;
+    }
+    if (level >= depth) return;
+    let children: string[];
+    try {
+      children = readdirSync(directory, { withFileTypes: true })
+        .filter((child) => child.isDirectory() && !child.name.startsWith(".") && !skipped.has(child.name))
+        .map((child) => child.name)
+        .sort(compare);
+    } catch {
+      return;
+    }
+    for (const child of children) visit(join(directory, child), level + 1);
+  };
+  for (const root of roots) visit(root, 0);
+  return found;
 }
 
 function isFinished(entry: RunEntry, database: Database.Database | undefined): boolean {

@@ -126,8 +126,8 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Enforces `policy`: off loopback, a request without the token gets 401 (pages redirect to the login
- * form, other requests get one line), except under `publicPathPrefixes` (default none), whose
- * sub-app checks its own credentials; on loopback, a request whose Host is not a loopback name gets 403.
+ * form, other requests get one line), except paths for which `isPublicPath` is true (default none),
+ * whose sub-app checks its own credentials; on loopback, a request whose Host is not a loopback name gets 403.
  */
 export function accessControl({
   policy,

@@ -53,8 +53,10 @@ function notFound() {
 /** The sub-app. */
 export function createHumanEvalRoutes({ studyDirectories, now = Date.now }: HumanEvalRoutesOptions): Hono {
   const app = new Hono();
+  /** The study id of each directory opened so far (a study's id never changes). */
+  const studyIds = new Map<string, string>();
   const study = <T,>(studyId: string, work: (opened: OpenStudy) => T): T | undefined =>
-    withStudy({ directories: studyDirectories, studyId, work });
+    withStudy({ directories: studyDirectories, studyId, work, studyIds });
 
   app.get("/static/human-eval.js", (context) =>
     context.body(HUMAN_EVAL_JS, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" }),
