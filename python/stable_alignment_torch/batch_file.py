@@ -34,10 +34,8 @@ def micro_batch_tensors(entry, region):
     tokens = torch.frombuffer(bytearray(region[offset : offset + 4 * count]), dtype=torch.int32)
     offset += 4 * count
     targets = torch.frombuffer(bytearray(region[offset : offset + 4 * count]), dtype=torch.int32)
-    offset += 4 * count
-    ratings = struct.unpack(f"<{entry['batchSize']}d", bytes(region[offset : offset + 8 * entry["batchSize"]]))
     shape = (entry["batchSize"], entry["sequenceLength"])
-    return tokens.reshape(shape).long(), targets.reshape(shape).long(), list(ratings)
+    return tokens.reshape(shape).long(), targets.reshape(shape).long(), micro_batch_ratings(entry, region)
 
 
 def micro_batch_ratings(entry, region):

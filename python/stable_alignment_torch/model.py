@@ -191,12 +191,26 @@ def set_dropout_seed(model, seed, device):
             module.generator = generator
 
 
+def peft_name(name):
+    """A LoRA parameter's PEFT tensor name (`model.layers.0.self_attn.q_proj.lora_A` ->
+    `base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`)."""
+    return f"base_model.model.{name}.weight"
+
+
+def module_name(peft):
+    """The model's own parameter name of a PEFT tensor name (the inverse of peft_name)."""
+    return peft[len("base_model.model.") : -len(".weight")]
+
+
+def is_adapter(name):
+    """Whether a parameter name (the model's own) is a LoRA adapter matrix."""
+    return name.endswith((".lora_A", ".lora_B"))
+
+
 def apply_lora(model, lora, tensors, source):
-    """Freezes every weight and puts adapters on the targets, loaded from PEFT-named `tensors`.
-    Returns {PEFT name: parameter}."""
+    """Freezes every weight and puts adapters on the targets, loaded from PEFT-named `tensors`."""
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    adapters = {}
     for layer_index, layer in enumerate(model.model.layers):
         for target in lora["targets"]:
             path = _LORA_MODULES[target]
@@ -204,13 +218,10 @@ def apply_lora(model, lora, tensors, source):
             parent = getattr(layer, parent_name)
             wrapped = LoraLinear(getattr(parent, child_name), lora["rank"], lora["alpha"], lora.get("dropout", 0.0))
             setattr(parent, child_name, wrapped)
-            prefix = f"base_model.model.model.layers.{layer_index}.{path}"
             for matrix in ("A", "B"):
-                name = f"{prefix}.lora_{matrix}.weight"
+                name = peft_name(f"model.layers.{layer_index}.{path}.lora_{matrix}")
                 if name not in tensors:
                     raise ValueError(f"{source}: missing adapter tensor {name}")
                 parameter = getattr(wrapped, f"lora_{matrix}")
                 with torch.no_grad():
                     parameter.copy_(tensors[name].reshape(parameter.shape))
-                adapters[name] = parameter
-    return adapters

@@ -3,7 +3,7 @@ whole model on every rank, gradients all-reduced once per step), or FullySharded
 decoder block one FSDP unit, parameters, gradients and optimizer state sharded; bf16 mixed precision).
 
 Both wrappers average the gradients over ranks; the trainer wants the sum over the step's prompts, so
-it multiplies by `gradient_scale`. FSDP is imported only when asked for: torch 1.13 on Python 3.11
+it multiplies by the world size. FSDP is imported only when asked for: torch 1.13 on Python 3.11
 cannot import it at all, and it needs CUDA.
 """
 import contextlib
@@ -28,7 +28,6 @@ class Parallel:
         self.wrapped = wrapped  # what forward passes go through
         self.mode = mode  # "single", "ddp" or "fsdp"
         self.world = world
-        self.gradient_scale = world if mode in ("ddp", "fsdp") else 1
 
     def accumulate(self, synchronize):
         """Context of one backward pass: no_sync for all but the step's last pass."""
@@ -58,10 +57,6 @@ class Parallel:
         else:
             for gradient in gradients:
                 gradient.mul_(factor)
-
-    def evaluates_on_every_rank(self):
-        """FSDP forward passes gather parameters from every rank, so all ranks run them together."""
-        return self.mode == "fsdp"
 
     def forward_model(self):
         """The module for passes outside training (references, held-out): the unwrapped model, or FSDP."""

@@ -16,7 +16,15 @@ import torch.distributed as dist
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from stable_alignment_torch.batch_file import micro_batch_ratings, micro_batch_tensors, read_batch_file  # noqa: E402
-from stable_alignment_torch.model import LlamaForCausalLm, apply_lora, sequence_losses, set_dropout_seed  # noqa: E402
+from stable_alignment_torch.model import (  # noqa: E402
+    LlamaForCausalLm,
+    apply_lora,
+    is_adapter,
+    module_name,
+    peft_name,
+    sequence_losses,
+    set_dropout_seed,
+)
 from stable_alignment_torch.objectives import contributes, objective  # noqa: E402
 from stable_alignment_torch.parallel import (  # noqa: E402
     clean_name,
@@ -60,20 +68,6 @@ def latest_checkpoint(directory):
     return os.path.join(directory, complete[-1]) if complete else None
 
 
-def peft_name(name):
-    """A LoRA parameter's PEFT tensor name (`model.layers.0.self_attn.q_proj.lora_A` ->
-    `base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`)."""
-    return f"base_model.model.{name}.weight"
-
-
-def is_adapter(name):
-    return name.endswith((".lora_A", ".lora_B"))
-
-
-def module_name(peft):
-    return peft[len("base_model.model.") : -len(".weight")]
-
-
 def save_checkpoint(directory, weights, optimizer_state, cursor, start, lora):
     """Hugging Face layout (weights, plus config and tokenizer files copied from the start model), or
     with LoRA the adapter in PEFT's layout; optimizer.pt and cursor.json; written into a temporary
@@ -81,7 +75,7 @@ def save_checkpoint(directory, weights, optimizer_state, cursor, start, lora):
     temporary = f"{directory}.tmp-{os.getpid()}"
     os.makedirs(temporary, exist_ok=True)
     if lora:
-        adapters = {peft_name(name): value for name, value in weights.items() if is_adapter(name)}
+        adapters = {peft_name(name): value for name, value in weights.items()}
         write_safetensors(os.path.join(temporary, "adapter_model.safetensors"), adapters)
         shutil.copyfile(os.path.join(start, "adapter_config.json"), os.path.join(temporary, "adapter_config.json"))
     else:
@@ -200,10 +194,12 @@ def main():
                     continue
                 index, entry = mine[number]
                 tokens, targets, ratings = micro_batch_tensors(entry, region)
-                set_dropout_seed(parallel.model, entry.get("dropoutSeed"), device)
+                if "dropoutSeed" in entry:
+                    set_dropout_seed(parallel.model, entry["dropoutSeed"], device)
                 with autocast(device, precision):
                     mean_nll, counts = sequence_losses(parallel.wrapped, tokens.to(device), targets.to(device))
-                set_dropout_seed(parallel.model, None, device)
+                if "dropoutSeed" in entry:
+                    set_dropout_seed(parallel.model, None, device)
                 loss, named = objective(settings, mean_nll, counts, ratings, None if references is None else references[index])
                 loss.backward()
             loss_sum += loss.detach().double()
@@ -231,13 +227,13 @@ def main():
         learning_rate = learning_rate_at(step, total_steps, settings["learningRate"], settings["warmup"])
         norm = 0.0
         if contributing > 0:
-            # The wrappers average over ranks: gradient_scale turns that back into the sum over prompts.
-            norm = math.sqrt(parallel.gradient_square_sum(parameters)) * parallel.gradient_scale / contributing
+            # The wrappers average over ranks: multiplying by world turns that back into the sum over prompts.
+            norm = math.sqrt(parallel.gradient_square_sum(parameters)) * world / contributing
             if not math.isfinite(norm):
                 raise SystemExit(f"training diverged at step {step + 1}: gradient norm is not finite")
             clip = min(1.0, settings["maxGradientNorm"] / (norm + 1e-6))
             with torch.no_grad():
-                parallel.scale_gradients(parameters, clip * parallel.gradient_scale / contributing)
+                parallel.scale_gradients(parameters, clip * world / contributing)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
             optimizer.step()
@@ -264,7 +260,8 @@ def main():
         last = step == total_steps
         eval_every = settings["evalEvery"]
         if header.get("heldOut") and ((eval_every > 0 and step % eval_every == 0) or last):
-            if rank == 0 or parallel.evaluates_on_every_rank():
+            # FSDP forward passes gather parameters from every rank, so all ranks run them together.
+            if rank == 0 or parallel.mode == "fsdp":
                 record = evaluate(forward_model, settings, header["heldOut"], region, device, precision, held_out_references, step)
                 if rank == 0:
                     emit(record)

@@ -74,6 +74,29 @@ async function train(out: string, extra: Partial<Parameters<typeof torchTrainRun
   return torchTrainRun({ model: join(directory, "start"), data: join(directory, "sa.json"), out, settings, ...extra });
 }
 
+/** Trains into `out` and SIGKILLs the torchrun job once the checkpoint of `step` is written; says whether it was. */
+async function killAfterCheckpoint(
+  out: string,
+  step: number,
+  extra: Partial<Parameters<typeof torchTrainRun>[0]> = {},
+): Promise<boolean> {
+  let pid = 0;
+  let sawCheckpoint = false;
+  await train(out, {
+    ...extra,
+    onLaunch: (processId) => {
+      pid = processId;
+    },
+    onEvent: (event) => {
+      if (event.type === "checkpoint" && event.step === step && !sawCheckpoint) {
+        sawCheckpoint = true;
+        process.kill(-pid, "SIGKILL");
+      }
+    },
+  }).catch(() => undefined);
+  return sawCheckpoint;
+}
+
 /** One uninterrupted single-process fp32 run, shared by the tests that compare against it. */
 let reference: ReturnType<typeof torchTrainRun> | undefined;
 function referenceRun(): ReturnType<typeof torchTrainRun> {
@@ -160,19 +183,7 @@ describe.skipIf(missing)("torch backend checkpoints and processes", () => {
     await referenceRun();
     const expected = await metricsLosses(join(directory, "reference"));
     const killed = join(directory, "killed");
-    let pid = 0;
-    let sawCheckpoint = false;
-    await train(killed, {
-      onLaunch: (processId) => {
-        pid = processId;
-      },
-      onEvent: (event) => {
-        if (event.type === "checkpoint" && event.step === 5 && !sawCheckpoint) {
-          sawCheckpoint = true;
-          process.kill(-pid, "SIGKILL");
-        }
-      },
-    }).catch(() => undefined);
+    const sawCheckpoint = await killAfterCheckpoint(killed, 5);
     expect(sawCheckpoint).toBe(true);
     expect((await metricsLosses(killed)).length).toBeLessThan(7);
     const resumed = await train(killed, { resume: true });
@@ -186,38 +197,14 @@ describe.skipIf(missing)("torch backend checkpoints and processes", () => {
       lora: { rank: 4, alpha: 8, dropout: 0.25, targets: ["q", "v", "up"] },
     };
     const whole = join(directory, "lora-whole");
-    await torchTrainRun({
-      model: join(directory, "start"),
-      data: join(directory, "sa.json"),
-      out: whole,
-      settings: lora,
-    });
+    await train(whole, { settings: lora });
     const expected = await metricsLosses(whole);
     expect(expected).toHaveLength(7);
     const killed = join(directory, "lora-killed");
-    let pid = 0;
-    let sawCheckpoint = false;
-    await torchTrainRun({
-      model: join(directory, "start"),
-      data: join(directory, "sa.json"),
-      out: killed,
-      settings: lora,
-      onLaunch: (processId) => {
-        pid = processId;
-      },
-      onEvent: (event) => {
-        if (event.type === "checkpoint" && event.step === 5 && !sawCheckpoint) {
-          sawCheckpoint = true;
-          process.kill(-pid, "SIGKILL");
-        }
-      },
-    }).catch(() => undefined);
+    const sawCheckpoint = await killAfterCheckpoint(killed, 5, { settings: lora });
     expect(sawCheckpoint).toBe(true);
     const resumedEvents: number[] = [];
-    const resumed = await torchTrainRun({
-      model: join(directory, "start"),
-      data: join(directory, "sa.json"),
-      out: killed,
+    const resumed = await train(killed, {
       settings: lora,
       resume: true,
       onEvent: (event) => {
