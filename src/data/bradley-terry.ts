@@ -100,9 +100,14 @@ export interface BradleyTerryScore {
   upper: number;
 }
 
+/** Most iterations of each bootstrap resample's fit (fewer when the caller's `maxIterations` is lower). */
+const RESAMPLE_MAX_ITERATIONS = 2000;
+
 /**
  * Fits the strengths and their percentile-bootstrap intervals (comparisons resampled with
- * replacement, seeded; defaults of statistics.ts). `converged` is the full sample's fit.
+ * replacement, seeded; defaults of statistics.ts). `converged` is the full sample's fit, which runs
+ * up to `maxIterations` (default that of {@link fitBradleyTerry}); each resample's fit stops after
+ * at most 2,000.
  */
 export function bradleyTerryEstimate({
   models,
@@ -113,19 +118,12 @@ export function bradleyTerryEstimate({
   resamples = 2000,
   seed = 0,
 }: BradleyTerryOptions & BootstrapOptions): { scores: BradleyTerryScore[]; converged: boolean; confidence: number } {
-  const fitOptions = {
-    models,
-    ...(tolerance === undefined ? {} : { tolerance }),
-    ...(maxIterations === undefined ? {} : { maxIterations: Math.min(maxIterations, 2000) }),
-  };
-  const fit = fitBradleyTerry({
-    ...fitOptions,
-    comparisons,
-    ...(maxIterations === undefined ? {} : { maxIterations }),
-  });
+  const fit = fitBradleyTerry({ models, comparisons, tolerance, maxIterations });
+  const resampleMaxIterations = Math.min(maxIterations ?? RESAMPLE_MAX_ITERATIONS, RESAMPLE_MAX_ITERATIONS);
   const intervals = bootstrapIntervals({
     items: comparisons,
-    statistic: (sample) => fitBradleyTerry({ maxIterations: 2000, ...fitOptions, comparisons: sample }).strengths,
+    statistic: (sample) =>
+      fitBradleyTerry({ models, comparisons: sample, tolerance, maxIterations: resampleMaxIterations }).strengths,
     confidence,
     resamples,
     seed,

@@ -17,16 +17,11 @@ import {
   sandboxItems,
   trainingQuestions,
 } from "../eval/generation-items.js";
-import { buildGenerationReport, type GenerationReport } from "../eval/generation-report.js";
-import {
-  formatGenerationHtml,
-  formatGenerationJson,
-  formatGenerationMarkdown,
-} from "../eval/generation-report-format.js";
+import type { GenerationReport } from "../eval/generation-report.js";
+import { writeGenerationReportFiles } from "../eval/generation-report-files.js";
 import { type GenerationEvent, runGeneration } from "../eval/generation-run.js";
 import { adversarialItems, readJailbreakTemplates } from "../eval/jailbreak-templates.js";
 import { createPairwiseJudge, createRubricJudge } from "../eval/judges.js";
-import { writeAtomically } from "../model/atomic-writer.js";
 import type { LanguageModel } from "../spec/language-model.js";
 import { createEvaluationRepository } from "../store/evaluation-repository.js";
 import { createJudgeRepository } from "../store/judge-repository.js";
@@ -103,13 +98,11 @@ export async function judgeInDirectory(options: JudgeInDirectoryOptions): Promis
       ...(onEvent ? { onEvent } : {}),
       ...(signal ? { signal } : {}),
     });
-    const report = buildGenerationReport({ evaluationRepository, judgeRepository });
-    const markdown = formatGenerationMarkdown(report);
-    const json = formatGenerationJson(report);
-    const html = formatGenerationHtml(report);
-    await writeAtomically({ path: join(directory, "report.md") }, (writer) => writer.write(markdown));
-    await writeAtomically({ path: join(directory, "report.json") }, (writer) => writer.write(json));
-    await writeAtomically({ path: join(directory, "report.html") }, (writer) => writer.write(html));
+    const { report, markdown, json, html } = writeGenerationReportFiles({
+      directory,
+      evaluationRepository,
+      judgeRepository,
+    });
     await factory.usageMeter.idle();
     return { report, markdown, json, html, usage: summarizeUsageLedger(store) };
   } finally {

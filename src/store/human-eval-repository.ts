@@ -111,6 +111,24 @@ interface VoteRow {
   created_at: number;
 }
 
+interface AssignmentRow {
+  rater_id: string;
+  position: number;
+  item_id: string;
+  swapped: number;
+  shown_at: number | null;
+}
+
+function toAssignment(row: AssignmentRow): StudyAssignment {
+  return {
+    raterId: row.rater_id,
+    position: row.position,
+    itemId: row.item_id,
+    swapped: row.swapped === 1,
+    shownAt: row.shown_at ?? undefined,
+  };
+}
+
 function toVote(row: VoteRow): StudyVote {
   return {
     voteId: row.vote_id,
@@ -127,45 +145,72 @@ function toVote(row: VoteRow): StudyVote {
 
 /** Creates the repository on an open database (migration 8 applied); one study per file. */
 export function createHumanEvalRepository({ database }: { database: Database.Database }): HumanEvalRepository {
-  const studyRow = () =>
-    database
-      .prepare<[], { study_id: string; config_json: string; secret: string; admin_token_sha256: string }>(
-        "SELECT study_id, config_json, secret, admin_token_sha256 FROM human_studies LIMIT 1",
-      )
-      .get();
-  const studyId = (): string => {
-    const row = studyRow();
-    if (row === undefined) throw new RangeError("this store holds no study");
-    return row.study_id;
-  };
   const assignmentColumns = "rater_id, position, item_id, swapped, shown_at";
-  const toAssignment = (row: {
-    rater_id: string;
-    position: number;
-    item_id: string;
-    swapped: number;
-    shown_at: number | null;
-  }): StudyAssignment => ({
-    raterId: row.rater_id,
-    position: row.position,
-    itemId: row.item_id,
-    swapped: row.swapped === 1,
-    shownAt: row.shown_at ?? undefined,
-  });
   const voteColumns = "vote_id, rater_id, item_id, choice, rating_a, rating_b, reason, seconds, created_at";
+  const selectStudy = database.prepare<
+    [],
+    { study_id: string; config_json: string; secret: string; admin_token_sha256: string }
+  >("SELECT study_id, config_json, secret, admin_token_sha256 FROM human_studies LIMIT 1");
+  const insertStudy = database.prepare(
+    "INSERT INTO human_studies (study_id, config_json, secret, admin_token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+  );
+  const insertItem = database.prepare(
+    `INSERT INTO human_items (study_id, item_id, position, kind, source, benchmark, source_item_id, question, prompt,
+       first_model, second_model, first_answer, second_answer, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertRater = database.prepare(
+    "INSERT INTO human_raters (study_id, rater_id, position, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+  );
+  const insertAssignment = database.prepare(
+    "INSERT INTO human_assignments (study_id, rater_id, position, item_id, swapped) VALUES (?, ?, ?, ?, ?)",
+  );
+  const selectItems = database.prepare<[string], ItemRow>(
+    `SELECT item_id, kind, source, benchmark, source_item_id, question, prompt, first_model, second_model,
+            first_answer, second_answer, flags FROM human_items WHERE study_id = ? ORDER BY position`,
+  );
+  const selectRaters = database.prepare<[string], { rater_id: string; token_sha256: string }>(
+    "SELECT rater_id, token_sha256 FROM human_raters WHERE study_id = ? ORDER BY position",
+  );
+  const selectRaterByTokenHash = database.prepare<[string], { rater_id: string }>(
+    "SELECT rater_id FROM human_raters WHERE token_sha256 = ?",
+  );
+  const selectAssignments = database.prepare<[string, string], AssignmentRow>(
+    `SELECT ${assignmentColumns} FROM human_assignments WHERE study_id = ? AND rater_id = ? ORDER BY position`,
+  );
+  const selectAllAssignments = database.prepare<[string], AssignmentRow>(
+    `SELECT ${assignmentColumns} FROM human_assignments WHERE study_id = ? ORDER BY rater_id, position`,
+  );
+  const updateShown = database.prepare(
+    "UPDATE human_assignments SET shown_at = ? WHERE study_id = ? AND rater_id = ? AND item_id = ? AND shown_at IS NULL",
+  );
+  const insertVote = database.prepare(
+    `INSERT INTO human_votes (study_id, rater_id, item_id, choice, rating_a, rating_b, reason, seconds, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const selectCurrentVotes = database.prepare<[string, string | null, string | null], VoteRow>(
+    `SELECT ${voteColumns} FROM human_votes v WHERE study_id = ? AND (? IS NULL OR rater_id = ?)
+       AND vote_id = (SELECT MAX(vote_id) FROM human_votes w
+                       WHERE w.study_id = v.study_id AND w.rater_id = v.rater_id AND w.item_id = v.item_id)
+     ORDER BY vote_id`,
+  );
+  const selectVoteHistory = database.prepare<[string], VoteRow>(
+    `SELECT ${voteColumns} FROM human_votes WHERE study_id = ? ORDER BY vote_id`,
+  );
+  // The file's one study never changes once written, so its id is read once it exists.
+  let knownStudyId: string | undefined;
+  const studyId = (): string => {
+    if (knownStudyId === undefined) {
+      const row = selectStudy.get();
+      if (row === undefined) throw new RangeError("this store holds no study");
+      knownStudyId = row.study_id;
+    }
+    return knownStudyId;
+  };
   return {
     createStudy({ study, items, raters, assignments }) {
       const now = Date.now();
       database.transaction(() => {
-        database
-          .prepare(
-            "INSERT INTO human_studies (study_id, config_json, secret, admin_token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
-          )
-          .run(study.studyId, JSON.stringify(study.config), study.secret, study.adminTokenSha256, now);
-        const insertItem = database.prepare(
-          `INSERT INTO human_items (study_id, item_id, position, kind, source, benchmark, source_item_id, question, prompt,
-             first_model, second_model, first_answer, second_answer, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        );
+        insertStudy.run(study.studyId, JSON.stringify(study.config), study.secret, study.adminTokenSha256, now);
         items.forEach((item, position) => {
           insertItem.run(
             study.studyId,
@@ -184,15 +229,9 @@ export function createHumanEvalRepository({ database }: { database: Database.Dat
             item.flags.join(","),
           );
         });
-        const insertRater = database.prepare(
-          "INSERT INTO human_raters (study_id, rater_id, position, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
-        );
         raters.forEach((rater, position) => {
           insertRater.run(study.studyId, rater.raterId, position, rater.tokenSha256, now);
         });
-        const insertAssignment = database.prepare(
-          "INSERT INTO human_assignments (study_id, rater_id, position, item_id, swapped) VALUES (?, ?, ?, ?, ?)",
-        );
         for (const assignment of assignments) {
           insertAssignment.run(
             study.studyId,
@@ -205,7 +244,7 @@ export function createHumanEvalRepository({ database }: { database: Database.Dat
       })();
     },
     loadStudy() {
-      const row = studyRow();
+      const row = selectStudy.get();
       if (row === undefined) return undefined;
       return {
         studyId: row.study_id,
@@ -215,97 +254,54 @@ export function createHumanEvalRepository({ database }: { database: Database.Dat
       };
     },
     loadItems() {
-      return database
-        .prepare<[string], ItemRow>(
-          `SELECT item_id, kind, source, benchmark, source_item_id, question, prompt, first_model, second_model,
-                  first_answer, second_answer, flags FROM human_items WHERE study_id = ? ORDER BY position`,
-        )
-        .all(studyId())
-        .map((row) => ({
-          itemId: row.item_id,
-          kind: row.kind,
-          source: row.source,
-          benchmark: row.benchmark,
-          sourceItemId: row.source_item_id,
-          question: row.question,
-          prompt: row.prompt,
-          firstModel: row.first_model,
-          secondModel: row.second_model,
-          firstAnswer: row.first_answer,
-          secondAnswer: row.second_answer,
-          flags: row.flags === "" ? [] : row.flags.split(","),
-        }));
+      return selectItems.all(studyId()).map((row) => ({
+        itemId: row.item_id,
+        kind: row.kind,
+        source: row.source,
+        benchmark: row.benchmark,
+        sourceItemId: row.source_item_id,
+        question: row.question,
+        prompt: row.prompt,
+        firstModel: row.first_model,
+        secondModel: row.second_model,
+        firstAnswer: row.first_answer,
+        secondAnswer: row.second_answer,
+        flags: row.flags === "" ? [] : row.flags.split(","),
+      }));
     },
     loadRaters() {
-      return database
-        .prepare<[string], { rater_id: string; token_sha256: string }>(
-          "SELECT rater_id, token_sha256 FROM human_raters WHERE study_id = ? ORDER BY position",
-        )
-        .all(studyId())
-        .map((row) => ({ raterId: row.rater_id, tokenSha256: row.token_sha256 }));
+      return selectRaters.all(studyId()).map((row) => ({ raterId: row.rater_id, tokenSha256: row.token_sha256 }));
     },
     findRaterByTokenHash(tokenSha256) {
-      return database
-        .prepare<[string], { rater_id: string }>("SELECT rater_id FROM human_raters WHERE token_sha256 = ?")
-        .get(tokenSha256)?.rater_id;
+      return selectRaterByTokenHash.get(tokenSha256)?.rater_id;
     },
     loadAssignments(raterId) {
-      return database
-        .prepare<[string, string], Parameters<typeof toAssignment>[0]>(
-          `SELECT ${assignmentColumns} FROM human_assignments WHERE study_id = ? AND rater_id = ? ORDER BY position`,
-        )
-        .all(studyId(), raterId)
-        .map(toAssignment);
+      return selectAssignments.all(studyId(), raterId).map(toAssignment);
     },
     loadAllAssignments() {
-      return database
-        .prepare<[string], Parameters<typeof toAssignment>[0]>(
-          `SELECT ${assignmentColumns} FROM human_assignments WHERE study_id = ? ORDER BY rater_id, position`,
-        )
-        .all(studyId())
-        .map(toAssignment);
+      return selectAllAssignments.all(studyId()).map(toAssignment);
     },
     markShown({ raterId, itemId, at }) {
-      database
-        .prepare(
-          "UPDATE human_assignments SET shown_at = ? WHERE study_id = ? AND rater_id = ? AND item_id = ? AND shown_at IS NULL",
-        )
-        .run(at, studyId(), raterId, itemId);
+      updateShown.run(at, studyId(), raterId, itemId);
     },
     addVote(vote) {
-      database
-        .prepare(
-          `INSERT INTO human_votes (study_id, rater_id, item_id, choice, rating_a, rating_b, reason, seconds, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          studyId(),
-          vote.raterId,
-          vote.itemId,
-          vote.choice,
-          vote.ratingA ?? null,
-          vote.ratingB ?? null,
-          vote.reason,
-          vote.seconds,
-          vote.createdAt,
-        );
+      insertVote.run(
+        studyId(),
+        vote.raterId,
+        vote.itemId,
+        vote.choice,
+        vote.ratingA ?? null,
+        vote.ratingB ?? null,
+        vote.reason,
+        vote.seconds,
+        vote.createdAt,
+      );
     },
     loadCurrentVotes({ raterId } = {}) {
-      const rows = database
-        .prepare<[string, string | null, string | null], VoteRow>(
-          `SELECT ${voteColumns} FROM human_votes v WHERE study_id = ? AND (? IS NULL OR rater_id = ?)
-             AND vote_id = (SELECT MAX(vote_id) FROM human_votes w
-                             WHERE w.study_id = v.study_id AND w.rater_id = v.rater_id AND w.item_id = v.item_id)
-           ORDER BY vote_id`,
-        )
-        .all(studyId(), raterId ?? null, raterId ?? null);
-      return rows.map(toVote);
+      return selectCurrentVotes.all(studyId(), raterId ?? null, raterId ?? null).map(toVote);
     },
     loadVoteHistory() {
-      return database
-        .prepare<[string], VoteRow>(`SELECT ${voteColumns} FROM human_votes WHERE study_id = ? ORDER BY vote_id`)
-        .all(studyId())
-        .map(toVote);
+      return selectVoteHistory.all(studyId()).map(toVote);
     },
   };
 }

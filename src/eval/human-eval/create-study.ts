@@ -12,7 +12,7 @@ import { UsageError } from "../../spec/errors.js";
 import { createEvaluationRepository } from "../../store/evaluation-repository.js";
 import { createHumanEvalRepository } from "../../store/human-eval-repository.js";
 import { createJudgeRepository } from "../../store/judge-repository.js";
-import { openStore } from "../../store/open-store.js";
+import { openStore, type Store } from "../../store/open-store.js";
 import type { GenerationItem } from "../generation-items.js";
 import { GENERATION_RUN_ID, type GenerationConfig } from "../generation-run.js";
 import { GOLD_PAIRS, type GoldPair } from "./gold-pairs.js";
@@ -35,15 +35,17 @@ export function hashToken(token: string): string {
 }
 
 /**
- * Every prompt of the generation runs in `from` with the answers of the models it holds. A model
- * answered in several directories counts from the first; a prompt is matched across directories by
- * benchmark and item id.
+ * Opens each generation run of `from` in order and calls `visit` with its store, its config and the
+ * models it contributes (those no earlier directory held); returns those models per directory. A
+ * UsageError naming `--from` for a directory without a generation-mode run.
  */
-export function loadPromptAnswers({ from }: { from: readonly string[] }): {
-  prompts: PromptAnswers[];
-  modelsBySource: Map<string, string[]>;
-} {
-  const byKey = new Map<string, PromptAnswers & { answers: Map<string, string> }>();
+function visitGenerationRuns({
+  from,
+  visit,
+}: {
+  from: readonly string[];
+  visit?: (run: { directory: string; store: Store; config: GenerationConfig; models: string[] }) => void;
+}): Map<string, string[]> {
   const modelsBySource = new Map<string, string[]>();
   for (const directory of from) {
     const path = join(directory, EVALUATION_STORE_FILE);
@@ -57,9 +59,7 @@ export function loadPromptAnswers({ from }: { from: readonly string[] }): {
     }
     const store = openStore({ path });
     try {
-      const evaluation = createEvaluationRepository({ database: store.database });
-      const judge = createJudgeRepository({ database: store.database });
-      const run = evaluation.findRun(GENERATION_RUN_ID);
+      const run = createEvaluationRepository({ database: store.database }).findRun(GENERATION_RUN_ID);
       if (run === undefined) {
         throw new UsageError(`${directory} holds no generation-mode evaluation (eval run --mode generation)`, {
           field: "--from",
@@ -69,6 +69,37 @@ export function loadPromptAnswers({ from }: { from: readonly string[] }): {
       const taken = new Set([...modelsBySource.values()].flat());
       const models = config.models.filter((model) => !taken.has(model));
       modelsBySource.set(directory, models);
+      visit?.({ directory, store, config, models });
+    } finally {
+      store.close();
+    }
+  }
+  return modelsBySource;
+}
+
+/**
+ * The models of the generation runs in `from` per directory, in order; a model answered in several
+ * directories counts from the first. A UsageError naming `--from` for a directory without one.
+ */
+export function loadModelsBySource({ from }: { from: readonly string[] }): Map<string, string[]> {
+  return visitGenerationRuns({ from });
+}
+
+/**
+ * Every prompt of the generation runs in `from` with the answers of the models it holds, and the
+ * models per directory ({@link loadModelsBySource}). A prompt is matched across directories by
+ * benchmark and item id.
+ */
+export function loadPromptAnswers({ from }: { from: readonly string[] }): {
+  prompts: PromptAnswers[];
+  modelsBySource: Map<string, string[]>;
+} {
+  const byKey = new Map<string, PromptAnswers & { answers: Map<string, string> }>();
+  const modelsBySource = visitGenerationRuns({
+    from,
+    visit: ({ directory, store, config, models }) => {
+      const evaluation = createEvaluationRepository({ database: store.database });
+      const judge = createJudgeRepository({ database: store.database });
       for (const benchmark of config.benchmarks) {
         const items = evaluation.loadItems(GENERATION_RUN_ID, benchmark).map((entry) => entry.item as GenerationItem);
         for (const model of models) {
@@ -93,10 +124,8 @@ export function loadPromptAnswers({ from }: { from: readonly string[] }): {
           }
         }
       }
-    } finally {
-      store.close();
-    }
-  }
+    },
+  });
   return { prompts: [...byKey.values()], modelsBySource };
 }
 

@@ -27,8 +27,27 @@ export interface HumanJudgeRow {
   agreement: number | undefined;
 }
 
+/** A human verdict's parsed value as this model's outcome; undefined for anything but `A`, `B` or `tie`. */
 function outcomeOf(parsed: StoredVerdict["parsed"]): PairwiseOutcome | undefined {
   return parsed === "A" ? "win" : parsed === "B" ? "loss" : parsed === "tie" ? "tie" : undefined;
+}
+
+/** The reverse of {@link outcomeOf}: this model's outcome as a human verdict's parsed value. */
+export function verdictOf(outcome: PairwiseOutcome): "A" | "B" | "tie" {
+  return outcome === "win" ? "A" : outcome === "loss" ? "B" : "tie";
+}
+
+/** The same comparison from the other side: a win is the opponent's loss. */
+export function oppositeOutcome(outcome: PairwiseOutcome): PairwiseOutcome {
+  return outcome === "win" ? "loss" : outcome === "loss" ? "win" : "tie";
+}
+
+/**
+ * An LM judge's preference between two answers' rubric ratings, from the first's side: the higher
+ * rating wins, equal ratings tie.
+ */
+export function compareRatings(first: number, second: number): PairwiseOutcome {
+  return first > second ? "win" : first < second ? "loss" : "tie";
 }
 
 /**
@@ -66,7 +85,7 @@ export function summariseHumanVerdicts({
         const mine = alignment.get(model)?.get(verdict.itemId);
         const theirs = alignment.get(opponent)?.get(verdict.itemId);
         if (mine === undefined || theirs === undefined) continue;
-        const judged: PairwiseOutcome = mine > theirs ? "win" : mine < theirs ? "loss" : "tie";
+        const judged = compareRatings(mine, theirs);
         judge.push(judged);
         if (judged === outcome) agreeing += 1;
       }

@@ -12,7 +12,14 @@ import { createJudgeRepository } from "../../store/judge-repository.js";
 import { openStore, type Store } from "../../store/open-store.js";
 import { GENERATION_RUN_ID, type GenerationConfig } from "../generation-run.js";
 import { EVALUATION_STORE_FILE, STUDY_FILE } from "./create-study.js";
-import { analyseStudy, type JudgeRatings, judgeRatingKey, type StudyAnalysis } from "./study-analysis.js";
+import {
+  analyseStudy,
+  type JudgeRatings,
+  judgeRatingKey,
+  type StudyAnalysis,
+  type StudyOutcome,
+  studyOutcomes,
+} from "./study-analysis.js";
 import type { StudySettings } from "./study-plan.js";
 
 /** What a study stores as its config. */
@@ -30,6 +37,11 @@ export interface OpenStudy {
   adminTokenSha256: string;
   /** Recomputes the analysis from the stored votes (and the judge's ratings, when any). */
   analyse(): StudyAnalysis;
+  /**
+   * The included raters' majority per pair item (as {@link StudyAnalysis}'s `outcomes`), from the
+   * stored votes alone: no judge ratings are read and no interval is computed.
+   */
+  outcomes(): StudyOutcome[];
   close(): void;
 }
 
@@ -66,6 +78,14 @@ export function openStudy({ directory }: { directory: string }): OpenStudy {
         votes: repository.loadCurrentVotes(),
         ...(judgeRatings.ratings.size > 0 ? { judgeRatings } : {}),
       });
+    },
+    outcomes() {
+      return studyOutcomes({
+        exclusion: settings.exclusion,
+        items: repository.loadItems(),
+        assignments: repository.loadAllAssignments(),
+        votes: repository.loadCurrentVotes(),
+      }).outcomes;
     },
     close() {
       store.close();

@@ -10,6 +10,7 @@ import { type AgreementEstimate, fleissKappaEstimate, krippendorffAlphaEstimate 
 import { type BradleyTerryScore, bradleyTerryEstimate, type Comparison } from "../../data/bradley-terry.js";
 import { mean, type PairwiseOutcome, quantile, type WinRate, winRate } from "../../data/statistics.js";
 import type { StudyAssignment, StudyItem, StudyVote } from "../../store/human-eval-repository.js";
+import { compareRatings } from "./human-verdicts.js";
 import type { ExclusionRules, StudySettings } from "./study-plan.js";
 
 /** Bootstrap resamples of every interval of the analysis. */
@@ -76,6 +77,14 @@ export interface JudgeAgreement {
   alpha: AgreementEstimate;
 }
 
+/** One pair item's human outcome: the included raters' majority from the first model's side. */
+export interface StudyOutcome {
+  item: StudyItem;
+  outcome: PairwiseOutcome;
+  /** The included raters' votes on the item. */
+  votes: CanonicalVote[];
+}
+
 /** The whole analysis. */
 export interface StudyAnalysis {
   raters: RaterSummary[];
@@ -90,7 +99,7 @@ export interface StudyAnalysis {
   /** Pair items whose answers hold identity words. */
   flaggedItems: { itemId: string; flags: string[] }[];
   /** Per pair item, the included raters' majority from the first model's side (items with votes). */
-  outcomes: { item: StudyItem; outcome: PairwiseOutcome; votes: CanonicalVote[] }[];
+  outcomes: StudyOutcome[];
 }
 
 /** An LM judge's alignment rating of a model's answer: key `model\u0000benchmark\u0000itemId`. */
@@ -116,6 +125,54 @@ function median(values: readonly number[]): number {
       );
 }
 
+/**
+ * The rater summaries (with the study's exclusions), the included raters' votes in the items' terms
+ * and, per pair item with any of those votes (in item order), the majority: the part of the analysis
+ * `human-eval export` needs, without the judge's ratings or any bootstrap.
+ */
+export function studyOutcomes({
+  exclusion,
+  items,
+  assignments,
+  votes,
+}: {
+  exclusion: ExclusionRules;
+  items: readonly StudyItem[];
+  assignments: readonly StudyAssignment[];
+  /** Current votes (latest per rater and item). */
+  votes: readonly StudyVote[];
+}): { raters: RaterSummary[]; countedVotes: CanonicalVote[]; outcomes: StudyOutcome[] } {
+  const itemById = new Map(items.map((item) => [item.itemId, item]));
+  const swapped = new Map(assignments.map((entry) => [`${entry.raterId}\u0000${entry.itemId}`, entry.swapped]));
+  const canonical = votes.map((vote) =>
+    canonicalVote(vote, swapped.get(`${vote.raterId}\u0000${vote.itemId}`) ?? false),
+  );
+  const raterIds = [...new Set(assignments.map((entry) => entry.raterId))];
+  const raters = raterIds.map((raterId) =>
+    summariseRater({
+      raterId,
+      assigned: assignments.filter((entry) => entry.raterId === raterId).length,
+      votes: canonical.filter((vote) => vote.raterId === raterId),
+      itemById,
+      rules: exclusion,
+    }),
+  );
+  const included = new Set(raters.filter((rater) => !rater.excluded).map((rater) => rater.raterId));
+  const countedVotes = canonical.filter((vote) => included.has(vote.raterId));
+  const pairVotes = new Map<string, CanonicalVote[]>();
+  for (const vote of countedVotes) {
+    if (itemById.get(vote.itemId)?.kind !== "pair") continue;
+    pairVotes.set(vote.itemId, [...(pairVotes.get(vote.itemId) ?? []), vote]);
+  }
+  const outcomes = items.flatMap((item) => {
+    const itemVotes = pairVotes.get(item.itemId);
+    return item.kind === "pair" && itemVotes !== undefined
+      ? [{ item, outcome: majority(itemVotes), votes: itemVotes }]
+      : [];
+  });
+  return { raters, countedVotes, outcomes };
+}
+
 /** Analyses a study from its stored rows. `judgeRatings`: an LM judge's ratings of the same answers. */
 export function analyseStudy({
   settings,
@@ -133,43 +190,19 @@ export function analyseStudy({
   judgeRatings?: JudgeRatings;
   resamples?: number;
 }): StudyAnalysis {
-  const seed = settings.seed;
+  const { raters, countedVotes, outcomes } = studyOutcomes({
+    exclusion: settings.exclusion,
+    items,
+    assignments,
+    votes,
+  });
   const itemById = new Map(items.map((item) => [item.itemId, item]));
-  const swapped = new Map(assignments.map((entry) => [`${entry.raterId}\u0000${entry.itemId}`, entry.swapped]));
-  const canonical = votes.map((vote) =>
-    canonicalVote(vote, swapped.get(`${vote.raterId}\u0000${vote.itemId}`) ?? false),
-  );
-  const raterIds = [...new Set(assignments.map((entry) => entry.raterId))];
-  const raters = raterIds.map((raterId) =>
-    summariseRater({
-      raterId,
-      assigned: assignments.filter((entry) => entry.raterId === raterId).length,
-      votes: canonical.filter((vote) => vote.raterId === raterId),
-      itemById,
-      rules: settings.exclusion,
-    }),
-  );
-  const included = new Set(raters.filter((rater) => !rater.excluded).map((rater) => rater.raterId));
-  const counted = canonical.filter((vote) => included.has(vote.raterId));
-  const pairVotes = new Map<string, CanonicalVote[]>();
-  for (const vote of counted) {
-    if (itemById.get(vote.itemId)?.kind !== "pair") continue;
-    pairVotes.set(vote.itemId, [...(pairVotes.get(vote.itemId) ?? []), vote]);
-  }
-  const pairItems = items.filter((item) => item.kind === "pair" && pairVotes.has(item.itemId));
-  const options = { seed, resamples };
-  const choiceUnits = pairItems.map((item) => (pairVotes.get(item.itemId) ?? []).map((vote) => vote.choice));
-  const ratingUnits = pairItems.flatMap((item) => {
-    const itemVotes = pairVotes.get(item.itemId) ?? [];
-    return [
-      itemVotes.flatMap((vote) => (vote.firstRating === undefined ? [] : [vote.firstRating])),
-      itemVotes.flatMap((vote) => (vote.secondRating === undefined ? [] : [vote.secondRating])),
-    ];
-  });
-  const outcomes = pairItems.map((item) => {
-    const itemVotes = pairVotes.get(item.itemId) ?? [];
-    return { item, outcome: majority(itemVotes), votes: itemVotes };
-  });
+  const options = { seed: settings.seed, resamples };
+  const choiceUnits = outcomes.map(({ votes: itemVotes }) => itemVotes.map((vote) => vote.choice));
+  const ratingUnits = outcomes.flatMap(({ votes: itemVotes }) => [
+    itemVotes.flatMap((vote) => (vote.firstRating === undefined ? [] : [vote.firstRating])),
+    itemVotes.flatMap((vote) => (vote.secondRating === undefined ? [] : [vote.secondRating])),
+  ]);
   const pairs = new Map<string, PairwiseOutcome[]>();
   for (const { item, outcome } of outcomes) {
     const key = `${item.firstModel}\u0000${item.secondModel}`;
@@ -184,8 +217,8 @@ export function analyseStudy({
     second: item.secondModel,
     outcome,
   }));
-  const goldVotes = counted.filter((vote) => itemById.get(vote.itemId)?.kind === "gold");
-  const seconds = counted.map((vote) => vote.seconds);
+  const goldVotes = countedVotes.filter((vote) => itemById.get(vote.itemId)?.kind === "gold");
+  const seconds = countedVotes.map((vote) => vote.seconds);
   return {
     raters,
     secondsPerItem: { median: median(seconds), mean: mean(seconds) },
@@ -264,7 +297,7 @@ function agreeWithJudge({
     const first = judgeRatings.ratings.get(judgeRatingKey(item.firstModel, item.benchmark, item.sourceItemId));
     const second = judgeRatings.ratings.get(judgeRatingKey(item.secondModel, item.benchmark, item.sourceItemId));
     if (first === undefined || second === undefined) continue;
-    units.push([outcome, first > second ? "win" : first < second ? "loss" : "tie"]);
+    units.push([outcome, compareRatings(first, second)]);
   }
   return {
     judge: judgeRatings.judge,

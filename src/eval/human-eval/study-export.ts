@@ -8,16 +8,14 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { mean } from "../../data/statistics.js";
-import { writeFileAtomically } from "../../model/atomic-writer.js";
 import { createEvaluationRepository } from "../../store/evaluation-repository.js";
 import { createJudgeRepository, type StoredVerdict } from "../../store/judge-repository.js";
 import { openStore } from "../../store/open-store.js";
 import { acquireRunLock, type RunLock } from "../../store/run-lock.js";
-import { buildGenerationReport } from "../generation-report.js";
-import { formatGenerationHtml, formatGenerationJson, formatGenerationMarkdown } from "../generation-report-format.js";
+import { writeGenerationReportFiles } from "../generation-report-files.js";
 import { GENERATION_RUN_ID } from "../generation-run.js";
-import { EVALUATION_STORE_FILE, loadPromptAnswers } from "./create-study.js";
-import { HUMAN_ASPECT, HUMAN_JUDGE } from "./human-verdicts.js";
+import { EVALUATION_STORE_FILE, loadModelsBySource } from "./create-study.js";
+import { HUMAN_ASPECT, HUMAN_JUDGE, oppositeOutcome, verdictOf } from "./human-verdicts.js";
 import type { OpenStudy } from "./open-study.js";
 import type { CanonicalVote } from "./study-analysis.js";
 
@@ -36,7 +34,7 @@ export function exportStudyPairs({ study, format }: { study: OpenStudy; format: 
   pairs: number;
 } {
   const lines: string[] = [];
-  for (const { item, outcome, votes } of study.analyse().outcomes) {
+  for (const { item, outcome, votes } of study.outcomes()) {
     if (outcome === "tie") continue;
     const firstWins = outcome === "win";
     const chosen = firstWins ? item.firstAnswer : item.secondAnswer;
@@ -83,18 +81,18 @@ export function exportStudyPairs({ study, format }: { study: OpenStudy; format: 
  * the other. Returns the verdicts written per directory.
  */
 export function recordHumanVerdicts({ study }: { study: OpenStudy }): Map<string, number> {
-  const { modelsBySource } = loadPromptAnswers({ from: study.settings.from });
+  const modelsBySource = loadModelsBySource({ from: study.settings.from });
   const promptVersion = `human-eval:${study.studyId}`;
   const promptSha256 = createHash("sha256").update(JSON.stringify(study.settings)).digest("hex");
   const rowsBySource = new Map<string, { model: string; benchmark: string; verdict: StoredVerdict }[]>(
     [...modelsBySource.keys()].map((directory) => [directory, []]),
   );
   const sourceOf = (model: string) => [...modelsBySource].find(([, models]) => models.includes(model))?.[0];
-  for (const { item, outcome, votes } of study.analyse().outcomes) {
+  for (const { item, outcome, votes } of study.outcomes()) {
     const summary = `${votes.length} raters: ${votes.map((vote) => vote.choice).join(", ")}`;
     for (const [model, opponent, parsed] of [
-      [item.firstModel, item.secondModel, outcome === "win" ? "A" : outcome === "loss" ? "B" : "tie"],
-      [item.secondModel, item.firstModel, outcome === "win" ? "B" : outcome === "loss" ? "A" : "tie"],
+      [item.firstModel, item.secondModel, verdictOf(outcome)],
+      [item.secondModel, item.firstModel, verdictOf(oppositeOutcome(outcome))],
     ] as const) {
       const source = sourceOf(model);
       if (source === undefined) continue;
@@ -149,13 +147,11 @@ function writeVerdicts({
       const judgeRepository = createJudgeRepository({ database: store.database });
       judgeRepository.replaceJudgeVerdicts({ runId: GENERATION_RUN_ID, judgeModel: HUMAN_JUDGE, promptVersion, rows });
       // The run's report files (what `serve` draws) are recomputed so they show the human judge too.
-      const report = buildGenerationReport({
+      writeGenerationReportFiles({
+        directory,
         evaluationRepository: createEvaluationRepository({ database: store.database }),
         judgeRepository,
       });
-      writeFileAtomically({ path: join(directory, "report.md"), data: formatGenerationMarkdown(report) });
-      writeFileAtomically({ path: join(directory, "report.json"), data: formatGenerationJson(report) });
-      writeFileAtomically({ path: join(directory, "report.html"), data: formatGenerationHtml(report) });
     } finally {
       store.close();
     }
