@@ -10,6 +10,7 @@ import { DoctorCheckFailedError } from "../spec/errors.js";
 import { findTorchPython } from "../train/torch-python.js";
 import { type CliContext, createCliContext } from "./cli-context.js";
 import { DEFAULT_AGENT_MODEL } from "./default-models.js";
+import { OPENAI_DEFAULT_BASE_URL } from "./model-factory.js";
 import { checkModelsUsable } from "./model-preflight.js";
 import { integerOption } from "./option-parsers.js";
 
@@ -194,7 +195,7 @@ async function checkModelSpec({
     }
     return [{ name: `model ${spec}`, status: "ok", detail: `${parsed.provider} model` }];
   }
-  const urls = parsed.baseURLs ?? [context.environment.OPENAI_BASE_URL ?? "https://api.openai.com/v1"];
+  const urls = parsed.baseURLs ?? [context.environment.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL];
   return Promise.all(
     urls.map(async (url): Promise<DoctorCheck> => {
       const name = `endpoint ${url}`;

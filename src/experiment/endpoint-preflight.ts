@@ -9,7 +9,7 @@ import { type EndpointProbeResult, probeEndpoint } from "../llm/endpoint-probe.j
 import { parseEmbeddingSpec, parseModelSpec } from "../llm/model-spec.js";
 import { ConfigError } from "../spec/errors.js";
 import type { ExperimentNode } from "./experiment-nodes.js";
-import type { ModelSecrets } from "./model-factory.js";
+import { type ModelSecrets, OPENAI_DEFAULT_BASE_URL } from "./model-factory.js";
 import type { LoadedRecipe } from "./recipe.js";
 
 /** An endpoint a pending step will call, with the recipe field that names it and the first such step. */
@@ -33,7 +33,7 @@ export function endpointsOfPendingNodes({
 }): RecipeEndpoint[] {
   const found = new Map<string, RecipeEndpoint>();
   const add = (field: (string | number)[], urls: readonly string[] | undefined, step: string) => {
-    const baseURLs = urls ?? [secrets.openAiBaseUrl || "https://api.openai.com/v1"];
+    const baseURLs = urls ?? [secrets.openAiBaseUrl || OPENAI_DEFAULT_BASE_URL];
     const apiKey = urls === undefined ? secrets.openAiApiKey : secrets.serverApiKey;
     for (const baseURL of baseURLs) {
       if (!found.has(baseURL)) found.set(baseURL, { field, baseURL, ...(apiKey ? { apiKey } : {}), step });

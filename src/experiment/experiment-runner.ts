@@ -63,6 +63,7 @@ export async function runExperiment({
   const nodes = planNodes({ recipe: recipe.recipe, recipeDirectory: recipe.directory, out });
   const byName = new Map(nodes.map((node) => [node.name, node]));
   // So are the endpoints the steps still to run will call: one that is down is named now, not hours in.
+  // (Markers are read again under the lock: another run may have finished nodes in between.)
   await checkRecipeEndpoints({
     recipe,
     pending: nodes.filter((node) => readNodeMarker(node) === undefined),
@@ -84,9 +85,12 @@ export async function runExperiment({
       )}\n`,
     });
     const markers: NodeMarker[] = [];
-    onEvent?.({ type: "plan", nodes: nodes.length, complete: nodes.filter((node) => readNodeMarker(node)).length });
+    // Each node's marker as the run begins; only this run writes markers while it holds the lock.
+    const finished = new Map(nodes.map((node) => [node.name, readNodeMarker(node)]));
+    const complete = [...finished.values()].filter((marker) => marker !== undefined).length;
+    onEvent?.({ type: "plan", nodes: nodes.length, complete });
     for (const node of nodes) {
-      const done = readNodeMarker(node);
+      const done = finished.get(node.name);
       if (done !== undefined) {
         onEvent?.({ type: "node-skip", node });
         markers.push(done);
@@ -124,5 +128,3 @@ export async function runExperiment({
     lock.release();
   }
 }
-
-export { NODE_COMPLETE_FILE, type NodeMarker, readNodeMarker } from "./node-marker.js";

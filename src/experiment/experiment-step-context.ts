@@ -8,6 +8,7 @@ import { resolveCheckpointDirectory } from "./checkpoint-directory.js";
 import { type ExperimentNode, recipePath } from "./experiment-nodes.js";
 import type { ModelFactoryOptions } from "./model-factory.js";
 import type { Recipe } from "./recipe.js";
+import type { UsageSummary } from "./usage-ledger.js";
 
 /** Model-building settings of a run (secrets, cache, prices, endpoints, test models); no store. */
 export type ExperimentModelSettings = Omit<
@@ -16,13 +17,7 @@ export type ExperimentModelSettings = Omit<
 >;
 
 /** LM usage of a step (its store's ledger, every session together). */
-export interface StepUsage {
-  calls: number;
-  cachedCalls: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-}
+export type StepUsage = UsageSummary;
 
 /** What a step reports; stored in its node's completion marker. */
 export interface StepOutcome {

@@ -5,6 +5,7 @@
  * `close()` ends the whole group. Nothing of the command's output is interpreted.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { probeEndpoint } from "../llm/endpoint-probe.js";
 import { ConfigError } from "../spec/errors.js";
 
 /** Options of {@link startModelServer}. */
@@ -85,12 +86,9 @@ export async function startModelServer({
       );
     }
     if (signal?.aborted) break;
-    try {
-      const response = await fetch(modelsUrl, { signal: AbortSignal.timeout(2000) });
-      if (response.ok) return server;
-    } catch {
-      // Not listening yet.
-    }
+    // Not listening yet unless it answers 2xx.
+    const probe = await probeEndpoint({ baseURL: url, timeoutMs: 2000 });
+    if (probe.answered && probe.status >= 200 && probe.status < 300) return server;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   await server.close();

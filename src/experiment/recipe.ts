@@ -4,7 +4,7 @@
  * the field path (`society.size`). Paths inside a recipe are relative to the recipe's folder.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname } from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { parseDataMix } from "../data/data-mix.js";
@@ -15,6 +15,7 @@ import { LORA_TARGETS } from "../model/llama/index.js";
 import { ConfigError } from "../spec/errors.js";
 import { INITIAL_SETTINGS } from "../spec/interaction-record.js";
 import { PROMPT_FORMATS, TRAINING_LOSSES, TRAINING_STAGES } from "../train/training-settings.js";
+import { recipePath } from "./experiment-nodes.js";
 
 const positiveInteger = z.number().int().positive();
 
@@ -325,7 +326,7 @@ function parseRecipeDocument({ text, file, directory }: { text: string; file: st
   }
   if (directory !== undefined) {
     for (const { path, value } of recipeFiles(parsed.data)) {
-      const resolved = isAbsolute(value) ? value : resolve(directory, value);
+      const resolved = recipePath(directory, value);
       if (!existsSync(resolved)) refuse(path, `no such file or folder: ${resolved}`);
     }
   }

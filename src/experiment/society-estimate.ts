@@ -9,7 +9,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { priceOfSpec } from "../llm/price-of-spec.js";
 import { estimateSimulation } from "../sandbox/simulation-estimate.js";
-import { measureSimulationProfile } from "../sandbox/simulation-profile.js";
+import { measureSimulationProfile, type SimulationProfile } from "../sandbox/simulation-profile.js";
 import type { ExperimentNode } from "./experiment-nodes.js";
 import type { SimulationCostEstimate, SimulationCostEstimator } from "./experiment-plan.js";
 import { createModelFactory, type ModelFactoryOptions } from "./model-factory.js";
@@ -19,7 +19,10 @@ import { societyConfiguration } from "./society-configuration.js";
 
 const runDatabase = (node: ExperimentNode): string => join(node.directory, "run", "run.sqlite");
 
-/** The default society estimator of `experiment plan`. */
+/**
+ * The default society estimator of `experiment plan`. Within one estimator the embedder's retrieval
+ * distance is read once, and each run database is checked and each set of them measured once.
+ */
 export function createSocietyCostEstimator({
   recipe,
   recipeDirectory,
@@ -30,47 +33,71 @@ export function createSocietyCostEstimator({
   /** How the embedder is built (its retrieval distance is part of the configuration); prices of the specs. */
   models: Omit<ModelFactoryOptions, "store">;
 }): SimulationCostEstimator {
-  return async ({ node, nodes }) => {
+  let distanceThreshold: Promise<number> | undefined;
+  const readDistanceThreshold = async (): Promise<number> => {
     const factory = createModelFactory(models);
-    let distanceThreshold: number;
     try {
-      distanceThreshold = (await factory.embeddingModel(recipe.society.embedder)).defaultDistanceThreshold;
+      return (await factory.embeddingModel(recipe.society.embedder)).defaultDistanceThreshold;
     } finally {
       await factory.close();
     }
+  };
+  // Whether a run database can calibrate, by path; the profile of each ordered list of readable paths.
+  const readableByPath = new Map<string, boolean>();
+  const profileByPaths = new Map<string, SimulationProfile>();
+  const open = (path: string) => new Database(path, { readonly: true, fileMustExist: true });
+  return async ({ node, nodes }) => {
+    distanceThreshold ??= readDistanceThreshold();
     const { config, questions, inputs, prompts } = await societyConfiguration({
       recipe,
       recipeDirectory,
       node,
       nodes,
-      distanceThreshold,
+      distanceThreshold: await distanceThreshold,
     });
-    const history: Database.Database[] = [];
-    try {
-      // Finished societies of this experiment calibrate the profile; this one, if begun, is resumed.
-      for (const other of nodes.values()) {
-        if (other.kind !== "society" || other === node) continue;
-        if (existsSync(join(other.directory, NODE_COMPLETE_FILE)) && existsSync(runDatabase(other))) {
-          history.push(new Database(runDatabase(other), { readonly: true, fileMustExist: true }));
-        }
-      }
-      let resumeFrom = existsSync(runDatabase(node))
-        ? new Database(runDatabase(node), { readonly: true, fileMustExist: true })
-        : undefined;
-      if (resumeFrom !== undefined) history.push(resumeFrom);
-      const priorPairs = [...inputs.prior.answers.good, ...inputs.prior.answers.bad];
-      // A store an older release wrote (before a migration this one reads) cannot calibrate: left out,
-      // and a begun society in such a store is estimated whole.
-      const readable = history.filter((database) => {
+    const priorPairs = [...inputs.prior.answers.good, ...inputs.prior.answers.bad];
+    // A store an older release wrote (before a migration this one reads) cannot calibrate: left out,
+    // and a begun society in such a store is estimated whole.
+    const readable = (path: string): boolean => {
+      let known = readableByPath.get(path);
+      if (known === undefined) {
+        const database = open(path);
         try {
           measureSimulationProfile({ databases: [database], prompts, priorPairs });
-          return true;
+          known = true;
         } catch {
-          return false;
+          known = false;
+        } finally {
+          database.close();
         }
-      });
-      if (resumeFrom !== undefined && !readable.includes(resumeFrom)) resumeFrom = undefined;
-      const profile = measureSimulationProfile({ databases: readable, prompts, priorPairs });
+        readableByPath.set(path, known);
+      }
+      return known;
+    };
+    // Finished societies of this experiment calibrate the profile; this one, if begun, is resumed.
+    const historyPaths: string[] = [];
+    for (const other of nodes.values()) {
+      if (other.kind !== "society" || other === node) continue;
+      if (existsSync(join(other.directory, NODE_COMPLETE_FILE)) && existsSync(runDatabase(other))) {
+        historyPaths.push(runDatabase(other));
+      }
+    }
+    const resumePath = existsSync(runDatabase(node)) ? runDatabase(node) : undefined;
+    if (resumePath !== undefined) historyPaths.push(resumePath);
+    const readablePaths = historyPaths.filter(readable);
+    const profileKey = JSON.stringify(readablePaths);
+    let profile = profileByPaths.get(profileKey);
+    if (profile === undefined) {
+      const databases = readablePaths.map(open);
+      try {
+        profile = measureSimulationProfile({ databases, prompts, priorPairs });
+      } finally {
+        for (const database of databases) database.close();
+      }
+      profileByPaths.set(profileKey, profile);
+    }
+    const resumeFrom = resumePath !== undefined && readablePaths.includes(resumePath) ? open(resumePath) : undefined;
+    try {
       const estimate = estimateSimulation({
         config,
         questions,
@@ -95,7 +122,7 @@ export function createSocietyCostEstimator({
       };
       return result;
     } finally {
-      for (const database of history) database.close();
+      resumeFrom?.close();
     }
   };
 }
