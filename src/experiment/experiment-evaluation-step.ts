@@ -9,7 +9,6 @@ import type { BenchmarkName } from "../eval/benchmarks.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import { STARTER_QUESTIONS } from "../sandbox/starter-set.js";
 import { evaluateInDirectory } from "./evaluation-in-directory.js";
-import { recipePath } from "./experiment-nodes.js";
 import {
   modelDirectoryOf,
   type StepContext,
@@ -18,6 +17,7 @@ import {
   upstreamOf,
 } from "./experiment-step-context.js";
 import { judgeInDirectory } from "./judged-evaluation-in-directory.js";
+import { recipePath } from "./recipe.js";
 
 /** Runs the evaluation node of `context`. */
 export async function runEvaluationStep(context: StepContext): Promise<StepOutcome> {

@@ -6,9 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { join } from "node:path";
 import { ConfigError } from "../spec/errors.js";
-import type { Recipe } from "./recipe.js";
+import { type Recipe, recipePath } from "./recipe.js";
 
 /**
  * Version of what the nodes compute and how they store it; part of every hash, so a release that
@@ -32,11 +32,6 @@ export interface ExperimentNode {
   directory: string;
   /** Names of the nodes whose outputs this one reads. */
   upstream: string[];
-}
-
-/** Resolves a recipe path (relative to the recipe's folder); `starter` stays as it is. */
-export function recipePath(directory: string, path: string): string {
-  return path === "starter" || isAbsolute(path) ? path : resolve(directory, path);
 }
 
 function fileDigest(path: string, field: string): string {

@@ -7,9 +7,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readCheckpointConfig } from "../model/checkpoint-config.js";
 import { llamaParameterLayout, llamaPresets } from "../model/llama/index.js";
-import { type ExperimentNode, recipePath } from "./experiment-nodes.js";
+import type { ExperimentNode } from "./experiment-nodes.js";
 import { readNodeMarker } from "./node-marker.js";
 import type { Recipe } from "./recipe.js";
+import { recipePath } from "./recipe.js";
 
 /** What one society is expected to cost; a range when it stops at a plateau. */
 export interface SimulationCostEstimate {

@@ -5,9 +5,10 @@
 import { join } from "node:path";
 import { ConfigError } from "../spec/errors.js";
 import { resolveCheckpointDirectory } from "./checkpoint-directory.js";
-import { type ExperimentNode, recipePath } from "./experiment-nodes.js";
+import type { ExperimentNode } from "./experiment-nodes.js";
 import type { ModelFactoryOptions } from "./model-factory.js";
 import type { Recipe } from "./recipe.js";
+import { recipePath } from "./recipe.js";
 import type { UsageSummary } from "./usage-ledger.js";
 
 /** Model-building settings of a run (secrets, cache, prices, endpoints, test models); no store. */

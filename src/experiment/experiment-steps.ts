@@ -18,11 +18,11 @@ import { torchTrainRun } from "../train/torch-train-run.js";
 import { type TrainingEvent, trainRun } from "../train/train-run.js";
 import { defaultTrainingSettings, type TrainingSettings } from "../train/training-settings.js";
 import { runEvaluationStep } from "./experiment-evaluation-step.js";
-import { recipePath } from "./experiment-nodes.js";
 import { modelDirectoryOf, type StepContext, type StepOutcome, upstreamOf } from "./experiment-step-context.js";
 import { createModelFactory } from "./model-factory.js";
 import { type ModelServer, startModelServer } from "./model-server.js";
 import type { Recipe } from "./recipe.js";
+import { recipePath } from "./recipe.js";
 import { runSimulationInDirectory } from "./simulation-run.js";
 import { societyConfiguration, societyInputs } from "./society-configuration.js";
 

@@ -4,7 +4,7 @@
  * the field path (`society.size`). Paths inside a recipe are relative to the recipe's folder.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { parseDataMix } from "../data/data-mix.js";
@@ -15,7 +15,6 @@ import { LORA_TARGETS } from "../model/llama/index.js";
 import { ConfigError } from "../spec/errors.js";
 import { INITIAL_SETTINGS } from "../spec/interaction-record.js";
 import { PROMPT_FORMATS, TRAINING_LOSSES, TRAINING_STAGES } from "../train/training-settings.js";
-import { recipePath } from "./experiment-nodes.js";
 
 const positiveInteger = z.number().int().positive();
 
@@ -233,6 +232,11 @@ export const recipeSchema = z.strictObject({
   evaluation: evaluationSchema,
   serving: servingSchema,
 });
+
+/** Resolves a recipe path (relative to the recipe's folder); `starter` stays as it is. */
+export function recipePath(directory: string, path: string): string {
+  return path === "starter" || isAbsolute(path) ? path : resolve(directory, path);
+}
 
 /** A validated recipe, defaults filled in. */
 export type Recipe = z.infer<typeof recipeSchema>;

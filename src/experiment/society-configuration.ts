@@ -11,8 +11,9 @@ import { loadPrior, type Prior } from "../sandbox/prior-loader.js";
 import { resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE, STARTER_QUESTIONS, STARTER_SOURCE, starterPrior } from "../sandbox/starter-set.js";
 import { ConfigError } from "../spec/errors.js";
-import { type ExperimentNode, recipePath } from "./experiment-nodes.js";
+import type { ExperimentNode } from "./experiment-nodes.js";
 import type { Recipe } from "./recipe.js";
+import { recipePath } from "./recipe.js";
 
 /** The society's question pool and prior, as the recipe names them. */
 export async function societyInputs(recipe: Recipe, recipeDirectory: string) {
