@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import time
+import traceback
 
 import torch
 import torch.distributed as dist
@@ -35,6 +36,13 @@ from stable_alignment_torch.parallel import (  # noqa: E402
     wrap,
 )
 from stable_alignment_torch.safetensors_io import read_checkpoint, read_safetensors, write_safetensors  # noqa: E402
+
+
+# torch 1.13's gloo can deadlock when DDP's reducer is destroyed: the main thread holds the GIL while it
+# joins the process group's worker thread, and that thread is freeing a tensor, which needs the GIL (seen
+# in about one two-process CPU run in twenty under load). The wrapped model is kept here and the process
+# leaves with os._exit (see the end of this file), so it is never destroyed.
+NEVER_DESTROYED = []
 
 
 def learning_rate_at(step, total_steps, peak, warmup):
@@ -140,6 +148,7 @@ def main():
     # Weight decay by dimension, decided before wrapping: FSDP's parameters are flat shards after it.
     decayed = {name for name, p in model.named_parameters() if p.requires_grad and p.dim() >= 2}
     parallel = wrap(model, fsdp, device, precision, world)
+    NEVER_DESTROYED.append(parallel)
     trainable = [(clean_name(name), p) for name, p in parallel.wrapped.named_parameters() if p.requires_grad]
     decay = [p for name, p in trainable if name in decayed]
     no_decay = [p for name, p in trainable if name not in decayed]
@@ -331,5 +340,25 @@ def compute_references(model, entries, region, device, precision):
     return references
 
 
+def exit_without_teardown():
+    """Runs main and leaves with its exit status through os._exit, skipping the interpreter's teardown
+    (see NEVER_DESTROYED). Every file the run writes is closed by then; stdout and stderr are flushed."""
+    status = 0
+    try:
+        main()
+    except SystemExit as stop:
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+            status = 1
+        else:
+            status = stop.code or 0
+    except BaseException:  # reported as Python would report it, with the same exit status
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    main()
+    exit_without_teardown()
