@@ -130,7 +130,7 @@ function concurrencyOf(spec: string, http: number): number {
   return 1;
 }
 
-/** One round's chat usage per spec, split into the four waves of an interaction (wall time). */
+/** One round's chat usage per spec, split into the four waves of an interaction (for the wall time). */
 interface RoundUsage {
   perModel: Map<string, ChatEstimate>;
   /** Requests per spec of each wave: draft, first ratings, revision, last ratings. */
@@ -365,14 +365,21 @@ export function estimateSimulation({
     totals.embedding.tokens += embedding.tokens;
     totals.embedding.costUsd += embedding.costUsd;
     totals.costUsd += embedding.costUsd;
-    // Waves run one after another; within a wave each model's calls share its slots.
+    // Interactions do not wait for each other's waves, so each model's slots stay full while the round
+    // has calls for it: the round lasts as long as its busiest model needs for all of its requests, or
+    // as long as one interaction's chain of waves, whichever is longer. (Overlapping rounds can save a
+    // part of the last wave of each round; this counts whole waves.)
+    const requestsBySpec = new Map<string, number>();
+    let chain = 0;
     for (const wave of usage.waves) {
-      let longest = 0;
-      for (const [spec, requests] of wave) {
-        longest = Math.max(longest, Math.ceil(requests / (concurrencyBySpec[spec] ?? 1)) * latencySeconds);
-      }
-      totals.wallSeconds += longest;
+      if (wave.size > 0) chain += 1;
+      for (const [spec, requests] of wave) requestsBySpec.set(spec, (requestsBySpec.get(spec) ?? 0) + requests);
     }
+    let busiest = 0;
+    for (const [spec, requests] of requestsBySpec) {
+      busiest = Math.max(busiest, Math.ceil(requests / (concurrencyBySpec[spec] ?? 1)));
+    }
+    totals.wallSeconds += Math.max(busiest, chain) * latencySeconds;
   }
 }
 
