@@ -347,11 +347,12 @@ def exit_without_teardown():
     try:
         main()
     except SystemExit as stop:
-        if isinstance(stop.code, str):
+        # As Python exits on SystemExit: None is 0, a number is the status, anything else is printed and 1.
+        if stop.code is None or isinstance(stop.code, int):
+            status = stop.code or 0
+        else:
             print(stop.code, file=sys.stderr)
             status = 1
-        else:
-            status = stop.code or 0
     except BaseException:  # reported as Python would report it, with the same exit status
         traceback.print_exc()
         status = 1
