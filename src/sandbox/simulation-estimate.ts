@@ -130,11 +130,11 @@ function concurrencyOf(spec: string, http: number): number {
   return 1;
 }
 
-/** One round's chat usage per spec, split into the four waves of an interaction (for the wall time). */
+/** One round's chat usage per spec, and which of an interaction's four waves it has (for the wall time). */
 interface RoundUsage {
   perModel: Map<string, ChatEstimate>;
-  /** Requests per spec of each wave: draft, first ratings, revision, last ratings. */
-  waves: Map<string, number>[];
+  /** Requests of each wave, all models together: draft, first ratings, revision, last ratings. */
+  waves: number[];
   embedding: EmbeddingEstimate;
 }
 
@@ -251,14 +251,13 @@ export function estimateSimulation({
     model.promptTokens += promptTokens;
     model.completionTokens += completionTokens;
     model.costUsd += (promptTokens * price.prompt + completionTokens * price.completion) / 1_000_000;
-    const waveRequests = usage.waves[wave] as Map<string, number>;
-    waveRequests.set(spec, (waveRequests.get(spec) ?? 0) + calls + retries);
+    usage.waves[wave] = (usage.waves[wave] as number) + calls + retries;
   }
 
   function estimateRound(round: number): RoundUsage {
     const usage: RoundUsage = {
       perModel: new Map(),
-      waves: [new Map(), new Map(), new Map(), new Map()],
+      waves: [0, 0, 0, 0],
       embedding: emptyEmbedding(embedderInProcess),
     };
     const roundQuestions = questionsForRound({ pool: questions, round, agentCount });
@@ -369,15 +368,10 @@ export function estimateSimulation({
     // has calls for it: the round lasts as long as its busiest model needs for all of its requests, or
     // as long as one interaction's chain of waves, whichever is longer. (Overlapping rounds can save a
     // part of the last wave of each round; this counts whole waves.)
-    const requestsBySpec = new Map<string, number>();
-    let chain = 0;
-    for (const wave of usage.waves) {
-      if (wave.size > 0) chain += 1;
-      for (const [spec, requests] of wave) requestsBySpec.set(spec, (requestsBySpec.get(spec) ?? 0) + requests);
-    }
+    const chain = usage.waves.filter((requests) => requests > 0).length;
     let busiest = 0;
-    for (const [spec, requests] of requestsBySpec) {
-      busiest = Math.max(busiest, Math.ceil(requests / (concurrencyBySpec[spec] ?? 1)));
+    for (const [spec, model] of usage.perModel) {
+      busiest = Math.max(busiest, Math.ceil(model.requests / (concurrencyBySpec[spec] ?? 1)));
     }
     totals.wallSeconds += Math.max(busiest, chain) * latencySeconds;
   }
