@@ -42,6 +42,7 @@ from stable_alignment_torch.batch_file import MAGIC, micro_batch_tensors, read_b
 from stable_alignment_torch.model import LlamaForCausalLm, sequence_losses  # noqa: E402
 from stable_alignment_torch.objectives import objective  # noqa: E402
 from stable_alignment_torch.safetensors_io import read_checkpoint, write_safetensors  # noqa: E402
+from stable_alignment_torch.train import checkpoint_name  # noqa: E402
 
 TRAINER = os.path.join(os.path.dirname(HERE), "python", "stable_alignment_torch", "train.py")
 FIXTURES = os.path.join(HERE, "fixtures")
@@ -234,14 +235,15 @@ def main():
         # written later checkpoints (the last step always saves) before it lands. Drop them, so the
         # resume starts where the kill was meant to be and has steps to continue.
         killed_checkpoints = os.path.join(work, "killed", "torch-checkpoints")
+        # Names are zero-padded, so later ones (and their unfinished ".tmp-<pid>" folders) sort after.
         for name in os.listdir(killed_checkpoints):
-            if name.startswith("step-") and int(name[len("step-"):]) > save_at:
+            if name > checkpoint_name(save_at):
                 shutil.rmtree(os.path.join(killed_checkpoints, name))
         after = train(work, "killed", resumable, discard=False)
         continued = [record["step"] for record in after]
         difference = largest_relative(after, reference[save_at:])
         # AdamW's step count in the final checkpoint: `steps` only if the resume restored the optimizer.
-        final = os.path.join(work, "killed", "torch-checkpoints", f"step-{steps:06d}", "optimizer.pt")
+        final = os.path.join(work, "killed", "torch-checkpoints", checkpoint_name(steps), "optimizer.pt")
         optimizer_steps = int(float(next(iter(torch.load(final, map_location="cpu")["state"].values()))["step"]))
         shutil.rmtree(os.path.join(work, "killed", "torch-checkpoints"))
         checks["killAndResume"] = {"killedAfterStep": save_at, "stepsBefore": len(before), "resumedSteps": continued,

@@ -23,11 +23,10 @@ def fsdp_module():
 class Parallel:
     """The wrapped model and what the trainer needs to know about it."""
 
-    def __init__(self, model, wrapped, mode, world):
+    def __init__(self, model, wrapped, mode):
         self.model = model  # the unwrapped model (its modules, for LoRA dropout and DDP's state)
         self.wrapped = wrapped  # what forward passes go through
         self.mode = mode  # "single", "ddp" or "fsdp"
-        self.world = world
 
     def accumulate(self, synchronize):
         """Context of one backward pass: no_sync for all but the step's last pass."""
@@ -66,13 +65,13 @@ class Parallel:
 def wrap(model, fsdp, device, precision, world):
     """Moves `model` to `device` and wraps it for `world` processes; `fsdp` is full, grad-op or none."""
     if fsdp != "none":
-        return Parallel(model, wrap_fsdp(model, fsdp, device, precision), "fsdp", world)
+        return Parallel(model, wrap_fsdp(model, fsdp, device, precision), "fsdp")
     model.to(device)
     if world == 1:
-        return Parallel(model, model, "single", world)
+        return Parallel(model, model, "single")
     device_ids = [device.index] if device.type == "cuda" else None
     wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=False)
-    return Parallel(model, wrapped, "ddp", world)
+    return Parallel(model, wrapped, "ddp")
 
 
 def wrap_fsdp(model, fsdp, device, precision):
