@@ -134,7 +134,8 @@ async function measureBare({
   promptChars: number;
 }): Promise<Measurement> {
   const stack = fakeStack({ url, concurrency });
-  const filler = "How do I handle situation number 17 at work? ".repeat(Math.ceil(promptChars / 46));
+  const sentence = "How do I handle situation number 17 at work? ";
+  const filler = sentence.repeat(Math.ceil(promptChars / sentence.length));
   let made = 0;
   const call = async (): Promise<void> => {
     made += 1;
