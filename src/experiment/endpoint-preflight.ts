@@ -7,9 +7,8 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { type EndpointProbeResult, probeEndpoint } from "../llm/endpoint-probe.js";
 import { parseEmbeddingSpec, parseModelSpec } from "../llm/model-spec.js";
-import { ConfigError } from "../spec/errors.js";
 import type { ExperimentNode } from "./experiment-nodes.js";
-import { type ModelSecrets, OPENAI_DEFAULT_BASE_URL } from "./model-factory.js";
+import { type ModelSecrets, openAiEndpointsOf } from "./model-factory.js";
 import type { LoadedRecipe } from "./recipe.js";
 
 /** An endpoint a pending step will call, with the recipe field that names it and the first such step. */
@@ -33,8 +32,7 @@ export function endpointsOfPendingNodes({
 }): RecipeEndpoint[] {
   const found = new Map<string, RecipeEndpoint>();
   const add = (field: (string | number)[], urls: readonly string[] | undefined, step: string) => {
-    const baseURLs = urls ?? [secrets.openAiBaseUrl || OPENAI_DEFAULT_BASE_URL];
-    const apiKey = urls === undefined ? secrets.openAiApiKey : secrets.serverApiKey;
+    const { baseURLs, apiKey } = openAiEndpointsOf({ baseURLs: urls, secrets });
     for (const baseURL of baseURLs) {
       if (!found.has(baseURL)) found.set(baseURL, { field, baseURL, ...(apiKey ? { apiKey } : {}), step });
     }
@@ -99,12 +97,7 @@ export async function checkRecipeEndpoints({
         ? `refuses the API key (HTTP ${probe.status} to GET /models); ${endpoint.step} needs it: check the key`
         : undefined;
     if (problem === undefined) continue;
-    const line = recipe.lineOf(endpoint.field);
-    const field = endpoint.field.join(".");
-    throw new ConfigError(
-      `${recipe.file}${line === undefined ? "" : `:${line}`}: field "${field}": endpoint ${endpoint.baseURL} ${problem}, then rerun`,
-      { file: recipe.file, field },
-    );
+    throw recipe.errorAt(endpoint.field, `endpoint ${endpoint.baseURL} ${problem}, then rerun`);
   }
 }
 

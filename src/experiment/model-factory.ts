@@ -37,6 +37,29 @@ export interface ModelSecrets {
   huggingFace?: HuggingFaceAccess;
 }
 
+/**
+ * Where an `openai:` spec's calls go and the bearer key they send. `official`: the spec names no server
+ * (`baseURLs` undefined), so the calls go to the OpenAI API (`secrets.openAiBaseUrl`, default
+ * {@link OPENAI_DEFAULT_BASE_URL}) with the OpenAI key; otherwise to the named servers with the server
+ * key, so the OpenAI key is never sent to other hosts. `apiKey` is undefined when that key is unset or empty.
+ */
+export function openAiEndpointsOf({
+  baseURLs,
+  secrets,
+}: {
+  baseURLs: readonly string[] | undefined;
+  secrets: ModelSecrets;
+}): { baseURLs: readonly string[]; apiKey: string | undefined; official: boolean } {
+  if (baseURLs === undefined) {
+    return {
+      baseURLs: [secrets.openAiBaseUrl || OPENAI_DEFAULT_BASE_URL],
+      apiKey: secrets.openAiApiKey || undefined,
+      official: true,
+    };
+  }
+  return { baseURLs, apiKey: secrets.serverApiKey || undefined, official: false };
+}
+
 /** Endpoint behaviour of HTTP models (the config file's `endpoints`). */
 export interface EndpointSettings {
   /** Calls in flight per endpoint. Default 16. */
@@ -147,33 +170,15 @@ export function createModelFactory({
     const parsed = parseModelSpec(spec);
     switch (parsed.provider) {
       case "openai": {
-        if (parsed.baseURLs === undefined) {
-          const apiKey = secrets.openAiApiKey;
-          if (!apiKey) {
-            throw new ModelSpecError(
-              spec,
-              `${spec} needs OPENAI_API_KEY in the environment; or name an OpenAI-compatible server: openai:<model>@http://host:port/v1`,
-            );
-          }
-          const baseURL = secrets.openAiBaseUrl || OPENAI_DEFAULT_BASE_URL;
-          return {
-            replicas: [
-              createOpenAICompatible({
-                baseURL,
-                apiKey,
-                model: parsed.model,
-                modelId: spec,
-                timeoutMs,
-                api: parsed.api,
-              }),
-            ],
-            concurrency: maxConcurrency ?? 16,
-          };
+        const { baseURLs, apiKey, official } = openAiEndpointsOf({ baseURLs: parsed.baseURLs, secrets });
+        if (official && !apiKey) {
+          throw new ModelSpecError(
+            spec,
+            `${spec} needs OPENAI_API_KEY in the environment; or name an OpenAI-compatible server: openai:<model>@http://host:port/v1`,
+          );
         }
-        // The OpenAI key is never sent to other hosts; a self-hosted server that wants one gets its own.
-        const apiKey = secrets.serverApiKey || undefined;
         return {
-          replicas: parsed.baseURLs.map((baseURL) =>
+          replicas: baseURLs.map((baseURL) =>
             createOpenAICompatible({
               baseURL,
               ...(apiKey ? { apiKey } : {}),
@@ -181,7 +186,8 @@ export function createModelFactory({
               modelId: spec,
               timeoutMs,
               api: parsed.api,
-              pricePerMillionTokens: prices?.[parsed.model] ?? { prompt: 0, completion: 0 },
+              // OpenAI API calls are priced by the price table; a self-hosted server's by `prices`, else free.
+              ...(official ? {} : { pricePerMillionTokens: prices?.[parsed.model] ?? { prompt: 0, completion: 0 } }),
             }),
           ),
           concurrency: maxConcurrency ?? 16,
@@ -256,11 +262,10 @@ export function createModelFactory({
             closers.push(() => embedder.close?.() ?? Promise.resolve());
             return embedder;
           }
-          const baseURL = parsed.baseURLs?.[0] ?? (secrets.openAiBaseUrl || OPENAI_DEFAULT_BASE_URL);
-          const apiKey = parsed.baseURLs === undefined ? secrets.openAiApiKey : secrets.serverApiKey;
-          if (parsed.baseURLs === undefined && !apiKey) {
-            throw new ModelSpecError(spec, `${spec} needs OPENAI_API_KEY in the environment`);
-          }
+          const { baseURLs, apiKey, official } = openAiEndpointsOf({ baseURLs: parsed.baseURLs, secrets });
+          if (official && !apiKey) throw new ModelSpecError(spec, `${spec} needs OPENAI_API_KEY in the environment`);
+          // The first server only: a spec names at least one.
+          const baseURL = baseURLs[0] as string;
           return createOpenAICompatibleEmbedding({ baseURL, ...(apiKey ? { apiKey } : {}), model: parsed.model });
         })();
         embeddingModels.set(spec, model);

@@ -248,8 +248,11 @@ export interface LoadedRecipe {
   file: string;
   /** The folder recipe paths are relative to. */
   directory: string;
-  /** The line of a field (a path such as `["society", "agents", 0, "model"]`), or of its nearest parent that exists. */
-  lineOf(fieldPath: readonly PropertyKey[]): number | undefined;
+  /**
+   * The error naming the recipe file, the line of a field (a path such as `["society", "agents", 0,
+   * "model"]`; a missing field points at its nearest existing parent) and the field, with `message`.
+   */
+  errorAt(fieldPath: readonly PropertyKey[], message: string): ConfigError;
 }
 
 /** Reads and validates a recipe file; ConfigError naming file, line and field on any problem. */
@@ -287,18 +290,19 @@ function recipeFiles(recipe: Recipe): { path: (string | number)[]; value: string
   return files.filter((file) => file.value !== "starter");
 }
 
+/** Validates recipe YAML text; `file` names it in messages. Files the recipe names are not checked. */
+export function parseRecipe({ text, file }: { text: string; file: string }): Recipe {
+  return parseRecipeDocument({ text, file }).recipe;
+}
+
 /**
  * Validates recipe YAML text; `file` names it in messages. With `directory` (the folder recipe paths
  * are relative to; default none) every file the recipe names must exist, so a missing one is refused
  * before anything runs.
  */
-export function parseRecipe({ text, file, directory }: { text: string; file: string; directory?: string }): Recipe {
-  return parseRecipeDocument({ text, file, ...(directory === undefined ? {} : { directory }) }).recipe;
-}
-
 function parseRecipeDocument({ text, file, directory }: { text: string; file: string; directory?: string }): {
   recipe: Recipe;
-  lineOf: LoadedRecipe["lineOf"];
+  errorAt: LoadedRecipe["errorAt"];
 } {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
@@ -315,10 +319,10 @@ function parseRecipeDocument({ text, file, directory }: { text: string; file: st
     }
     return undefined;
   };
-  const refuse = (fieldPath: readonly PropertyKey[], message: string): never => {
+  const errorAt = (fieldPath: readonly PropertyKey[], message: string): ConfigError => {
     const field = fieldPath.map(String).join(".") || "(recipe)";
     const line = lineOf(fieldPath);
-    throw new ConfigError(`${file}${line === undefined ? "" : `:${line}`}: field "${field}": ${message}`, {
+    return new ConfigError(`${file}${line === undefined ? "" : `:${line}`}: field "${field}": ${message}`, {
       file,
       field,
     });
@@ -326,13 +330,13 @@ function parseRecipeDocument({ text, file, directory }: { text: string; file: st
   const parsed = recipeSchema.safeParse(document.toJS());
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-    return refuse(issue.path, issue.message);
+    throw errorAt(issue.path, issue.message);
   }
   if (directory !== undefined) {
     for (const { path, value } of recipeFiles(parsed.data)) {
       const resolved = recipePath(directory, value);
-      if (!existsSync(resolved)) refuse(path, `no such file or folder: ${resolved}`);
+      if (!existsSync(resolved)) throw errorAt(path, `no such file or folder: ${resolved}`);
     }
   }
-  return { recipe: parsed.data, lineOf };
+  return { recipe: parsed.data, errorAt };
 }
