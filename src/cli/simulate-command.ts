@@ -13,6 +13,7 @@ import { runSimulationInDirectory } from "../experiment/simulation-run.js";
 import { loadPromptTemplates } from "../llm/prompts/prompt-templates.js";
 import type { RatingFormat } from "../llm/ratings.js";
 import { DEFAULT_PLATEAU_SETTINGS } from "../sandbox/plateau.js";
+import { DEFAULT_MAX_CONCURRENT_INTERACTIONS } from "../sandbox/simulation.js";
 import { assertResumable, resolveSimulationConfig, type SimulationConfig } from "../sandbox/simulation-config.js";
 import { STARTER_PRIOR_SIZE } from "../sandbox/starter-set.js";
 import { CancelledError, ConfigError, UsageError } from "../spec/errors.js";
@@ -164,7 +165,7 @@ export function registerSimulateCommand(program: Command, dependencies: Simulate
     )
     .option(
       "--interactions-in-flight <n>",
-      "interactions of a round in flight at once (default 2048); their calls beyond --concurrency wait in a queue, and fewer hold less memory",
+      `interactions of a round in flight at once (default ${DEFAULT_MAX_CONCURRENT_INTERACTIONS}); their calls beyond --concurrency wait in a queue, and fewer hold less memory`,
       integerOption("--interactions-in-flight", { min: 1 }),
     )
     .option("--budget <usd>", "stop cleanly once this many US dollars are spent", numberOption("--budget", { min: 0 }))

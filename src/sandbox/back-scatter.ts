@@ -13,6 +13,7 @@ import { type RatingFormat, requestRating } from "../llm/ratings.js";
 import { formatSimulationCallIdentity } from "../spec/call-identity.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { LanguageModel, SamplingOptions } from "../spec/language-model.js";
+import { stepKey } from "../store/simulation-repository.js";
 import { assembleInteractionRecord, type PeerFeedback, sortFeedback } from "./assemble-interaction-record.js";
 import { completionPrompt, withCompletionStop } from "./completion-prompt.js";
 import type { MemoryEmbedding, MemorySnapshot, RetrievedMemory } from "./memory.js";
@@ -139,7 +140,7 @@ export async function runInteraction(
   const seedOf = (step: string, peerId?: number): number =>
     deriveSeed(world.seed, "round", round, "agent", agent.id, step, peerId ?? -1);
   const stored = <T>(step: string, peerId?: number): T | undefined =>
-    input.completedSteps.get(peerId === undefined ? step : `${step}:${peerId}`) as T | undefined;
+    input.completedSteps.get(stepKey(step, peerId ?? -1)) as T | undefined;
 
   // The same renderers the cost estimate counts (step-prompt-tokens.ts).
   const render = createStepPrompts({ prompts, agentSystemPrompt: settings.agentSystemPrompt });

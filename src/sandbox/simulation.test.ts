@@ -6,7 +6,7 @@ import { INITIAL_SETTINGS } from "../spec/interaction-record.js";
 import type { GenerateRequest, LanguageModel } from "../spec/language-model.js";
 
 import { formatMean, meanValidRating, sortFeedback } from "./assemble-interaction-record.js";
-import { DEFAULT_MAX_CONCURRENT_INTERACTIONS } from "./simulation.js";
+import { DEFAULT_MAX_CONCURRENT_INTERACTIONS, type SimulationEvent } from "./simulation.js";
 import { keptNeighbourCount, neighboursOf } from "./target-selection.js";
 import type { PromptKind } from "./test-support/scripted-society.js";
 import { classifyPrompt, promptTextOf } from "./test-support/scripted-society.js";
@@ -368,5 +368,35 @@ describe("memory during a run (SPEC 1.4)", () => {
     expect(earlyInRound1(overlapped.order)).toBeGreaterThan(0);
     expect(overlapped.records).toHaveLength(32);
     expect(overlapped.records).toEqual(byRound.records);
+  });
+});
+
+describe("plateau stopping in a run (SPEC 1.8)", () => {
+  it("a resumed run that had stopped at its plateau reports the same rounds, the plateau and no new calls", async () => {
+    // Any gain under 10,000% counts as none, so the run stops after its minimum two rounds.
+    const options = {
+      ...defaults(),
+      size: 2,
+      rounds: 5,
+      untilPlateau: { tolerance: 100, patience: 1, minimumRounds: 2 },
+    };
+    const runEnds: { roundsCompleted: number; reason: string }[] = [];
+    const onEvent = (event: SimulationEvent) => {
+      if (event.type === "run-end") runEnds.push({ roundsCompleted: event.roundsCompleted, reason: event.reason });
+    };
+    const first = await runTestSimulation({ ...options, onEvent });
+    expect(first.result.roundsCompleted).toBe(2);
+    expect(first.result.stoppedAtPlateau).toBe(true);
+
+    const callsBefore = options.agentLanguageModels[0]?.requests.length;
+    const resumed = await runTestSimulation({ ...options, directory: first.directory, onEvent });
+    expect(options.agentLanguageModels[0]?.requests.length).toBe(callsBefore);
+    expect(resumed.result.roundsCompleted).toBe(first.result.roundsCompleted);
+    expect(resumed.result.stoppedAtPlateau).toBe(true);
+    expect(resumed.records).toEqual(first.records);
+    expect(runEnds).toEqual([
+      { roundsCompleted: 2, reason: "plateau" },
+      { roundsCompleted: 2, reason: "plateau" },
+    ]);
   });
 });

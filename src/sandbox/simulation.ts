@@ -133,22 +133,31 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   });
   const modelSpecOf = (index: number): string => config.models.agents[index]?.spec ?? "";
   const resumed = repository.findRun(runId) !== undefined;
-  // The memories the bank starts from: a new run's prior as sampled (and stored), or what the database holds.
-  let memories: readonly StoredMemory[];
-  let memoryVectors: Map<string, UnitVector>;
+  if (resumed) {
+    const stored = repository.loadAgents(runId);
+    const mismatch = stored.find((agent) => world.agents[agent.agentId]?.label !== agent.label);
+    if (stored.length !== world.agents.length || mismatch !== undefined) {
+      throw new ConfigError(`${runDirectory}: stored agents do not match the world this configuration builds`);
+    }
+    repository.appendEvent({ runId, kind: "run-resume" });
+  }
+  // The memories the bank starts from: what the database holds, or a new run's prior as sampled (and stored).
+  const memories: readonly StoredMemory[] = resumed
+    ? repository.loadMemories(runId)
+    : samplePriorMemories({
+        prior,
+        labels: world.agents.map((agent) => agent.label),
+        perAgent: config.memory.priorSize,
+        seed: config.world.seed,
+      }).flatMap((pairs, agentId) => pairs.map(({ question, answer }) => ({ agentId, question, answer, round: -1 })));
+  const memoryVectors = await embedUnitVectors({
+    embedder,
+    texts: memories.map((memory) => memory.question),
+    repository,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  // Created after the embedding, so a run that exists always has its prior's embeddings.
   if (!resumed) {
-    const labels = world.agents.map((agent) => agent.label);
-    const perAgent = samplePriorMemories({ prior, labels, perAgent: config.memory.priorSize, seed: config.world.seed });
-    memories = perAgent.flatMap((pairs, agentId) =>
-      pairs.map(({ question, answer }) => ({ agentId, question, answer, round: -1 })),
-    );
-    // Embedded before the run row exists, so a run that exists always has its prior's embeddings.
-    const priorVectors = await embedUnitVectors({
-      embedder,
-      texts: memories.map((memory) => memory.question),
-      repository,
-      ...(signal === undefined ? {} : { signal }),
-    });
     repository.createRun({
       runId,
       config,
@@ -160,21 +169,6 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         modelId: modelSpecOf(agent.modelIndex),
       })),
       memories,
-    });
-    memoryVectors = priorVectors;
-  } else {
-    const stored = repository.loadAgents(runId);
-    const mismatch = stored.find((agent) => world.agents[agent.agentId]?.label !== agent.label);
-    if (stored.length !== world.agents.length || mismatch !== undefined) {
-      throw new ConfigError(`${runDirectory}: stored agents do not match the world this configuration builds`);
-    }
-    repository.appendEvent({ runId, kind: "run-resume" });
-    memories = repository.loadMemories(runId);
-    memoryVectors = await embedUnitVectors({
-      embedder,
-      texts: memories.map((memory) => memory.question),
-      repository,
-      ...(signal === undefined ? {} : { signal }),
     });
   }
   writeConfigFile(runDirectory, config);
@@ -308,10 +302,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   };
 
   try {
-    if (plateauReached()) round = config.rounds;
     round = await runRounds({
       firstRound: round,
-      rounds: config.rounds,
+      // A resumed run whose stored rounds already reach the plateau runs none.
+      rounds: plateauReached() ? round : config.rounds,
       agentCount: world.agents.length,
       limit,
       lookahead: config.untilPlateau === null && (options.schedule?.overlapRounds ?? true),
