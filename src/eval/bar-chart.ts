@@ -12,6 +12,23 @@ export interface ChartBar {
   upper: number;
 }
 
+/** An estimate as a report file holds it; a missing or null bound is drawn as not a number. */
+export interface ReportEstimate {
+  value?: number | null;
+  lower?: number | null;
+  upper?: number | null;
+}
+
+/** The bar labelled `label` for `estimate`; a missing estimate, value or bound becomes `NaN`. */
+export function estimateBar(label: string, estimate: ReportEstimate | undefined): ChartBar {
+  return {
+    label,
+    value: estimate?.value ?? Number.NaN,
+    lower: estimate?.lower ?? Number.NaN,
+    upper: estimate?.upper ?? Number.NaN,
+  };
+}
+
 /** Escapes text for HTML and SVG content and attribute values (`&`, `<`, `>`, `"`, `'`). */
 export function escapeHtml(text: string): string {
   return text

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bootstrapMean, type Estimate } from "../data/statistics.js";
-import { escapeHtml, renderBarChart } from "../eval/bar-chart.js";
+import { escapeHtml, estimateBar, renderBarChart } from "../eval/bar-chart.js";
 import { writeFileAtomically } from "../model/atomic-writer.js";
 import type { InteractionRecord } from "../spec/interaction-record.js";
 import type { ExperimentNode } from "./experiment-nodes.js";
@@ -196,15 +196,12 @@ export function formatExperimentHtml(report: ExperimentReport): string {
         title: name,
         minimum: 1,
         maximum: 7,
-        bars: report.generations.map((generation) => {
-          const estimate = generation.scores.find((score) => score.name === name)?.estimate;
-          return {
-            label: `generation ${generation.generation}`,
-            value: estimate?.value ?? Number.NaN,
-            lower: estimate?.lower ?? Number.NaN,
-            upper: estimate?.upper ?? Number.NaN,
-          };
-        }),
+        bars: report.generations.map((generation) =>
+          estimateBar(
+            `generation ${generation.generation}`,
+            generation.scores.find((score) => score.name === name)?.estimate,
+          ),
+        ),
       }),
     );
   }

@@ -246,6 +246,7 @@ export function createHumanEvalRepository({ database }: { database: Database.Dat
     loadStudy() {
       const row = selectStudy.get();
       if (row === undefined) return undefined;
+      knownStudyId = row.study_id;
       return {
         studyId: row.study_id,
         config: JSON.parse(row.config_json),

@@ -6,11 +6,12 @@
 import type { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Estimate } from "../data/statistics.js";
+import { estimateBar } from "../eval/bar-chart.js";
 import type { EvaluationReport } from "../eval/evaluation-report.js";
 import type { GenerationReport } from "../eval/generation-report.js";
 import { BarChart } from "./charts.js";
 import { Layout, renderPage } from "./layout.js";
-import { estimateBar, readReportJson } from "./report-page-helpers.js";
+import { readReportJson } from "./report-page-helpers.js";
 import { integerParameter } from "./request-parameters.js";
 import type { RunCatalog } from "./run-catalog.js";
 import { requireRun } from "./run-lookup.js";

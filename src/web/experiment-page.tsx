@@ -7,9 +7,10 @@
  */
 import type { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { estimateBar } from "../eval/bar-chart.js";
 import { BarChart } from "./charts.js";
 import { Layout, renderPage } from "./layout.js";
-import { estimateBar, readReportJson } from "./report-page-helpers.js";
+import { readReportJson } from "./report-page-helpers.js";
 import type { RunCatalog } from "./run-catalog.js";
 import { requireRun } from "./run-lookup.js";
 

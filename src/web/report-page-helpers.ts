@@ -1,17 +1,9 @@
 /**
  * Helpers shared by the pages that show a run directory's report.json (evaluation and experiment):
- * reading the file, and turning an estimate into a bar of the chart module.
+ * reading the file. (Turning an estimate into a chart bar is src/eval's bar-chart `estimateBar`.)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ChartBar } from "../eval/bar-chart.js";
-
-/** An estimate as a report file holds it; a missing or null bound is drawn as not a number. */
-export interface ReportEstimate {
-  value?: number | null;
-  lower?: number | null;
-  upper?: number | null;
-}
 
 /**
  * `<directory>/report.json` parsed as `Report` (its shape is not checked): `report` is undefined when
@@ -25,14 +17,4 @@ export function readReportJson<Report>(directory: string): { report?: Report; pr
   } catch (error) {
     return { problem: `${path}: not readable JSON (${(error as Error).message})` };
   }
-}
-
-/** The bar labelled `label` for `estimate`; a missing estimate, value or bound becomes `NaN`. */
-export function estimateBar(label: string, estimate: ReportEstimate | undefined): ChartBar {
-  return {
-    label,
-    value: estimate?.value ?? Number.NaN,
-    lower: estimate?.lower ?? Number.NaN,
-    upper: estimate?.upper ?? Number.NaN,
-  };
 }

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { writeDirectoryAtomically } from "../../model/atomic-writer.js";
 import { UsageError } from "../../spec/errors.js";
-import { createEvaluationRepository } from "../../store/evaluation-repository.js";
+import { createEvaluationRepository, type EvaluationRepository } from "../../store/evaluation-repository.js";
 import { createHumanEvalRepository } from "../../store/human-eval-repository.js";
 import { createJudgeRepository } from "../../store/judge-repository.js";
 import { openStore, type Store } from "../../store/open-store.js";
@@ -35,16 +35,23 @@ export function hashToken(token: string): string {
 }
 
 /**
- * Opens each generation run of `from` in order and calls `visit` with its store, its config and the
- * models it contributes (those no earlier directory held); returns those models per directory. A
- * UsageError naming `--from` for a directory without a generation-mode run.
+ * Opens each generation run of `from` in order and calls `visit` with its store, its evaluation
+ * repository, its config and the models it contributes (those no earlier directory held); returns
+ * those models per directory. A UsageError naming `--from` for a directory without a generation-mode
+ * run.
  */
 function visitGenerationRuns({
   from,
   visit,
 }: {
   from: readonly string[];
-  visit?: (run: { directory: string; store: Store; config: GenerationConfig; models: string[] }) => void;
+  visit?: (run: {
+    directory: string;
+    store: Store;
+    evaluation: EvaluationRepository;
+    config: GenerationConfig;
+    models: string[];
+  }) => void;
 }): Map<string, string[]> {
   const modelsBySource = new Map<string, string[]>();
   for (const directory of from) {
@@ -59,7 +66,8 @@ function visitGenerationRuns({
     }
     const store = openStore({ path });
     try {
-      const run = createEvaluationRepository({ database: store.database }).findRun(GENERATION_RUN_ID);
+      const evaluation = createEvaluationRepository({ database: store.database });
+      const run = evaluation.findRun(GENERATION_RUN_ID);
       if (run === undefined) {
         throw new UsageError(`${directory} holds no generation-mode evaluation (eval run --mode generation)`, {
           field: "--from",
@@ -69,7 +77,7 @@ function visitGenerationRuns({
       const taken = new Set([...modelsBySource.values()].flat());
       const models = config.models.filter((model) => !taken.has(model));
       modelsBySource.set(directory, models);
-      visit?.({ directory, store, config, models });
+      visit?.({ directory, store, evaluation, config, models });
     } finally {
       store.close();
     }
@@ -90,15 +98,14 @@ export function loadModelsBySource({ from }: { from: readonly string[] }): Map<s
  * models per directory ({@link loadModelsBySource}). A prompt is matched across directories by
  * benchmark and item id.
  */
-export function loadPromptAnswers({ from }: { from: readonly string[] }): {
+function loadPromptAnswers({ from }: { from: readonly string[] }): {
   prompts: PromptAnswers[];
   modelsBySource: Map<string, string[]>;
 } {
   const byKey = new Map<string, PromptAnswers & { answers: Map<string, string> }>();
   const modelsBySource = visitGenerationRuns({
     from,
-    visit: ({ directory, store, config, models }) => {
-      const evaluation = createEvaluationRepository({ database: store.database });
+    visit: ({ directory, store, evaluation, config, models }) => {
       const judge = createJudgeRepository({ database: store.database });
       for (const benchmark of config.benchmarks) {
         const items = evaluation.loadItems(GENERATION_RUN_ID, benchmark).map((entry) => entry.item as GenerationItem);

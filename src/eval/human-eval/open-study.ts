@@ -61,6 +61,12 @@ export function openStudy({ directory }: { directory: string }): OpenStudy {
     throw new UsageError(`${path} holds no study`, { field: "<study>" });
   }
   const settings = study.config as StoredStudySettings;
+  // The items, every assignment and the current votes: what both analyses read from the study.
+  const loadStudyRecords = () => ({
+    items: repository.loadItems(),
+    assignments: repository.loadAllAssignments(),
+    votes: repository.loadCurrentVotes(),
+  });
   return {
     studyId: study.studyId,
     directory,
@@ -73,18 +79,14 @@ export function openStudy({ directory }: { directory: string }): OpenStudy {
       const judgeRatings = loadJudgeRatings({ from: settings.from, models: settings.models });
       return analyseStudy({
         settings,
-        items: repository.loadItems(),
-        assignments: repository.loadAllAssignments(),
-        votes: repository.loadCurrentVotes(),
+        ...loadStudyRecords(),
         ...(judgeRatings.ratings.size > 0 ? { judgeRatings } : {}),
       });
     },
     outcomes() {
       return studyOutcomes({
         exclusion: settings.exclusion,
-        items: repository.loadItems(),
-        assignments: repository.loadAllAssignments(),
-        votes: repository.loadCurrentVotes(),
+        ...loadStudyRecords(),
       }).outcomes;
     },
     close() {

@@ -113,7 +113,7 @@ export function judgeRatingKey(model: string, benchmark: string, itemId: string)
 function majority(votes: readonly CanonicalVote[]): PairwiseOutcome {
   const first = votes.filter((vote) => vote.choice === "first").length;
   const second = votes.filter((vote) => vote.choice === "second").length;
-  return first > second ? "win" : first < second ? "loss" : "tie";
+  return compareRatings(first, second);
 }
 
 function median(values: readonly number[]): number {
